@@ -1,0 +1,211 @@
+import { LRUCache } from 'lru-cache';
+import { availableParallelism } from 'node:os';
+import { Piscina } from 'piscina';
+import { ErrorCode, MnemoError, modelError } from '../errors.js';
+import { loadPack, type ModelPack } from './manifest.js';
+import type { EmbedResult, EmbedTask, WorkerData } from './worker.js';
+
+export interface EmbedderOptions {
+  /** Worker threads, each with its own ONNX session. Default: the number of cores. */
+  threads?: number;
+  /** Most texts in one model call. */
+  maxBatch?: number;
+  /** How long a request waits for others to share its model call, in milliseconds. */
+  batchWindowMs?: number;
+  /** Query vectors kept in the LRU cache. 0 turns the cache off. */
+  cacheSize?: number;
+  /** Skip the SHA-256 check of the pack's files (the caller has just verified them). */
+  trustPack?: boolean;
+}
+
+export interface EmbedderStats {
+  calls: number;
+  texts: number;
+  cacheHits: number;
+  cacheMisses: number;
+  threads: number;
+}
+
+interface Pending {
+  text: string;
+  resolve: (v: Float32Array) => void;
+  reject: (e: unknown) => void;
+}
+
+const WORKER = new URL('./worker.js', import.meta.url).pathname;
+
+/**
+ * Embeds texts with a model pack in a piscina pool. Requests that arrive within `batchWindowMs` of each other share one
+ * model call (up to `maxBatch` texts); query vectors are cached by text.
+ */
+export class Embedder {
+  readonly pack: ModelPack;
+  readonly threads: number;
+  private readonly pool: Piscina<EmbedTask, EmbedResult>;
+  private readonly maxBatch: number;
+  private readonly windowMs: number;
+  private readonly cache: LRUCache<string, Float32Array> | null;
+  private pending: Pending[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private drainQueued = false;
+  private inFlight = 0;
+  private closed = false;
+  private readonly counters = { calls: 0, texts: 0, cacheHits: 0, cacheMisses: 0 };
+
+  private constructor(pack: ModelPack, pool: Piscina<EmbedTask, EmbedResult>, threads: number, options: EmbedderOptions) {
+    this.pack = pack;
+    this.pool = pool;
+    this.threads = threads;
+    this.maxBatch = options.maxBatch ?? 32;
+    this.windowMs = options.batchWindowMs ?? 0;
+    const cacheSize = options.cacheSize ?? 1024;
+    this.cache = cacheSize > 0 ? new LRUCache<string, Float32Array>({ max: cacheSize }) : null;
+  }
+
+  /** Loads and verifies the pack, starts the pool and returns once every worker has run the model. */
+  static async open(dir: string, options: EmbedderOptions = {}): Promise<Embedder> {
+    const threads = options.threads ?? availableParallelism();
+    checkInt('threads', threads, 1, 64);
+    if (options.maxBatch !== undefined) checkInt('maxBatch', options.maxBatch, 1, 1024);
+    if (options.batchWindowMs !== undefined && !(options.batchWindowMs >= 0 && options.batchWindowMs <= 1000)) {
+      throw new RangeError(`batchWindowMs must be from 0 to 1000, got ${options.batchWindowMs}`);
+    }
+    if (options.cacheSize !== undefined) checkInt('cacheSize', options.cacheSize, 0, 1_000_000);
+    const pack = await loadPack(dir);
+    const workerData: WorkerData = { dir: pack.dir, manifest: pack.manifest };
+    const pool = new Piscina<EmbedTask, EmbedResult>({
+      filename: WORKER,
+      minThreads: threads,
+      maxThreads: threads,
+      idleTimeout: Number.POSITIVE_INFINITY,
+      workerData,
+      // The workers await ONNX Runtime's async run; a worker blocked in Atomics.wait would stall it.
+      atomics: 'disabled',
+    });
+    const embedder = new Embedder(pack, pool, threads, options);
+    try {
+      await embedder.warm();
+    } catch (err) {
+      await pool.destroy();
+      throw modelError(`model ${pack.manifest.name} failed to load in the worker pool: ${(err as Error).message}`);
+    }
+    return embedder;
+  }
+
+  get dimension(): number {
+    return this.pack.manifest.dimension;
+  }
+
+  get stats(): EmbedderStats {
+    return { ...this.counters, threads: this.threads };
+  }
+
+  /**
+   * Each worker loads the model and runs it once before piscina counts it as ready, so it is enough to see every
+   * thread answer. Tasks go to idle threads first; a few rounds of `threads` concurrent tasks reach them all.
+   */
+  private async warm(): Promise<void> {
+    const seen = new Set<number>();
+    for (let round = 0; round < 20 && seen.size < this.threads; round++) {
+      const results = await Promise.all(
+        Array.from({ length: this.threads }, () => this.pool.run({ texts: ['warm up'] })),
+      );
+      for (const r of results) seen.add(r.threadId);
+    }
+  }
+
+  /** Vectors for search queries: the manifest's query prefix, the cache. */
+  async embedQueries(texts: readonly string[]): Promise<Float32Array[]> {
+    const prefix = this.pack.manifest.queryPrefix;
+    return Promise.all(
+      texts.map(async (text) => {
+        const hit = this.cache?.get(text);
+        if (hit) {
+          this.counters.cacheHits++;
+          return hit;
+        }
+        this.counters.cacheMisses++;
+        const vector = await this.enqueue(prefix + text);
+        this.cache?.set(text, vector);
+        return vector;
+      }),
+    );
+  }
+
+  /** Vectors for stored content: the manifest's document prefix, no cache. */
+  embedDocuments(texts: readonly string[]): Promise<Float32Array[]> {
+    const prefix = this.pack.manifest.documentPrefix;
+    return Promise.all(texts.map((text) => this.enqueue(prefix + text)));
+  }
+
+  private enqueue(text: string): Promise<Float32Array> {
+    if (this.closed) return Promise.reject(new MnemoError(ErrorCode.CLOSED, 'the embedder is closed'));
+    return new Promise<Float32Array>((resolve, reject) => {
+      this.pending.push({ text, resolve, reject });
+      this.scheduleDrain();
+    });
+  }
+
+  /**
+   * Requests made in the same turn of the event loop (or within `batchWindowMs`) share a model call. While every
+   * worker is busy, new requests wait and join the next batch, so under load batches grow by themselves; when a worker
+   * is idle, a lone query goes out at once instead of waiting out a window.
+   */
+  private scheduleDrain(): void {
+    if (this.timer || this.drainQueued) return;
+    if (this.windowMs > 0) {
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        this.drain();
+      }, this.windowMs);
+    } else {
+      this.drainQueued = true;
+      setImmediate(() => {
+        this.drainQueued = false;
+        this.drain();
+      });
+    }
+  }
+
+  private drain(): void {
+    if (this.pending.length === 0 || this.inFlight >= this.threads) return;
+    // Similar lengths share a batch, so short texts are not padded to a long one's length.
+    this.pending.sort((a, b) => a.text.length - b.text.length);
+    while (this.pending.length > 0 && this.inFlight < this.threads) {
+      const share = Math.ceil(this.pending.length / (this.threads - this.inFlight));
+      void this.runBatch(this.pending.splice(0, Math.min(this.maxBatch, share)));
+    }
+  }
+
+  private async runBatch(batch: Pending[]): Promise<void> {
+    this.inFlight++;
+    this.counters.calls++;
+    this.counters.texts += batch.length;
+    try {
+      const { vectors, dimension } = await this.pool.run({ texts: batch.map((p) => p.text) });
+      batch.forEach((p, i) => p.resolve(vectors.slice(i * dimension, (i + 1) * dimension)));
+    } catch (err) {
+      const error =
+        err instanceof MnemoError ? err : new MnemoError(ErrorCode.INTERNAL, `embedding failed: ${(err as Error).message}`);
+      for (const p of batch) p.reject(error);
+    } finally {
+      this.inFlight--;
+      this.drain();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    while (this.pending.length > 0 || this.inFlight > 0) {
+      this.drain();
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    await this.pool.close();
+  }
+}
+
+function checkInt(name: string, value: number, min: number, max: number): void {
+  if (!Number.isInteger(value)) throw new TypeError(`${name} must be an integer, got ${String(value)}`);
+  if (value < min || value > max) throw new RangeError(`${name} must be from ${min} to ${max}, got ${value}`);
+}

@@ -1,0 +1,40 @@
+/**
+ * The compact form of a memory, made for an agent's context: an 8-character hash to refer back to it, a short preview,
+ * its tags, when it was made and how well it matched.
+ */
+export interface CompactMemory {
+  hash: string;
+  preview: string;
+  tags: string[];
+  type: string;
+  /** Milliseconds since the epoch. */
+  created: number;
+  score?: number;
+}
+
+export const SHORT_HASH_LENGTH = 8;
+export const DEFAULT_PREVIEW_CHARS = 200;
+
+/** Collapses whitespace and cuts at a word boundary so the preview, ellipsis included, is at most `max` characters. */
+export function preview(content: string, max = DEFAULT_PREVIEW_CHARS): string {
+  const flat = content.replace(/\s+/g, ' ').trim();
+  if (flat.length <= max) return flat;
+  if (max <= 1) return '…'.slice(0, max);
+  const room = flat.slice(0, max - 1);
+  const cut = room.lastIndexOf(' ');
+  // A single very long word (a URL, a hash) is cut mid-word rather than dropped.
+  const head = cut >= max / 2 ? room.slice(0, cut) : room;
+  return `${head.replace(/[\s,;:.-]+$/, '')}…`;
+}
+
+/** Age as people write it: now, 5m, 3h, 2d, 3w, 4mo, 2y. */
+export function relativeAge(created: number, now: number): string {
+  const s = Math.max(0, (now - created) / 1000);
+  if (s < 60) return 'now';
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h`;
+  if (s < 86400 * 14) return `${Math.floor(s / 86400)}d`;
+  if (s < 86400 * 60) return `${Math.floor(s / (86400 * 7))}w`;
+  if (s < 86400 * 365) return `${Math.floor(s / (86400 * 30))}mo`;
+  return `${Math.floor(s / (86400 * 365))}y`;
+}

@@ -1,0 +1,79 @@
+import { preview as cutPreview, relativeAge, type CompactMemory } from './compact.js';
+import { countTokens } from './tokens.js';
+
+export interface RenderOptions {
+  /** The whole text, header and footer included, never has more tokens than this (see tokens.ts). */
+  budget: number;
+  now?: number;
+  /** A first line, such as "Relevant memories:". Dropped if even it does not fit. */
+  header?: string;
+  /** Show scores (search results) or not (plain listings). */
+  scores?: boolean;
+}
+
+export interface Rendered {
+  text: string;
+  tokens: number;
+  /** How many memories made it into the text. */
+  shown: number;
+  /** How many were left out (no room). */
+  omitted: number;
+}
+
+/** The shortest preview worth showing when a memory's full line does not fit. */
+const MIN_PREVIEW = 24;
+
+function line(m: CompactMemory, now: number, scores: boolean, previewText: string): string {
+  const meta = [m.hash, relativeAge(m.created, now)];
+  if (scores && m.score !== undefined) meta.push(m.score.toFixed(2));
+  const tags = m.tags.length > 0 ? ` [${m.tags.join(', ')}]` : '';
+  return `- ${meta.join(' ')}${tags} ${previewText}`;
+}
+
+/**
+ * Renders memories one per line ("- a1b2c3d4 3d 0.82 [decision, auth] preview…") within a token budget. Lines go in
+ * order while they fit; a line that does not fit whole is tried with a shorter preview; then a "(+N more)" footer if
+ * it fits. The budget is checked against the count of the whole text, so it holds exactly.
+ */
+export function renderCompact(memories: readonly CompactMemory[], options: RenderOptions): Rendered {
+  const budget = Math.max(0, Math.floor(options.budget));
+  const now = options.now ?? Date.now();
+  const scores = options.scores ?? true;
+  const lines: string[] = [];
+  const fits = (candidate: string[]) => countTokens(candidate.join('\n')) <= budget;
+
+  if (options.header && fits([options.header])) lines.push(options.header);
+  const headerLines = lines.length;
+  let shown = 0;
+  for (const m of memories) {
+    const full = line(m, now, scores, m.preview);
+    if (fits([...lines, full])) {
+      lines.push(full);
+      shown++;
+      continue;
+    }
+    // Shorten the preview by halving steps until it fits or is too short to be useful.
+    let max = m.preview.length;
+    let placed = false;
+    while (max > MIN_PREVIEW) {
+      max = Math.floor(max * 0.6);
+      const shorter = line(m, now, scores, cutPreview(m.preview, Math.max(max, MIN_PREVIEW)));
+      if (fits([...lines, shorter])) {
+        lines.push(shorter);
+        shown++;
+        placed = true;
+        break;
+      }
+    }
+    if (!placed) break;
+  }
+  const omitted = memories.length - shown;
+  if (omitted > 0) {
+    const footer = `(+${omitted} more)`;
+    if (fits([...lines, footer])) lines.push(footer);
+  }
+  // A header alone, with nothing under it, says nothing.
+  if (shown === 0 && headerLines > 0 && omitted === 0) lines.splice(0, headerLines);
+  const text = lines.join('\n');
+  return { text, tokens: countTokens(text), shown, omitted };
+}

@@ -1,0 +1,35 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import * as sqliteVec from 'sqlite-vec';
+import { migrate } from './migrations.js';
+
+export type Db = Database.Database;
+
+export interface OpenDbOptions {
+  readonly?: boolean;
+  /** How long a writer waits for another connection's lock before SQLITE_BUSY. */
+  busyTimeoutMs?: number;
+}
+
+/** Opens (creating if needed) the mnemo database: WAL, busy timeout, foreign keys, sqlite-vec, migrated schema. */
+export function openDb(path: string, options: OpenDbOptions = {}): Db {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const db = new Database(path, { readonly: options.readonly ?? false });
+  try {
+    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    if (!options.readonly) {
+      db.pragma('journal_mode = WAL');
+      // NORMAL in WAL mode can lose the last transactions on power loss; FULL syncs the WAL on every commit, which is
+      // what "an acknowledged write is on disk" promises.
+      db.pragma('synchronous = FULL');
+    }
+    db.pragma('foreign_keys = ON');
+    sqliteVec.load(db);
+    if (!options.readonly) migrate(db);
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}

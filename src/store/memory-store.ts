@@ -1,0 +1,366 @@
+import type { Statement } from 'better-sqlite3';
+import { ErrorCode, MnemoError, badArgs, notFound } from '../errors.js';
+import type { Db } from './db.js';
+import { filterSql, isFiltering } from './filter.js';
+import type { Memory, MemoryFilter, MemoryRow, ModelRecord } from './types.js';
+
+export const MIN_HASH_PREFIX = 6;
+/** sqlite-vec refuses a KNN `k` above this. */
+export const MAX_KNN_K = 4096;
+
+export interface NewMemory {
+  hash: string;
+  content: string;
+  type: string;
+  project: string | null;
+  sessionId: string | null;
+  tags: string[];
+  metadata: Record<string, unknown>;
+  createdAt: number;
+}
+
+export interface MemoryPatch {
+  type?: string;
+  metadata?: Record<string, unknown>;
+  /** Replaces every tag. */
+  tags?: string[];
+  addTags?: string[];
+  removeTags?: string[];
+}
+
+export interface VectorHit {
+  id: number;
+  distance: number;
+}
+
+export interface KeywordHit {
+  id: number;
+  /** SQLite's bm25(): lower (more negative) is better. */
+  bm25: number;
+}
+
+/**
+ * All SQL over memories, tags, the FTS index and the per-model vector tables. Synchronous (better-sqlite3): every
+ * method is one short transaction or one query, and the embedder's async work happens before a write starts.
+ */
+export class MemoryStore {
+  readonly db: Db;
+  private readonly stmts: ReturnType<typeof prepare>;
+  private readonly vecInsert = new Map<string, Statement>();
+
+  constructor(db: Db) {
+    this.db = db;
+    this.stmts = prepare(db);
+  }
+
+  /** Registers a model (or finds it by fingerprint) and makes sure its vector table exists. */
+  attachModel(name: string, fingerprint: string, dimension: number): ModelRecord {
+    if (!Number.isInteger(dimension) || dimension <= 0 || dimension > 8192) {
+      throw new MnemoError(ErrorCode.MODEL, `model dimension must be an integer from 1 to 8192, got ${dimension}`);
+    }
+    return this.db.transaction((): ModelRecord => {
+      const existing = this.db
+        .prepare('SELECT id, name, fingerprint, dimension, vec_table AS vecTable FROM embedding_models WHERE fingerprint = ?')
+        .get(fingerprint) as ModelRecord | undefined;
+      if (existing) {
+        if (existing.dimension !== dimension) {
+          throw new MnemoError(
+            ErrorCode.MODEL_MISMATCH,
+            `model ${name} (${fingerprint.slice(0, 12)}) was recorded with ${existing.dimension} dimensions but now reports ${dimension}`,
+          );
+        }
+        return existing;
+      }
+      const { lastInsertRowid } = this.db
+        .prepare(
+          "INSERT INTO embedding_models (name, fingerprint, dimension, vec_table, created_at) VALUES (?, ?, ?, '', ?)",
+        )
+        .run(name, fingerprint, dimension, Date.now());
+      const id = Number(lastInsertRowid);
+      const vecTable = `vectors_m${id}`;
+      this.db.prepare('UPDATE embedding_models SET vec_table = ? WHERE id = ?').run(vecTable, id);
+      this.db.exec(
+        `CREATE VIRTUAL TABLE ${vecTable} USING vec0 (memory_id INTEGER PRIMARY KEY, embedding float[${dimension}] distance_metric=cosine)`,
+      );
+      return { id, name, fingerprint, dimension, vecTable };
+    })();
+  }
+
+  models(): ModelRecord[] {
+    return this.db
+      .prepare('SELECT id, name, fingerprint, dimension, vec_table AS vecTable FROM embedding_models ORDER BY id')
+      .all() as ModelRecord[];
+  }
+
+  rowByHash(hash: string): MemoryRow | undefined {
+    return this.stmts.byHash.get(hash) as MemoryRow | undefined;
+  }
+
+  /** A memory by its full hash or any unique prefix of at least six characters. */
+  resolve(hashOrPrefix: unknown, field = 'hash'): MemoryRow {
+    if (typeof hashOrPrefix !== 'string') throw badArgs(`\`${field}\` must be a string of hex digits`);
+    const prefix = hashOrPrefix.trim().toLowerCase();
+    if (!/^[0-9a-f]+$/.test(prefix) || prefix.length > 64) {
+      throw badArgs(`\`${field}\` must be hex digits (a memory hash or a prefix of one), got '${hashOrPrefix}'`);
+    }
+    if (prefix.length < MIN_HASH_PREFIX) {
+      throw badArgs(`\`${field}\` must have at least ${MIN_HASH_PREFIX} characters, got ${prefix.length}`);
+    }
+    if (prefix.length === 64) {
+      const row = this.rowByHash(prefix);
+      if (!row) throw notFound(`no memory has hash ${prefix.slice(0, 8)}`);
+      return row;
+    }
+    const rows = this.stmts.byPrefix.all(prefix, `${prefix}g`) as MemoryRow[];
+    if (rows.length === 0) throw notFound(`no memory has a hash starting with ${prefix}`);
+    if (rows.length > 1) {
+      const candidates = rows.map((r) => ({ hash: r.hash.slice(0, 12), preview: r.content.slice(0, 60) }));
+      throw new MnemoError(
+        ErrorCode.AMBIGUOUS,
+        `hash prefix ${prefix} matches ${rows.length === 6 ? 'several' : rows.length} memories: ${candidates
+          .map((c) => c.hash)
+          .join(', ')}; give more characters`,
+        { candidates },
+      );
+    }
+    return rows[0]!;
+  }
+
+  /**
+   * Inserts memories with their vectors in one transaction. A memory whose hash is already stored is not inserted
+   * again: its new tags are merged in and the existing row is returned with `created: false`.
+   */
+  insertMany(items: { memory: NewMemory; vector: Float32Array | null }[], model: ModelRecord): { row: MemoryRow; created: boolean }[] {
+    const vecInsert = this.vectorInsert(model);
+    return this.db.transaction(() =>
+      items.map(({ memory, vector }) => {
+        const now = Date.now();
+        const info = this.stmts.insert.run(
+          memory.hash,
+          memory.content,
+          memory.type,
+          memory.project,
+          memory.sessionId,
+          JSON.stringify(memory.metadata),
+          memory.createdAt,
+          now,
+        );
+        if (info.changes === 0) {
+          const row = this.rowByHash(memory.hash)!;
+          this.addTags(row.id, memory.tags);
+          return { row, created: false };
+        }
+        const id = Number(info.lastInsertRowid);
+        this.addTags(id, memory.tags);
+        if (vector) this.checkedVectorInsert(vecInsert, model, id, vector);
+        return { row: this.stmts.byId.get(id) as MemoryRow, created: true };
+      }),
+    )();
+  }
+
+  /** Stores (or replaces) the vector of an existing memory under `model`. */
+  putVector(id: number, vector: Float32Array, model: ModelRecord): void {
+    const stmt = this.vectorInsert(model);
+    this.db.transaction(() => {
+      this.db.prepare(`DELETE FROM ${model.vecTable} WHERE memory_id = ?`).run(BigInt(id));
+      this.checkedVectorInsert(stmt, model, id, vector);
+    })();
+  }
+
+  private checkedVectorInsert(stmt: Statement, model: ModelRecord, id: number, vector: Float32Array): void {
+    if (vector.length !== model.dimension) {
+      throw new MnemoError(
+        ErrorCode.MODEL_MISMATCH,
+        `vector has ${vector.length} dimensions but model ${model.name} has ${model.dimension}`,
+      );
+    }
+    stmt.run(BigInt(id), Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength));
+  }
+
+  private vectorInsert(model: ModelRecord): Statement {
+    let stmt = this.vecInsert.get(model.vecTable);
+    if (!stmt) {
+      stmt = this.db.prepare(`INSERT INTO ${model.vecTable} (memory_id, embedding) VALUES (?, ?)`);
+      this.vecInsert.set(model.vecTable, stmt);
+    }
+    return stmt;
+  }
+
+  addTags(id: number, tags: readonly string[]): void {
+    for (const tag of tags) this.stmts.insertTag.run(id, tag);
+  }
+
+  tagsOf(ids: readonly number[]): Map<number, string[]> {
+    const out = new Map<number, string[]>();
+    if (ids.length === 0) return out;
+    const rows = this.db
+      .prepare(
+        'SELECT memory_id AS id, tag FROM memory_tags WHERE memory_id IN (SELECT value FROM json_each(?)) ORDER BY memory_id, tag',
+      )
+      .all(JSON.stringify(ids)) as { id: number; tag: string }[];
+    for (const { id, tag } of rows) {
+      const list = out.get(id);
+      if (list) list.push(tag);
+      else out.set(id, [tag]);
+    }
+    return out;
+  }
+
+  rowsByIds(ids: readonly number[]): Map<number, MemoryRow> {
+    const out = new Map<number, MemoryRow>();
+    if (ids.length === 0) return out;
+    const rows = this.db
+      .prepare('SELECT * FROM memories WHERE id IN (SELECT value FROM json_each(?))')
+      .all(JSON.stringify(ids)) as MemoryRow[];
+    for (const row of rows) out.set(row.id, row);
+    return out;
+  }
+
+  toMemory(row: MemoryRow, tags?: string[]): Memory {
+    return {
+      hash: row.hash,
+      content: row.content,
+      type: row.type,
+      project: row.project,
+      sessionId: row.session_id,
+      tags: tags ?? this.tagsOf([row.id]).get(row.id) ?? [],
+      metadata: JSON.parse(row.metadata) as Record<string, unknown>,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+      accessCount: row.access_count,
+      lastAccessedAt: row.last_accessed_at,
+    };
+  }
+
+  update(id: number, patch: MemoryPatch): void {
+    this.db.transaction(() => {
+      const sets: string[] = [];
+      const params: unknown[] = [];
+      if (patch.type !== undefined) {
+        sets.push('type = ?');
+        params.push(patch.type);
+      }
+      if (patch.metadata !== undefined) {
+        sets.push('metadata = ?');
+        params.push(JSON.stringify(patch.metadata));
+      }
+      sets.push('updated_at = ?');
+      params.push(Date.now());
+      this.db.prepare(`UPDATE memories SET ${sets.join(', ')} WHERE id = ?`).run(...params, id);
+      if (patch.tags !== undefined) {
+        this.db.prepare('DELETE FROM memory_tags WHERE memory_id = ?').run(id);
+        this.addTags(id, patch.tags);
+      }
+      if (patch.addTags) this.addTags(id, patch.addTags);
+      for (const tag of patch.removeTags ?? []) {
+        this.db.prepare('DELETE FROM memory_tags WHERE memory_id = ? AND tag = ?').run(id, tag);
+      }
+    })();
+  }
+
+  /** Deletes memories with their tags (cascade), index entries (trigger) and vectors of every model. */
+  deleteIds(ids: readonly number[]): number {
+    if (ids.length === 0) return 0;
+    const tables = this.models().map((m) => m.vecTable);
+    return this.db.transaction(() => {
+      let deleted = 0;
+      for (const id of ids) {
+        for (const table of tables) this.db.prepare(`DELETE FROM ${table} WHERE memory_id = ?`).run(BigInt(id));
+        deleted += this.stmts.deleteById.run(id).changes;
+      }
+      return deleted;
+    })();
+  }
+
+  /** Memories matching the filter, newest first. */
+  list(filter: MemoryFilter, limit: number, offset = 0): MemoryRow[] {
+    const where = filterSql(filter);
+    return this.db
+      .prepare(`SELECT * FROM memories m WHERE ${where.sql} ORDER BY m.created_at DESC, m.id DESC LIMIT ? OFFSET ?`)
+      .all(...where.params, limit, offset) as MemoryRow[];
+  }
+
+  count(filter: MemoryFilter = {}): number {
+    const where = filterSql(filter);
+    const row = this.db.prepare(`SELECT count(*) AS n FROM memories m WHERE ${where.sql}`).get(...where.params) as {
+      n: number;
+    };
+    return row.n;
+  }
+
+  /**
+   * The `k` nearest memories to `vector` among those that pass the filter. A filter is applied inside the KNN scan
+   * (sqlite-vec's `memory_id IN (...)` constraint), never after it, so a narrow filter cannot starve the result.
+   */
+  nearest(vector: Float32Array, k: number, model: ModelRecord, filter: MemoryFilter = {}): VectorHit[] {
+    const kk = Math.max(1, Math.min(k, MAX_KNN_K));
+    const blob = Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength);
+    if (!isFiltering(filter)) {
+      return this.db
+        .prepare(
+          `SELECT memory_id AS id, distance FROM ${model.vecTable} WHERE embedding MATCH ? AND k = ? ORDER BY distance`,
+        )
+        .all(blob, kk) as VectorHit[];
+    }
+    const where = filterSql(filter);
+    const ids = this.db.prepare(`SELECT m.id FROM memories m WHERE ${where.sql}`).pluck().all(...where.params) as number[];
+    if (ids.length === 0) return [];
+    return this.db
+      .prepare(
+        `SELECT memory_id AS id, distance FROM ${model.vecTable}
+         WHERE embedding MATCH ? AND k = ? AND memory_id IN (SELECT value FROM json_each(?)) ORDER BY distance`,
+      )
+      .all(blob, Math.min(kk, ids.length), JSON.stringify(ids)) as VectorHit[];
+  }
+
+  /** Full-text matches for an already-escaped FTS5 query, best first, with the filter applied in the same query. */
+  keyword(ftsQuery: string, k: number, filter: MemoryFilter = {}): KeywordHit[] {
+    const where = filterSql(filter);
+    return this.db
+      .prepare(
+        `SELECT m.id AS id, bm25(memories_fts) AS bm25 FROM memories_fts JOIN memories m ON m.id = memories_fts.rowid
+         WHERE memories_fts MATCH ? AND ${where.sql} ORDER BY bm25 LIMIT ?`,
+      )
+      .all(ftsQuery, ...where.params, k) as KeywordHit[];
+  }
+
+  /** Records that memories were handed to a reader (search results, get). */
+  touch(ids: readonly number[], at = Date.now()): void {
+    if (ids.length === 0) return;
+    this.db
+      .prepare(
+        'UPDATE memories SET access_count = access_count + 1, last_accessed_at = ? WHERE id IN (SELECT value FROM json_each(?))',
+      )
+      .run(at, JSON.stringify(ids));
+  }
+
+  /** How many memories have a vector from `model`, and how many have none. */
+  vectorCoverage(model: ModelRecord): { withVector: number; withoutVector: number } {
+    const withVector = (this.db.prepare(`SELECT count(*) AS n FROM ${model.vecTable}`).get() as { n: number }).n;
+    const total = this.count();
+    return { withVector, withoutVector: Math.max(0, total - withVector) };
+  }
+
+  idsMissingVector(model: ModelRecord, limit: number): number[] {
+    return this.db
+      .prepare(
+        `SELECT m.id FROM memories m WHERE NOT EXISTS (SELECT 1 FROM ${model.vecTable} v WHERE v.memory_id = m.id) ORDER BY m.id LIMIT ?`,
+      )
+      .pluck()
+      .all(limit) as number[];
+  }
+}
+
+function prepare(db: Db) {
+  return {
+    byHash: db.prepare('SELECT * FROM memories WHERE hash = ?'),
+    byId: db.prepare('SELECT * FROM memories WHERE id = ?'),
+    byPrefix: db.prepare('SELECT * FROM memories WHERE hash >= ? AND hash < ? ORDER BY hash LIMIT 6'),
+    insert: db.prepare(
+      `INSERT INTO memories (hash, content, type, project, session_id, metadata, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING`,
+    ),
+    insertTag: db.prepare('INSERT OR IGNORE INTO memory_tags (memory_id, tag) VALUES (?, ?)'),
+    deleteById: db.prepare('DELETE FROM memories WHERE id = ?'),
+  };
+}

@@ -1,0 +1,47 @@
+/** A memory as programs see it (the "full" form). Times are milliseconds since the Unix epoch. */
+export interface Memory {
+  hash: string;
+  content: string;
+  type: string;
+  project: string | null;
+  sessionId: string | null;
+  tags: string[];
+  metadata: Record<string, unknown>;
+  createdAt: number;
+  updatedAt: number;
+  accessCount: number;
+  lastAccessedAt: number | null;
+}
+
+export interface MemoryRow {
+  id: number;
+  hash: string;
+  content: string;
+  type: string;
+  project: string | null;
+  session_id: string | null;
+  metadata: string;
+  created_at: number;
+  updated_at: number;
+  access_count: number;
+  last_accessed_at: number | null;
+}
+
+/** What narrows a set of memories. Every field is optional; all given fields must hold. */
+export interface MemoryFilter {
+  project?: string;
+  types?: string[];
+  tags?: string[];
+  /** `any` (default): a memory with at least one of `tags`; `all`: a memory with every one of them. */
+  tagMode?: 'any' | 'all';
+  since?: number;
+  until?: number;
+}
+
+export interface ModelRecord {
+  id: number;
+  name: string;
+  fingerprint: string;
+  dimension: number;
+  vecTable: string;
+}

@@ -1,0 +1,33 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Engine, type EngineOptions } from '../../dist/index.js';
+import { tinyPack } from './packs.js';
+
+export interface TestEngine {
+  engine: Engine;
+  home: string;
+  dbPath: string;
+  close(): Promise<void>;
+}
+
+/** An engine on a fresh temp database and the tiny test pack. */
+export async function openTestEngine(options: Partial<EngineOptions> = {}): Promise<TestEngine> {
+  const home = mkdtempSync(join(tmpdir(), 'mnemo-test-'));
+  const dbPath = join(home, 'data', 'mnemo.db');
+  const engine = await Engine.open({
+    modelDir: tinyPack(),
+    dbPath,
+    embedder: { threads: 1, ...options.embedder },
+    ...options,
+  });
+  return {
+    engine,
+    home,
+    dbPath,
+    async close() {
+      await engine.close();
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
