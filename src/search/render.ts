@@ -52,17 +52,17 @@ export function renderCompact(memories: readonly CompactMemory[], options: Rende
       shown++;
       continue;
     }
-    // Shorten the preview by halving steps until it fits or is too short to be useful.
-    let max = m.preview.length;
+    // Shorten the preview step by step until it fits or is too short to be useful, keeping room for the
+    // "(+N more)" footer when others will be left out: the reader should know there is more.
+    const left = memories.length - shown - 1;
+    const tail = left > 0 ? [`(+${left} more)`] : [];
     let placed = false;
-    while (max > MIN_PREVIEW) {
-      max = Math.floor(max * 0.6);
-      const shorter = line(m, now, scores, cutPreview(m.preview, Math.max(max, MIN_PREVIEW)));
-      if (fits([...lines, shorter])) {
+    for (let max = Math.floor(m.preview.length * 0.6); max >= MIN_PREVIEW && !placed; max = Math.floor(max * 0.6)) {
+      const shorter = line(m, now, scores, cutPreview(m.preview, max));
+      if (fits([...lines, shorter, ...tail])) {
         lines.push(shorter);
         shown++;
         placed = true;
-        break;
       }
     }
     if (!placed) break;

@@ -1,0 +1,140 @@
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Embedder } from '../dist/embed/embedder.js';
+import { ErrorCode, MnemoError } from '../dist/index.js';
+import { TINY_MAX_TOKENS, tinyPack } from './helpers/packs.js';
+
+const maxDiff = (a: Float32Array, b: Float32Array) => {
+  expect(a.length).toBe(b.length);
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i]! - b[i]!));
+  return d;
+};
+const norm = (v: Float32Array) => Math.hypot(...v);
+
+describe('embedder', () => {
+  let e: Embedder;
+  beforeAll(async () => {
+    e = await Embedder.open(tinyPack(), { threads: 2, cacheSize: 16 });
+  });
+  afterAll(async () => {
+    await e?.close();
+  });
+
+  it('warms every worker before it is ready and reports the manifest dimension', () => {
+    expect(e.threads).toBe(2);
+    expect(e.dimension).toBe(32);
+  });
+
+  it('gives identical vectors for identical text, normalised, and different vectors for different text', async () => {
+    const [a, b, c] = await e.embedDocuments(['the daemon keeps the model warm', 'the daemon keeps the model warm', 'rain']);
+    expect(maxDiff(a!, b!)).toBe(0);
+    expect(norm(a!)).toBeCloseTo(1, 5);
+    expect(maxDiff(a!, c!)).toBeGreaterThan(1e-3);
+  });
+
+  it('batched output equals one-by-one output', async () => {
+    const texts = ['short', 'a somewhat longer text about sqlite and vectors', 'x', 'fix the build', 'tokenizer test 123'];
+    const one = [];
+    for (const t of texts) one.push((await e.embedDocuments([t]))[0]!);
+    const batched = await e.embedDocuments(texts);
+    const before = e.stats.calls;
+    // Concurrent single requests are coalesced into fewer model calls than requests.
+    const concurrent = await Promise.all(texts.map((t) => e.embedDocuments([`${t}!`])));
+    expect(e.stats.calls - before).toBeLessThan(texts.length);
+    texts.forEach((_, i) => {
+      expect(maxDiff(one[i]!, batched[i]!)).toBeLessThan(1e-5);
+      expect(concurrent[i]![0]!.length).toBe(32);
+    });
+  });
+
+  it('pooling honours the attention mask: padding in a batch does not change a vector', async () => {
+    const [alone] = await e.embedDocuments(['cache']);
+    const [padded] = await e.embedDocuments(['cache', 'cache latency is slow because the index is rebuilt on every start of the server']);
+    expect(maxDiff(alone!, padded!)).toBeLessThan(1e-5);
+  });
+
+  it('truncates at the model max tokens', async () => {
+    // Each word is one token of the tiny vocabulary; [CLS] and [SEP] take two of the positions.
+    const head = Array.from({ length: TINY_MAX_TOKENS }, () => 'code').join(' ');
+    const [a, b] = await e.embedDocuments([`${head} alpha beta gamma`, `${head} delta`]);
+    expect(maxDiff(a!, b!)).toBe(0);
+    const [short1, short2] = await e.embedDocuments(['code alpha', 'code delta']);
+    expect(maxDiff(short1!, short2!)).toBeGreaterThan(1e-3);
+  });
+
+  it('caches query vectors so a repeated query never reaches the model', async () => {
+    const calls = e.stats.calls;
+    const [q1] = await e.embedQueries(['what did we decide about logging']);
+    expect(e.stats.calls).toBe(calls + 1);
+    const [q2] = await e.embedQueries(['what did we decide about logging']);
+    expect(e.stats.calls).toBe(calls + 1);
+    expect(e.stats.cacheHits).toBeGreaterThan(0);
+    expect(maxDiff(q1!, q2!)).toBe(0);
+  });
+
+  it('handles empty, unicode and very long text', async () => {
+    const vs = await e.embedDocuments(['', '日本語のテキスト 🚀', 'word '.repeat(50_000)]);
+    for (const v of vs) expect(v.every(Number.isFinite)).toBe(true);
+  });
+});
+
+describe('model pack checks', () => {
+  const copy = () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'mnemo-pack-')), 'pack');
+    cpSync(tinyPack(), dir, { recursive: true });
+    return dir;
+  };
+  const openFails = async (dir: string, pattern: RegExp) => {
+    let error: unknown;
+    try {
+      const e = await Embedder.open(dir, { threads: 1 });
+      await e.close();
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(MnemoError);
+    expect((error as MnemoError).code).toBe(ErrorCode.MODEL);
+    expect((error as MnemoError).message).toMatch(pattern);
+  };
+
+  it('refuses a model file whose bytes were changed (same size)', async () => {
+    const dir = copy();
+    const bytes = readFileSync(join(dir, 'model.onnx'));
+    bytes[bytes.length - 10] ^= 0xff;
+    writeFileSync(join(dir, 'model.onnx'), bytes);
+    await openFails(dir, /model\.onnx has SHA-256 .* but the manifest says/);
+  });
+
+  it('refuses a truncated model file', async () => {
+    const dir = copy();
+    const bytes = readFileSync(join(dir, 'model.onnx'));
+    writeFileSync(join(dir, 'model.onnx'), bytes.subarray(0, bytes.length - 100));
+    await openFails(dir, /model\.onnx is \d+ bytes but the manifest says/);
+  });
+
+  it('reports a corrupt model whose manifest matches it', async () => {
+    const dir = copy();
+    const garbage = Buffer.from('this is not an onnx model');
+    writeFileSync(join(dir, 'model.onnx'), garbage);
+    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+    const { createHash } = await import('node:crypto');
+    manifest.files['model.onnx'] = { sha256: createHash('sha256').update(garbage).digest('hex'), size: garbage.length };
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+    await openFails(dir, /failed to load in the worker pool/);
+  });
+
+  it('refuses a missing or malformed manifest', async () => {
+    const dir = copy();
+    writeFileSync(join(dir, 'manifest.json'), '{"name": "x", "dimension": "big"}');
+    await openFails(dir, /`source` must be|`dimension` must be/);
+    await openFails(join(dir, 'nowhere'), /does not exist/);
+  });
+
+  it('checks its options', async () => {
+    await expect(Embedder.open(tinyPack(), { threads: 0 })).rejects.toThrow(RangeError);
+    await expect(Embedder.open(tinyPack(), { threads: 1.5 })).rejects.toThrow(TypeError);
+  });
+});
