@@ -95,6 +95,8 @@ export interface Stats {
 const MAX_LIMIT = 100;
 const MAX_BATCH = 1000;
 const DEFAULT_TEXT_BUDGET = 500;
+/** How often access counts gathered by reads are written. */
+const ACCESS_FLUSH_MS = 5000;
 
 /**
  * The in-process API of mnemo: store, embed and search composed. The daemon, the tests and the benchmarks all go
@@ -107,6 +109,7 @@ export class Engine {
   readonly dbPath: string;
   private readonly db: Db;
   private readonly now: () => number;
+  private readonly accessTimer: NodeJS.Timeout;
   private closed = false;
 
   private constructor(db: Db, dbPath: string, embedder: Embedder, model: ModelRecord, now: () => number) {
@@ -116,6 +119,8 @@ export class Engine {
     this.embedder = embedder;
     this.model = model;
     this.now = now;
+    this.accessTimer = setInterval(() => this.storage.flushAccess(), ACCESS_FLUSH_MS);
+    this.accessTimer.unref();
   }
 
   static async open(options: EngineOptions): Promise<Engine> {
@@ -277,6 +282,7 @@ export class Engine {
     const args = typeof input === 'string' ? { hash: input } : asArgs(input);
     const row = this.storage.resolve(args.hash);
     this.storage.touch([row.id], this.now());
+    this.storage.flushAccess();
     return this.storage.toMemory(this.storage.rowsByIds([row.id]).get(row.id)!);
   }
 
@@ -372,6 +378,7 @@ export class Engine {
 
   stats(): Stats {
     this.assertOpen();
+    this.storage.flushAccess();
     const q = <T>(sql: string) => this.db.prepare(sql).all() as T[];
     const totals = this.db
       .prepare(
@@ -403,8 +410,10 @@ export class Engine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.accessTimer);
     await this.embedder.close();
     try {
+      this.storage.flushAccess();
       this.db.pragma('wal_checkpoint(TRUNCATE)');
     } finally {
       this.db.close();

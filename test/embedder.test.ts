@@ -138,3 +138,47 @@ describe('model pack checks', () => {
     await expect(Embedder.open(tinyPack(), { threads: 1.5 })).rejects.toThrow(TypeError);
   });
 });
+
+describe('tokenizers and pack shapes', () => {
+  it('runs a WordLevel tokenizer.json (unknown words become [UNK])', async () => {
+    const { generateBertPack, TINY_SHAPE } = await import('../dist/embed/bert-pack.js');
+    const words = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'car', 'repair', 'fixing', 'my', 'automobile'];
+    const tokenizer = {
+      version: '1.0',
+      truncation: null,
+      padding: null,
+      added_tokens: [],
+      normalizer: { type: 'Lowercase' },
+      pre_tokenizer: { type: 'Whitespace' },
+      post_processor: null,
+      decoder: null,
+      model: { type: 'WordLevel', vocab: Object.fromEntries(words.map((w, i) => [w, i])), unk_token: '[UNK]' },
+    };
+    const dir = join(mkdtempSync(join(tmpdir(), 'mnemo-wordlevel-')), 'pack');
+    generateBertPack(dir, { name: 'wordlevel-test', shape: TINY_SHAPE, seed: 3, maxTokens: 16, tokenizerJson: JSON.stringify(tokenizer) });
+    const e = await Embedder.open(dir, { threads: 1 });
+    try {
+      const [a, b, c] = await e.embedDocuments(['Car repair', 'car REPAIR', 'zebra quantum']);
+      expect(maxDiff(a!, b!)).toBe(0);
+      const [d] = await e.embedDocuments(['unknown words']);
+      // Two unknown words each become [UNK], so any two-unknown-word text embeds the same.
+      expect(maxDiff(c!, d!)).toBe(0);
+      expect(maxDiff(a!, c!)).toBeGreaterThan(1e-3);
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('runs the MiniLM-L6-shaped pack (384 dimensions) with the real all-MiniLM-L6-v2 tokenizer when present', async () => {
+    const { miniLmShapedPack } = await import('./helpers/packs.js');
+    const e = await Embedder.open(miniLmShapedPack(), { threads: 1 });
+    try {
+      const [v] = await e.embedQueries(['How do we rotate the signing keys?']);
+      expect(v!.length).toBe(384);
+      expect(norm(v!)).toBeCloseTo(1, 5);
+      expect(e.pack.manifest.maxTokens).toBe(256);
+    } finally {
+      await e.close();
+    }
+  });
+});

@@ -258,6 +258,8 @@ describe('store, search and the memory operations', () => {
     expect(s.memories).toBe(h.memories);
     expect(s.byType.observation).toBeGreaterThan(0);
     expect(s.topTags.find((t) => t.tag === 'round')?.count).toBe(30);
+    // Search results were counted as accessed (written in the background, flushed by stats()).
+    expect(s.accessed).toBeGreaterThan(5);
   });
 
   it('renders search results as text within a token budget', async () => {

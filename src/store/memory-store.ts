@@ -47,6 +47,7 @@ export class MemoryStore {
   readonly db: Db;
   private readonly stmts: ReturnType<typeof prepare>;
   private readonly vecInsert = new Map<string, Statement>();
+  private readonly pendingAccess = new Map<number, { count: number; at: number }>();
 
   constructor(db: Db) {
     this.db = db;
@@ -324,14 +325,31 @@ export class MemoryStore {
       .all(ftsQuery, ...where.params, k) as KeywordHit[];
   }
 
-  /** Records that memories were handed to a reader (search results, get). */
+  /**
+   * Records that memories were handed to a reader (search results, get). Reads stay reads: the counts wait in memory
+   * and are written by flushAccess() in one transaction (the engine does so every few seconds and on close), so a
+   * search never pays for a synced write.
+   */
   touch(ids: readonly number[], at = Date.now()): void {
-    if (ids.length === 0) return;
-    this.db
-      .prepare(
-        'UPDATE memories SET access_count = access_count + 1, last_accessed_at = ? WHERE id IN (SELECT value FROM json_each(?))',
-      )
-      .run(at, JSON.stringify(ids));
+    for (const id of ids) {
+      const seen = this.pendingAccess.get(id);
+      if (seen) {
+        seen.count++;
+        seen.at = Math.max(seen.at, at);
+      } else this.pendingAccess.set(id, { count: 1, at });
+    }
+  }
+
+  flushAccess(): void {
+    if (this.pendingAccess.size === 0) return;
+    const pending = [...this.pendingAccess];
+    this.pendingAccess.clear();
+    const stmt = this.db.prepare(
+      'UPDATE memories SET access_count = access_count + ?, last_accessed_at = max(coalesce(last_accessed_at, 0), ?) WHERE id = ?',
+    );
+    this.db.transaction(() => {
+      for (const [id, { count, at }] of pending) stmt.run(count, at, id);
+    })();
   }
 
   /** How many memories have a vector from `model`, and how many have none. */
