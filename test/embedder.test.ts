@@ -37,7 +37,7 @@ describe('embedder', () => {
 
   it('batched output equals one-by-one output', async () => {
     const texts = ['short', 'a somewhat longer text about sqlite and vectors', 'x', 'fix the build', 'tokenizer test 123'];
-    const one = [];
+    const one: Float32Array[] = [];
     for (const t of texts) one.push((await e.embedDocuments([t]))[0]!);
     const batched = await e.embedDocuments(texts);
     const before = e.stats.calls;
@@ -103,7 +103,7 @@ describe('model pack checks', () => {
   it('refuses a model file whose bytes were changed (same size)', async () => {
     const dir = copy();
     const bytes = readFileSync(join(dir, 'model.onnx'));
-    bytes[bytes.length - 10] ^= 0xff;
+    bytes[bytes.length - 10]! ^= 0xff;
     writeFileSync(join(dir, 'model.onnx'), bytes);
     await openFails(dir, /model\.onnx has SHA-256 .* but the manifest says/);
   });

@@ -19,7 +19,7 @@ async function rejectsWith(p: Promise<unknown> | (() => unknown), code: string, 
 }
 
 const results = (listing: Awaited<ReturnType<Engine['search']>>) => {
-  if (listing.format === 'text') throw new Error('expected structured results');
+  if (listing.format !== 'compact') throw new Error(`expected compact results, got ${listing.format}`);
   return listing.results;
 };
 
