@@ -175,6 +175,7 @@ export class Engine {
       tags: normalizeTags(args.tags),
       metadata: optMetadata(args) ?? {},
       createdAt: optTime(args, 'createdAt') ?? optTime(args, 'created') ?? this.now(),
+      updatedAt: optTime(args, 'updatedAt'),
     };
   }
 
@@ -343,6 +344,38 @@ export class Engine {
     const memories = rows.slice(0, 100).map((r) => this.compact(r, tags.get(r.id) ?? []));
     const deleted = dryRun ? 0 : this.storage.deleteIds(rows.map((r) => r.id));
     return { dryRun, matched: rows.length, deleted, memories };
+  }
+
+  /** Every tag with how many memories carry it, most used first. */
+  tags(input: unknown = {}): { tag: string; count: number }[] {
+    this.assertOpen();
+    const args = asArgs(input);
+    const limit = optInt(args, 'limit', 1, 100_000) ?? 1000;
+    const project = optString(args, 'project', 4096);
+    const where = project === undefined ? '' : 'JOIN memories m ON m.id = t.memory_id WHERE m.project = ?';
+    return this.db
+      .prepare(`SELECT t.tag, count(*) AS count FROM memory_tags t ${where} GROUP BY t.tag ORDER BY count DESC, t.tag LIMIT ?`)
+      .all(...(project === undefined ? [] : [project]), limit) as { tag: string; count: number }[];
+  }
+
+  /** Whole memories in storage order, a page at a time, for a lossless export. `cursor` comes from the last page. */
+  exportPage(input: unknown = {}): { memories: Memory[]; cursor: number | null } {
+    this.assertOpen();
+    const args = asArgs(input);
+    const after = optInt(args, 'cursor', 0, Number.MAX_SAFE_INTEGER) ?? 0;
+    const limit = optInt(args, 'limit', 1, 1000) ?? 500;
+    const rows = this.db.prepare('SELECT * FROM memories WHERE id > ? ORDER BY id LIMIT ?').all(after, limit) as MemoryRow[];
+    const tags = this.storage.tagsOf(rows.map((r) => r.id));
+    return {
+      memories: rows.map((r) => this.storage.toMemory(r, tags.get(r.id) ?? [])),
+      cursor: rows.length === limit ? rows[rows.length - 1]!.id : null,
+    };
+  }
+
+  /** Embeds query texts in one model call and caches them, so the searches that follow do not wait on the model. */
+  async prepareQueries(texts: string[]): Promise<void> {
+    this.assertOpen();
+    await this.embedder.embedQueriesTogether(texts);
   }
 
   // ---- state ----

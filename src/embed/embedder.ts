@@ -132,6 +132,25 @@ export class Embedder {
     );
   }
 
+  /**
+   * Query vectors for texts not cached yet, computed in a single model call (the daemon's `batch` op: one request,
+   * one inference), then cached.
+   */
+  async embedQueriesTogether(texts: readonly string[]): Promise<void> {
+    if (this.closed) throw new MnemoError(ErrorCode.CLOSED, 'the embedder is closed');
+    const missing = [...new Set(texts)].filter((t) => !this.cache?.has(t));
+    if (missing.length === 0 || !this.cache) return;
+    const prefix = this.pack.manifest.queryPrefix;
+    for (let i = 0; i < missing.length; i += this.maxBatch) {
+      const chunk = missing.slice(i, i + this.maxBatch);
+      this.counters.calls++;
+      this.counters.texts += chunk.length;
+      this.counters.cacheMisses += chunk.length;
+      const { vectors, dimension } = await this.pool.run({ texts: chunk.map((t) => prefix + t) });
+      chunk.forEach((t, j) => this.cache!.set(t, vectors.slice(j * dimension, (j + 1) * dimension)));
+    }
+  }
+
   /** Vectors for stored content: the manifest's document prefix, no cache. */
   embedDocuments(texts: readonly string[]): Promise<Float32Array[]> {
     const prefix = this.pack.manifest.documentPrefix;

@@ -17,6 +17,8 @@ export interface NewMemory {
   tags: string[];
   metadata: Record<string, unknown>;
   createdAt: number;
+  /** Kept when importing; otherwise the time of the write. */
+  updatedAt?: number | undefined;
 }
 
 export interface MemoryPatch {
@@ -144,7 +146,7 @@ export class MemoryStore {
           memory.sessionId,
           JSON.stringify(memory.metadata),
           memory.createdAt,
-          now,
+          memory.updatedAt ?? now,
         );
         if (info.changes === 0) {
           const row = this.rowByHash(memory.hash)!;

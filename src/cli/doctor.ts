@@ -1,0 +1,89 @@
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { connect, socketPathFor } from '../client/client.js';
+import { readConfig, resolveModelDir } from '../config.js';
+import { readManifest } from '../embed/manifest.js';
+import { resolvePaths } from '../paths.js';
+import { PROTOCOL_VERSION } from '../protocol/messages.js';
+
+type Status = 'ok' | 'warn' | 'fail';
+interface Check {
+  check: string;
+  status: Status;
+  detail: string;
+}
+
+export const NATIVE_CLIENT = fileURLToPath(new URL('../../build/mnemo-client', import.meta.url));
+
+/** Checks what mnemo needs, one line each; exit status 1 when anything fails. */
+export async function doctor(json: boolean): Promise<number> {
+  const paths = resolvePaths();
+  const checks: Check[] = [];
+  const add = (check: string, status: Status, detail: string) => checks.push({ check, status, detail });
+
+  for (const [name, dir, privateDir] of [
+    ['runtime dir', paths.runtimeDir, true],
+    ['data dir', paths.dataDir, true],
+  ] as const) {
+    if (!existsSync(dir)) {
+      add(name, 'warn', `${dir} does not exist yet (made on first start)`);
+      continue;
+    }
+    try {
+      accessSync(dir, constants.W_OK);
+      const mode = statSync(dir).mode & 0o777;
+      if (privateDir && mode & 0o077) add(name, 'warn', `${dir} is mode ${mode.toString(8)}; other users can look in (want 700)`);
+      else add(name, 'ok', dir);
+    } catch {
+      add(name, 'fail', `${dir} is not writable`);
+    }
+  }
+
+  const socket = socketPathFor();
+  add('socket path', socket.length <= 107 ? 'ok' : 'fail', `${socket} (${socket.length} bytes; the limit is 107)`);
+
+  try {
+    readConfig(paths);
+    add('config', 'ok', existsSync(join(paths.configDir, 'config.json')) ? join(paths.configDir, 'config.json') : 'none (defaults)');
+  } catch (err) {
+    add('config', 'fail', (err as Error).message);
+  }
+
+  try {
+    const dir = resolveModelDir(paths, process.env);
+    const m = readManifest(dir);
+    add('model', 'ok', `${m.name} (${m.dimension} dimensions) in ${dir}`);
+  } catch (err) {
+    add('model', 'fail', (err as Error).message);
+  }
+
+  if (existsSync(NATIVE_CLIENT)) {
+    try {
+      accessSync(NATIVE_CLIENT, constants.X_OK);
+      add('native client', 'ok', NATIVE_CLIENT);
+    } catch {
+      add('native client', 'fail', `${NATIVE_CLIENT} is not executable`);
+    }
+  } else {
+    add('native client', 'warn', 'not built (no C compiler at install?); hooks use the slower Node.js client');
+  }
+
+  try {
+    const client = await connect({ connectTimeoutMs: 1000, timeoutMs: 5000 });
+    const hello = await client.hello();
+    client.close();
+    if (hello.protocol !== PROTOCOL_VERSION) add('daemon', 'fail', `pid ${hello.pid} speaks protocol ${hello.protocol}; run mnemo restart`);
+    else if (!hello.ready) add('daemon', hello.state.startsWith('model failed') ? 'fail' : 'warn', `pid ${hello.pid}: ${hello.state}`);
+    else add('daemon', 'ok', `pid ${hello.pid}, ${hello.model?.name}, up ${Math.round(hello.uptimeMs / 1000)} s`);
+  } catch {
+    add('daemon', 'warn', 'not running (hooks start it; or run mnemo start)');
+  }
+
+  if (existsSync(paths.dbPath)) add('database', 'ok', `${paths.dbPath} (${(statSync(paths.dbPath).size / 1048576).toFixed(1)} MiB)`);
+  else add('database', 'warn', `${paths.dbPath} does not exist yet (made on first start)`);
+
+  if (json) process.stdout.write(`${JSON.stringify(checks, null, 2)}\n`);
+  else for (const c of checks) process.stdout.write(`${c.status.padEnd(4)}  ${c.check.padEnd(13)} ${c.detail}\n`);
+  return checks.some((c) => c.status === 'fail') ? 1 : 0;
+}

@@ -1,0 +1,229 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, openSync } from 'node:fs';
+import { connect as netConnect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { DeleteResult, Health, Listing, Stats, StoreResult } from '../engine.js';
+import { ErrorCode, MnemoError, type ErrorCode as Code } from '../errors.js';
+import { resolvePaths } from '../paths.js';
+import { encodeFrame, FrameReader } from '../protocol/frame.js';
+import {
+  PROTOCOL_VERSION,
+  type BatchCall,
+  type BatchItem,
+  type HelloResult,
+  type HookResult,
+  type Render,
+  type Response,
+} from '../protocol/messages.js';
+import type { Memory } from '../store/types.js';
+
+export interface ConnectOptions {
+  /** Default: the socket in the runtime dir of `env` (MNEMO_HOME, XDG_RUNTIME_DIR, ~/.mnemo/run). */
+  socketPath?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Deadline of each request, in milliseconds. */
+  timeoutMs?: number;
+  connectTimeoutMs?: number;
+  /** Start the daemon when none is running (and restart one of another protocol version). */
+  autostart?: boolean;
+  /** Wait until the daemon's model is warm before resolving (implied by autostart). */
+  waitReady?: boolean;
+  /** How long autostart and waitReady wait. */
+  startTimeoutMs?: number;
+  /** Called while waiting for a starting daemon, for progress output. */
+  onWait?: (state: string) => void;
+}
+
+interface Pending {
+  resolve: (value: unknown) => void;
+  reject: (err: MnemoError) => void;
+  timer: NodeJS.Timeout;
+}
+
+const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+
+export const socketPathFor = (env: NodeJS.ProcessEnv = process.env): string =>
+  join(resolvePaths(env).runtimeDir, 'mnemo.sock');
+
+/**
+ * A connection to the daemon: typed methods for every operation, pipelined requests matched by id, a deadline on each
+ * request, and one clear failure for all pending requests when the connection goes away. This is also the code API
+ * agents can import instead of calling MCP tools.
+ */
+export class MnemoClient {
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private closedReason: MnemoError | null = null;
+
+  private constructor(
+    private readonly socket: Socket,
+    private readonly timeoutMs: number,
+  ) {
+    const reader = new FrameReader(64 * 1024 * 1024);
+    socket.on('data', (chunk: Buffer) => {
+      let messages: unknown[];
+      try {
+        messages = reader.push(chunk);
+      } catch (err) {
+        this.fail(err as MnemoError);
+        socket.destroy();
+        return;
+      }
+      for (const m of messages) this.settle(m as Response);
+    });
+    socket.on('error', (err) => this.fail(new MnemoError(ErrorCode.CLOSED, `connection to the daemon failed: ${err.message}`)));
+    socket.on('close', () => this.fail(new MnemoError(ErrorCode.CLOSED, 'the daemon closed the connection')));
+  }
+
+  static async connect(options: ConnectOptions = {}): Promise<MnemoClient> {
+    const env = options.env ?? process.env;
+    const path = options.socketPath ?? socketPathFor(env);
+    const timeoutMs = options.timeoutMs ?? 30_000;
+    const startTimeoutMs = options.startTimeoutMs ?? 60_000;
+    const deadline = Date.now() + startTimeoutMs;
+    let started = false;
+    for (;;) {
+      let client: MnemoClient;
+      try {
+        client = new MnemoClient(await openSocket(path, options.connectTimeoutMs ?? 1000), timeoutMs);
+      } catch (err) {
+        if (!options.autostart || Date.now() > deadline) throw err;
+        if (!started) {
+          startDaemonProcess(env);
+          started = true;
+        }
+        options.onWait?.('starting');
+        await sleep(50);
+        continue;
+      }
+      const hello = await client.hello();
+      if (hello.protocol !== PROTOCOL_VERSION) {
+        if (!options.autostart) {
+          client.close();
+          throw new MnemoError(
+            ErrorCode.VERSION,
+            `the running daemon speaks protocol ${hello.protocol}, this client ${PROTOCOL_VERSION}; run \`mnemo restart\``,
+          );
+        }
+        await client.request('shutdown').catch(() => {});
+        client.close();
+        await sleep(200);
+        continue;
+      }
+      if (hello.ready || !(options.autostart || options.waitReady)) return client;
+      if (hello.state.startsWith('model failed')) {
+        client.close();
+        throw new MnemoError(ErrorCode.MODEL, `the daemon is up but ${hello.state}`);
+      }
+      client.close();
+      if (Date.now() > deadline) throw new MnemoError(ErrorCode.NOT_READY, `the daemon did not get ready within ${startTimeoutMs} ms (${hello.state})`);
+      options.onWait?.(hello.state);
+      await sleep(100);
+    }
+  }
+
+  /** One request; resolves with its result or rejects with the daemon's error (code and message). */
+  request<T = unknown>(op: string, args?: Record<string, unknown>, options: { timeoutMs?: number; render?: Render } = {}): Promise<T> {
+    if (this.closedReason) return Promise.reject(this.closedReason);
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      const ms = options.timeoutMs ?? this.timeoutMs;
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new MnemoError(ErrorCode.TIMEOUT, `no answer to ${op} within ${ms} ms`));
+      }, ms);
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
+      const request: Record<string, unknown> = { id, op };
+      if (args !== undefined) request.args = args;
+      if (options.render && options.render !== 'value') request.render = options.render;
+      this.socket.write(encodeFrame(request));
+    });
+  }
+
+  private settle(response: Response): void {
+    const p = this.pending.get(response.id);
+    if (!p) {
+      // Id 0 answers a frame the daemon could not read; it closes the connection after it.
+      if (response.id === 0 && !response.ok) this.fail(new MnemoError(response.error.code, response.error.message));
+      return;
+    }
+    this.pending.delete(response.id);
+    clearTimeout(p.timer);
+    if (response.ok) p.resolve(response.result);
+    else p.reject(new MnemoError(response.error.code as Code, response.error.message, response.error.details));
+  }
+
+  private fail(reason: MnemoError): void {
+    this.closedReason ??= reason;
+    for (const [id, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.reject(reason);
+      this.pending.delete(id);
+    }
+  }
+
+  close(): void {
+    this.fail(new MnemoError(ErrorCode.CLOSED, 'the client closed the connection'));
+    this.socket.end();
+    this.socket.destroy();
+  }
+
+  hello = () => this.request<HelloResult>('hello');
+  status = () => this.request<Record<string, unknown>>('status');
+  store = (args: { content: string; tags?: string[]; type?: string; project?: string; metadata?: Record<string, unknown>; createdAt?: number | string }) =>
+    this.request<StoreResult>('store', args);
+  storeBatch = (memories: Record<string, unknown>[]) => this.request<StoreResult[]>('storeBatch', { memories });
+  search = (args: Record<string, unknown>) => this.request<Listing>('search', args);
+  searchByTag = (args: Record<string, unknown>) => this.request<Listing>('searchByTag', args);
+  recall = (args: Record<string, unknown>) => this.request<Listing>('recall', args);
+  get = (hash: string) => this.request<Memory>('get', { hash });
+  update = (args: Record<string, unknown>) => this.request<Memory>('update', args);
+  delete = (args: Record<string, unknown>) => this.request<DeleteResult>('delete', args);
+  health = () => this.request<Health>('health');
+  stats = () => this.request<Stats>('stats');
+  tags = (args: Record<string, unknown> = {}) => this.request<{ tag: string; count: number }[]>('tags', args);
+  exportPage = (args: { cursor?: number; limit?: number } = {}) => this.request<{ memories: Memory[]; cursor: number | null }>('export', args);
+  batch = (calls: BatchCall[]) => this.request<BatchItem[]>('batch', { calls });
+  hook = (event: string, payload: Buffer | string) => this.request<HookResult>('hook', { event, payload });
+  shutdown = () => this.request<{ stopping: boolean }>('shutdown');
+}
+
+export const connect = (options?: ConnectOptions): Promise<MnemoClient> => MnemoClient.connect(options);
+
+function openSocket(path: string, timeoutMs: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = netConnect(path);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new MnemoError(ErrorCode.TIMEOUT, `could not connect to ${path} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.setNoDelay(true);
+      resolve(socket);
+    });
+    socket.once('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      const running = err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? 'the mnemo daemon is not running' : err.message;
+      reject(new MnemoError(ErrorCode.CLOSED, `${running} (${path})`));
+    });
+  });
+}
+
+/** Starts `mnemo daemon` detached, its output appended to the log dir. Does not wait. */
+export function startDaemonProcess(env: NodeJS.ProcessEnv = process.env, extraArgs: string[] = []): number | undefined {
+  const paths = resolvePaths(env);
+  mkdirSync(paths.logDir, { recursive: true, mode: 0o700 });
+  const out = openSync(join(paths.logDir, 'daemon.out'), 'a');
+  if (!existsSync(CLI)) throw new MnemoError(ErrorCode.INTERNAL, `cannot find the mnemo CLI at ${CLI}; run npm run build`);
+  const child = spawn(process.execPath, [CLI, 'daemon', ...extraArgs], {
+    detached: true,
+    stdio: ['ignore', out, out],
+    env,
+  });
+  child.unref();
+  return child.pid;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,207 @@
+import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pino, { type Logger } from 'pino';
+import { readConfig, resolveModelDir } from '../config.js';
+import { Engine, VERSION } from '../engine.js';
+import { ErrorCode, MnemoError } from '../errors.js';
+import { resolvePaths, type MnemoPaths } from '../paths.js';
+import { PROTOCOL_VERSION } from '../protocol/messages.js';
+import { Dispatcher, type DaemonState } from './dispatch.js';
+import { DaemonLock } from './lock.js';
+import { LatencyRing } from './metrics.js';
+import { DEFAULT_LIMITS, DaemonServer, type ServerLimits } from './server.js';
+
+/** Unix socket paths longer than this cannot be bound (sun_path: 108 bytes on Linux, 104 on macOS, with the NUL). */
+export const MAX_SOCKET_PATH = process.platform === 'darwin' ? 103 : 107;
+
+export interface DaemonOptions {
+  env?: NodeJS.ProcessEnv;
+  /** A model pack folder; default: see resolveModelDir. */
+  modelDir?: string;
+  threads?: number;
+  limits?: Partial<ServerLimits>;
+  /** Listen on an inherited socket descriptor (socket activation) instead of binding the path. */
+  listenFd?: number;
+  /** Install SIGTERM/SIGINT handlers and exit the process when stopped (the real daemon; tests leave it off). */
+  ownProcess?: boolean;
+}
+
+export interface DaemonFiles {
+  socket: string;
+  lock: string;
+  /** JSON state: pid, socket, version, readiness. Written by temp file and rename. */
+  state: string;
+  log: string;
+}
+
+export function daemonFiles(paths: MnemoPaths): DaemonFiles {
+  return {
+    socket: join(paths.runtimeDir, 'mnemo.sock'),
+    lock: join(paths.runtimeDir, 'daemon.lock'),
+    state: join(paths.runtimeDir, 'daemon.json'),
+    log: join(paths.logDir, 'daemon.log'),
+  };
+}
+
+export interface RunningDaemon {
+  files: DaemonFiles;
+  /** Resolves when the model is warm (or rejects with why it could not load). */
+  ready: Promise<void>;
+  /** Resolves when the daemon has stopped. */
+  stopped: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the daemon: takes the per-user lock, cleans what a dead daemon left, listens at once (so `hello` answers and
+ * other requests get E_NOT_READY while the model loads), then loads and warms the model. Every way of stopping goes
+ * through one idempotent shutdown: stop accepting, answer what is in flight, checkpoint the WAL, remove the socket and
+ * state file, release the lock.
+ */
+export async function startDaemon(options: DaemonOptions = {}): Promise<RunningDaemon> {
+  const env = options.env ?? process.env;
+  const paths = resolvePaths(env);
+  const files = daemonFiles(paths);
+  if (files.socket.length > MAX_SOCKET_PATH) {
+    throw new MnemoError(
+      ErrorCode.BAD_ARGS,
+      `socket path ${files.socket} is ${files.socket.length} bytes, over the ${MAX_SOCKET_PATH}-byte limit for Unix sockets; use a shorter MNEMO_HOME or XDG_RUNTIME_DIR`,
+    );
+  }
+  mkdirSync(paths.runtimeDir, { recursive: true, mode: 0o700 });
+  chmodSync(paths.runtimeDir, 0o700);
+  mkdirSync(paths.logDir, { recursive: true, mode: 0o700 });
+  const lock = DaemonLock.acquire(files.lock);
+
+  const log: Logger = pino(
+    { base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime },
+    pino.destination({ dest: files.log, sync: true, mkdir: true }),
+  );
+  const latency = new LatencyRing();
+  let server: DaemonServer | null = null;
+  let stopping: Promise<void> | null = null;
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
+
+  const state: DaemonState = {
+    engine: null,
+    state: 'loading model',
+    startedAt: Date.now(),
+    latency,
+    connections: () => server?.connections ?? 0,
+    shutdown: () => void shutdown('shutdown request'),
+  };
+  const writeState = () => {
+    const tmp = `${files.state}.${process.pid}.tmp`;
+    writeFileSync(
+      tmp,
+      JSON.stringify({
+        pid: process.pid,
+        socket: files.socket,
+        version: VERSION,
+        protocol: PROTOCOL_VERSION,
+        startedAt: state.startedAt,
+        state: state.state,
+        ready: state.engine !== null,
+      }),
+      { mode: 0o600 },
+    );
+    renameSync(tmp, files.state);
+  };
+
+  const shutdown = (why: string): Promise<void> => {
+    stopping ??= (async () => {
+      log.info({ why }, 'stopping');
+      try {
+        await server?.close();
+        await state.engine?.close();
+      } catch (err) {
+        log.error({ err }, 'error while stopping');
+      } finally {
+        if (options.listenFd === undefined) rmSync(files.socket, { force: true });
+        rmSync(files.state, { force: true });
+        lock.release();
+        log.info('stopped');
+        log.flush();
+        resolveStopped();
+      }
+    })();
+    return stopping;
+  };
+
+  try {
+    // We hold the lock, so a socket or state file here is a dead daemon's: remove it before binding.
+    rmSync(files.socket, { force: true });
+    rmSync(files.state, { force: true });
+    const dispatcher = new Dispatcher(state);
+    server = new DaemonServer(
+      dispatcher.handle,
+      { ...DEFAULT_LIMITS, ...options.limits },
+      {
+        onRequest: (_op, ms, failed) => latency.add(ms, failed),
+        onBadTraffic: (reason) => log.warn({ reason }, 'closed a connection after bad traffic'),
+        onInternalError: (op, err) => log.error({ op, err }, 'internal error'),
+      },
+    );
+    // The socket is created 0600: no window in which another user could connect.
+    const umask = process.umask(0o177);
+    try {
+      await server.listen(options.listenFd === undefined ? files.socket : { fd: options.listenFd });
+    } finally {
+      process.umask(umask);
+    }
+    writeState();
+    log.info({ socket: files.socket, version: VERSION }, 'listening');
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+
+  if (options.ownProcess) {
+    const onSignal = (signal: string) => {
+      void shutdown(signal).then(() => process.exit(0));
+    };
+    process.once('SIGTERM', () => onSignal('SIGTERM'));
+    process.once('SIGINT', () => onSignal('SIGINT'));
+  }
+
+  const ready = (async () => {
+    const started = performance.now();
+    try {
+      const config = readConfig(paths);
+      const modelDir = options.modelDir ?? resolveModelDir(paths, env);
+      const threads = options.threads ?? config.threads;
+      const engine = await Engine.open({
+        modelDir,
+        dbPath: paths.dbPath,
+        ...(threads ? { embedder: { threads } } : {}),
+      });
+      if (stopping) {
+        await engine.close();
+        return;
+      }
+      state.engine = engine;
+      state.state = 'ready';
+      writeState();
+      log.info({ model: engine.model.name, ms: Math.round(performance.now() - started) }, 'ready');
+    } catch (err) {
+      state.state = `model failed to load: ${(err as Error).message}`;
+      log.error({ err }, 'model failed to load');
+      writeState();
+      throw err;
+    }
+  })();
+  // A load failure is reported through `ready`, `hello` and the log; it must not crash an embedding caller.
+  ready.catch(() => {});
+
+  return { files, ready, stopped, stop: () => shutdown('stop()') };
+}
+
+/** The state file of a daemon, if one is written and readable. */
+export function readDaemonState(files: DaemonFiles): { pid: number; ready: boolean; state: string } | null {
+  try {
+    return JSON.parse(readFileSync(files.state, 'utf8')) as { pid: number; ready: boolean; state: string };
+  } catch {
+    return null;
+  }
+}

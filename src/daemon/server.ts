@@ -1,0 +1,189 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { ErrorCode, MnemoError } from '../errors.js';
+import { DEFAULT_MAX_FRAME, encodeFrame, FrameReader, InvalidText } from '../protocol/frame.js';
+import { responseError, type Request, type Response } from '../protocol/messages.js';
+
+export interface ServerLimits {
+  /** Largest frame body accepted, in bytes. */
+  maxFrame: number;
+  /** Open connections at once; one more is told E_BUSY and closed. */
+  maxConnections: number;
+  /** Requests one connection may have in flight; one more is answered E_BUSY at once. */
+  maxInFlight: number;
+  /** Longest a request may take before it is answered E_TIMEOUT. */
+  requestTimeoutMs: number;
+}
+
+export const DEFAULT_LIMITS: ServerLimits = {
+  maxFrame: DEFAULT_MAX_FRAME,
+  maxConnections: 256,
+  maxInFlight: 64,
+  requestTimeoutMs: 30_000,
+};
+
+export type Handler = (request: Request) => Promise<unknown>;
+
+export interface ServerEvents {
+  /** A request finished: how long it took and whether it failed. */
+  onRequest?(op: string, ms: number, failed: boolean): void;
+  /** A connection sent something unreadable and was closed. */
+  onBadTraffic?(reason: string): void;
+  /** A handler threw something that is not a MnemoError. */
+  onInternalError?(op: string, err: unknown): void;
+}
+
+/**
+ * The daemon's socket side: frames in, handler calls, frames out. Requests on one connection run concurrently and are
+ * answered as they finish (the id pairs them); limits turn overload into immediate E_BUSY answers, and unreadable
+ * traffic into an error frame and a close that touches no other connection.
+ */
+export class DaemonServer {
+  private readonly server: Server;
+  private readonly sockets = new Set<Socket>();
+  private inFlight = 0;
+  private drained: (() => void) | null = null;
+  private closing = false;
+
+  constructor(
+    private readonly handler: Handler,
+    private readonly limits: ServerLimits = DEFAULT_LIMITS,
+    private readonly events: ServerEvents = {},
+  ) {
+    this.server = createServer({ allowHalfOpen: false }, (socket) => this.accept(socket));
+  }
+
+  listen(target: string | { fd: number }): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      const done = () => {
+        this.server.off('error', reject);
+        resolve();
+      };
+      if (typeof target === 'string') this.server.listen(target, done);
+      else this.server.listen(target, done);
+    });
+  }
+
+  get connections(): number {
+    return this.sockets.size;
+  }
+
+  private accept(socket: Socket): void {
+    if (this.closing || this.sockets.size >= this.limits.maxConnections) {
+      const reason = this.closing ? 'the daemon is shutting down' : `too many connections (${this.limits.maxConnections})`;
+      socket.end(encodeFrame(responseError(0, new MnemoError(ErrorCode.BUSY, reason))));
+      return;
+    }
+    this.sockets.add(socket);
+    const reader = new FrameReader(this.limits.maxFrame, true);
+    let open = 0;
+    let dead = false;
+    const send = (response: Response) => {
+      if (dead || socket.destroyed) return;
+      if (!socket.write(encodeFrame(response))) socket.pause();
+    };
+    const fail = (id: number, err: MnemoError) => {
+      this.events.onBadTraffic?.(err.message);
+      send(responseError(id, err));
+      dead = true;
+      socket.end();
+      // A peer that never reads its error must not hold the connection open.
+      setTimeout(() => socket.destroy(), 1000).unref();
+    };
+    socket.on('drain', () => socket.resume());
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => {
+      dead = true;
+      this.sockets.delete(socket);
+    });
+    socket.on('data', (chunk: Buffer) => {
+      if (dead) return;
+      let messages: unknown[];
+      try {
+        messages = reader.push(chunk);
+      } catch (err) {
+        fail(0, err as MnemoError);
+        return;
+      }
+      for (const decoded of messages) {
+        const message = decoded instanceof InvalidText ? decoded.message : decoded;
+        const request = asRequest(message);
+        if (request instanceof MnemoError) {
+          const id = typeof (message as { id?: unknown })?.id === 'number' ? (message as { id: number }).id : 0;
+          fail(id, request);
+          return;
+        }
+        if (decoded instanceof InvalidText) {
+          send(responseError(request.id, new MnemoError(ErrorCode.BAD_ARGS, 'a string in the request is not valid UTF-8; send text as UTF-8 (or bytes as bin)')));
+          continue;
+        }
+        if (open >= this.limits.maxInFlight) {
+          send(responseError(request.id, new MnemoError(ErrorCode.BUSY, `more than ${this.limits.maxInFlight} requests in flight on this connection`)));
+          continue;
+        }
+        open++;
+        this.inFlight++;
+        void this.run(request).then((response) => {
+          open--;
+          this.inFlight--;
+          send(response);
+          if (this.inFlight === 0) this.drained?.();
+        });
+      }
+    });
+  }
+
+  private async run(request: Request): Promise<Response> {
+    const started = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    let response: Response;
+    try {
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new MnemoError(ErrorCode.TIMEOUT, `${request.op} took longer than ${this.limits.requestTimeoutMs} ms`)),
+          this.limits.requestTimeoutMs,
+        );
+      });
+      response = { id: request.id, ok: true, result: await Promise.race([this.handler(request), deadline]) };
+    } catch (err) {
+      if (!(err instanceof MnemoError)) this.events.onInternalError?.(request.op, err);
+      response = responseError(request.id, err);
+    } finally {
+      clearTimeout(timer);
+    }
+    this.events.onRequest?.(request.op, performance.now() - started, !response.ok);
+    return response;
+  }
+
+  /** Stops accepting, waits (up to `graceMs`) for requests in flight to be answered, then closes every connection. */
+  async close(graceMs = 10_000): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    if (this.inFlight > 0) {
+      await Promise.race([
+        new Promise<void>((resolve) => (this.drained = resolve)),
+        new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref()),
+      ]);
+    }
+    for (const socket of this.sockets) socket.end();
+    await new Promise<void>((resolve) => setTimeout(resolve, 20));
+    for (const socket of this.sockets) socket.destroy();
+    await stopped;
+  }
+}
+
+/** Checks a decoded message has the shape of a request; anything else is E_BAD_FRAME. */
+function asRequest(message: unknown): Request | MnemoError {
+  if (typeof message !== 'object' || message === null || Array.isArray(message) || message instanceof Uint8Array) {
+    return new MnemoError(ErrorCode.BAD_FRAME, 'a request must be a map with `id` and `op`');
+  }
+  const { id, op } = message as { id?: unknown; op?: unknown };
+  if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) {
+    return new MnemoError(ErrorCode.BAD_FRAME, 'a request needs `id`, a non-negative integer');
+  }
+  if (typeof op !== 'string' || op.length === 0 || op.length > 64) {
+    return new MnemoError(ErrorCode.BAD_FRAME, 'a request needs `op`, a string');
+  }
+  return message as Request;
+}

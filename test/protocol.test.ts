@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { ErrorCode, MnemoError } from '../dist/index.js';
+import { encodeFrame, FrameReader } from '../dist/protocol/frame.js';
+
+const request = { id: 7, op: 'search', args: { query: 'naïve 日本語 🚀', limit: 5, tags: ['a', 'b'] } };
+
+describe('frame codec', () => {
+  it('round-trips a message', () => {
+    expect(new FrameReader().push(encodeFrame(request))).toEqual([request]);
+  });
+
+  it('handles frames split at every byte and merged in one read', () => {
+    const frames = Buffer.concat([encodeFrame(request), encodeFrame({ id: 8, op: 'hello' }), encodeFrame({ id: 9, op: 'x', args: { b: Buffer.from([0, 255]) } })]);
+    const reader = new FrameReader();
+    const out: unknown[] = [];
+    for (let i = 0; i < frames.length; i++) out.push(...reader.push(frames.subarray(i, i + 1)));
+    expect(out.length).toBe(3);
+    expect(out[0]).toEqual(request);
+    expect(Buffer.from((out[2] as { args: { b: Uint8Array } }).args.b)).toEqual(Buffer.from([0, 255]));
+    expect(new FrameReader().push(frames).length).toBe(3);
+    expect(reader.pendingBytes).toBe(0);
+  });
+
+  it('refuses a length over the limit before allocating it', () => {
+    const reader = new FrameReader(1024);
+    const head = Buffer.alloc(4);
+    head.writeUInt32BE(0xffffffff);
+    expect(() => reader.push(head)).toThrow(expect.objectContaining({ code: ErrorCode.TOO_LARGE }));
+    // Spent after an error: no more messages from it.
+    expect(reader.push(encodeFrame(request))).toEqual([]);
+  });
+
+  it('turns garbage into E_BAD_FRAME, never a crash', () => {
+    const bodies = [Buffer.from([0xc1]), Buffer.from([0xd9, 0x05, 0x61]), Buffer.from('not msgpack at all, just text')];
+    let typed = 0;
+    for (const body of bodies) {
+      const head = Buffer.alloc(4);
+      head.writeUInt32BE(body.length);
+      try {
+        new FrameReader().push(Buffer.concat([head, body]));
+      } catch (err) {
+        expect(err).toBeInstanceOf(MnemoError);
+        expect((err as MnemoError).code).toBe(ErrorCode.BAD_FRAME);
+        typed++;
+      }
+    }
+    // Plain text can decode as a MessagePack value (a small int); the shape check rejects it later.
+    expect(typed).toBeGreaterThanOrEqual(2);
+    expect(() => new FrameReader().push(Buffer.alloc(4))).toThrow(expect.objectContaining({ code: ErrorCode.BAD_FRAME }));
+  });
+});
