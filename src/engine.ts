@@ -176,6 +176,9 @@ export class Engine {
       metadata: optMetadata(args) ?? {},
       createdAt: optTime(args, 'createdAt') ?? optTime(args, 'created') ?? this.now(),
       updatedAt: optTime(args, 'updatedAt'),
+      // An import keeps the access history it was exported with.
+      accessCount: optInt(args, 'accessCount', 0, Number.MAX_SAFE_INTEGER),
+      lastAccessedAt: optTime(args, 'lastAccessedAt'),
     };
   }
 

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type MnemoClient } from '../dist/client/client.js';
@@ -290,6 +290,14 @@ describe('daemon lifecycle', () => {
       await d.stop();
       cleanup(d.env);
     }
+  });
+
+  it('stops by itself when its socket file is deleted (its home removed)', async () => {
+    const d = await startDaemon();
+    rmSync(socketOf(d.env));
+    const code = await Promise.race([d.exited, new Promise((r) => setTimeout(() => r('still running'), 10_000))]);
+    expect(code).toBe(0);
+    cleanup(d.env);
   });
 
   it('exits with a clear reason when the model cannot load', async () => {

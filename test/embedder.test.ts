@@ -75,6 +75,20 @@ describe('embedder', () => {
     expect(maxDiff(q1!, q2!)).toBe(0);
   });
 
+  it('replaces a crashed worker and keeps serving', async () => {
+    const pool = (e as unknown as { pool: { threads: { terminate(): Promise<number>; threadId: number }[] } }).pool;
+    const victim = pool.threads[0]!;
+    const victimId = victim.threadId;
+    await victim.terminate();
+    const [v] = await e.embedDocuments(['still serving after a worker died']);
+    expect(v!.length).toBe(32);
+    for (let i = 0; i < 100 && pool.threads.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(pool.threads.length).toBe(2);
+    expect(pool.threads.map((t) => t.threadId)).not.toContain(victimId);
+    const many = await Promise.all(Array.from({ length: 8 }, (_, i) => e.embedDocuments([`after crash ${i}`])));
+    expect(many.every(([x]) => x!.length === 32)).toBe(true);
+  });
+
   it('handles empty, unicode and very long text', async () => {
     const vs = await e.embedDocuments(['', '日本語のテキスト 🚀', 'word '.repeat(50_000)]);
     for (const v of vs) expect(v.every(Number.isFinite)).toBe(true);

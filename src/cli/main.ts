@@ -11,7 +11,6 @@ import { connect, MnemoClient, startDaemonProcess, socketPathFor } from '../clie
 import { ErrorCode, MnemoError } from '../errors.js';
 import { resolvePaths } from '../paths.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
-import { doctor } from './doctor.js';
 
 type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
@@ -81,6 +80,7 @@ async function main(argv: string[]): Promise<number> {
       return status(rest);
     case 'doctor': {
       const { values } = parse(rest, {});
+      const { doctor } = await import('./doctor.js');
       return doctor(Boolean(values.json));
     }
     case 'store':
@@ -128,6 +128,7 @@ async function runDaemonProcess(args: string[]): Promise<number> {
     await daemon.ready;
   } catch {
     // Stay down rather than serve E_NOT_READY forever; the reason is in the log and in `mnemo start`'s output.
+    process.exitCode = 1;
     await daemon.stop();
     return 1;
   }
@@ -379,8 +380,9 @@ async function importCmd(args: string[]): Promise<number> {
   if (!file) throw new UsageError('give a file of JSON lines (from mnemo export), or - for stdin');
   if (file !== '-' && !existsSync(file)) throw new UsageError(`no such file: ${file}`);
   const total = file === '-' ? 0 : statSync(file).size;
-  const lines = createInterface({ input: file === '-' ? process.stdin : createReadStream(file), crlfDelay: Infinity });
   const client = await connect({ autostart: true });
+  // Only now: readline starts reading at once, and lines read before the loop below runs would be lost.
+  const lines = createInterface({ input: file === '-' ? process.stdin : createReadStream(file), crlfDelay: Infinity });
   const tty = process.stderr.isTTY && !values.json;
   let batch: Record<string, unknown>[] = [];
   let bytes = 0;
@@ -413,6 +415,8 @@ async function importCmd(args: string[]): Promise<number> {
         metadata: m.metadata,
         createdAt: m.createdAt,
         updatedAt: m.updatedAt,
+        accessCount: m.accessCount,
+        lastAccessedAt: m.lastAccessedAt,
       });
       if (batch.length >= 200) await flush();
     }

@@ -211,13 +211,17 @@ function openSocket(path: string, timeoutMs: number): Promise<Socket> {
   });
 }
 
-/** Starts `mnemo daemon` detached, its output appended to the log dir. Does not wait. */
+/** Starts `mnemo daemon` detached, its output appended to the log dir. Does not wait. MNEMO_CLI and MNEMO_NODE
+ * override which CLI and which Node.js run it. */
 export function startDaemonProcess(env: NodeJS.ProcessEnv = process.env, extraArgs: string[] = []): number | undefined {
   const paths = resolvePaths(env);
   mkdirSync(paths.logDir, { recursive: true, mode: 0o700 });
   const out = openSync(join(paths.logDir, 'daemon.out'), 'a');
-  if (!existsSync(CLI)) throw new MnemoError(ErrorCode.INTERNAL, `cannot find the mnemo CLI at ${CLI}; run npm run build`);
-  const child = spawn(process.execPath, [CLI, 'daemon', ...extraArgs], {
+  // The same overrides as the native client: where Node.js and the CLI are.
+  const cli = env.MNEMO_CLI || CLI;
+  const node = env.MNEMO_NODE || process.execPath;
+  if (!existsSync(cli)) throw new MnemoError(ErrorCode.INTERNAL, `cannot find the mnemo CLI at ${cli}; run npm run build`);
+  const child = spawn(node, [cli, 'daemon', ...extraArgs], {
     detached: true,
     stdio: ['ignore', out, out],
     env,

@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { readConfig, resolveModelDir } from '../config.js';
@@ -13,6 +13,7 @@ import { DEFAULT_LIMITS, DaemonServer, type ServerLimits } from './server.js';
 
 /** Unix socket paths longer than this cannot be bound (sun_path: 108 bytes on Linux, 104 on macOS, with the NUL). */
 export const MAX_SOCKET_PATH = process.platform === 'darwin' ? 103 : 107;
+const SOCKET_WATCH_MS = 2000;
 
 export interface DaemonOptions {
   env?: NodeJS.ProcessEnv;
@@ -109,7 +110,25 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
     renameSync(tmp, files.state);
   };
 
+  // A daemon whose socket file was deleted (its home removed, or another daemon took over the path) can never be
+  // reached again: it stops instead of lingering.
+  let watch: NodeJS.Timeout | undefined;
+  const watchSocket = () => {
+    const inode = statSync(files.socket).ino;
+    watch = setInterval(() => {
+      let current: number | null = null;
+      try {
+        current = statSync(files.socket).ino;
+      } catch {
+        // Gone.
+      }
+      if (current !== inode) void shutdown('socket file removed or replaced');
+    }, SOCKET_WATCH_MS);
+    watch.unref();
+  };
+
   const shutdown = (why: string): Promise<void> => {
+    clearInterval(watch);
     stopping ??= (async () => {
       log.info({ why }, 'stopping');
       try {
@@ -118,7 +137,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
       } catch (err) {
         log.error({ err }, 'error while stopping');
       } finally {
-        if (options.listenFd === undefined) rmSync(files.socket, { force: true });
+        if (options.listenFd === undefined && why !== 'socket file removed or replaced') rmSync(files.socket, { force: true });
         rmSync(files.state, { force: true });
         lock.release();
         log.info('stopped');
@@ -152,17 +171,18 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
     }
     writeState();
     log.info({ socket: files.socket, version: VERSION }, 'listening');
+    if (options.listenFd === undefined) watchSocket();
   } catch (err) {
     lock.release();
     throw err;
   }
 
   if (options.ownProcess) {
-    const onSignal = (signal: string) => {
-      void shutdown(signal).then(() => process.exit(0));
-    };
-    process.once('SIGTERM', () => onSignal('SIGTERM'));
-    process.once('SIGINT', () => onSignal('SIGINT'));
+    process.once('SIGTERM', () => void shutdown('SIGTERM'));
+    process.once('SIGINT', () => void shutdown('SIGINT'));
+    // However it was asked to stop, the daemon process ends once it has stopped: a leftover handle in a library must
+    // not keep a stopped daemon alive.
+    void stopped.then(() => process.exit(process.exitCode ?? 0));
   }
 
   const ready = (async () => {

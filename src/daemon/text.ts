@@ -47,6 +47,8 @@ export function renderText(op: string, result: unknown, args: Record<string, unk
       const width = Math.max(...tags.map((t) => String(t.count).length));
       return tags.map((t) => `${String(t.count).padStart(width)}  ${t.tag}`).join('\n');
     }
+    case 'shutdown':
+      return 'the daemon is stopping';
     case 'hello':
     case 'status':
     case 'health':
@@ -66,6 +68,10 @@ export function renderText(op: string, result: unknown, args: Record<string, unk
 }
 
 const plural = (n: number, one: string, many: string) => (n === 1 ? one : many);
+const ago = (t: number, now: number) => {
+  const age = relativeAge(t, now);
+  return age === 'now' ? 'just now' : `${age} ago`;
+};
 
 function storeLine(r: Record<string, unknown>): string {
   const m = r.memory as CompactMemory;
@@ -80,7 +86,7 @@ function memoryText(m: Memory, now: number): string {
     ...(m.project ? [`project  ${m.project}`] : []),
     ...(m.sessionId ? [`session  ${m.sessionId}`] : []),
     `tags     ${m.tags.length > 0 ? m.tags.join(', ') : '-'}`,
-    `created  ${new Date(m.createdAt).toISOString()} (${relativeAge(m.createdAt, now)} ago)`,
+    `created  ${new Date(m.createdAt).toISOString()} (${ago(m.createdAt, now)})`,
     `updated  ${new Date(m.updatedAt).toISOString()}`,
     `accessed ${m.accessCount} ${plural(m.accessCount, 'time', 'times')}`,
   ];

@@ -19,6 +19,8 @@ export interface NewMemory {
   createdAt: number;
   /** Kept when importing; otherwise the time of the write. */
   updatedAt?: number | undefined;
+  accessCount?: number | undefined;
+  lastAccessedAt?: number | undefined;
 }
 
 export interface MemoryPatch {
@@ -147,6 +149,8 @@ export class MemoryStore {
           JSON.stringify(memory.metadata),
           memory.createdAt,
           memory.updatedAt ?? now,
+          memory.accessCount ?? 0,
+          memory.lastAccessedAt ?? null,
         );
         if (info.changes === 0) {
           const row = this.rowByHash(memory.hash)!;
@@ -377,8 +381,8 @@ function prepare(db: Db) {
     byId: db.prepare('SELECT * FROM memories WHERE id = ?'),
     byPrefix: db.prepare('SELECT * FROM memories WHERE hash >= ? AND hash < ? ORDER BY hash LIMIT 6'),
     insert: db.prepare(
-      `INSERT INTO memories (hash, content, type, project, session_id, metadata, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING`,
+      `INSERT INTO memories (hash, content, type, project, session_id, metadata, created_at, updated_at, access_count, last_accessed_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING`,
     ),
     insertTag: db.prepare('INSERT OR IGNORE INTO memory_tags (memory_id, tag) VALUES (?, ?)'),
     deleteById: db.prepare('DELETE FROM memories WHERE id = ?'),

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,7 +70,14 @@ export async function startDaemon(env = testEnv(), args: string[] = [], waitRead
   return d;
 }
 
+/** Removes a test home, first killing any daemon still running in it (a failed test must not leave one behind). */
 export function cleanup(env: NodeJS.ProcessEnv): void {
+  try {
+    const { pid } = JSON.parse(readFileSync(join(env.MNEMO_HOME!, 'run', 'daemon.json'), 'utf8')) as { pid: number };
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // No daemon left.
+  }
   rmSync(env.MNEMO_HOME!, { recursive: true, force: true });
 }
 

@@ -1,0 +1,142 @@
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanup, CLI, testEnv } from './helpers/daemon.js';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function mnemo(env: NodeJS.ProcessEnv, args: string[], stdin?: string): Promise<Run> {
+  return new Promise((resolve) => {
+    const proc = spawn(process.execPath, [CLI, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.on('data', (d) => (stdout += d));
+    proc.stderr.on('data', (d) => (stderr += d));
+    proc.stdin.end(stdin ?? '');
+    proc.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const json = (r: Run) => {
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout);
+};
+
+describe('mnemo CLI', () => {
+  const env = testEnv();
+  let hash = '';
+
+  beforeAll(async () => {
+    const started = await mnemo(env, ['start', '--threads', '1']);
+    expect(started.code, started.stderr).toBe(0);
+    expect(started.stdout).toMatch(/^mnemo started \(pid \d+, model tiny-bert-s1, ready in \d+ ms\)\n$/);
+  });
+  afterAll(async () => {
+    await mnemo(env, ['stop']);
+    cleanup(env);
+  });
+
+  it('start when running, and status, in both forms', async () => {
+    expect((await mnemo(env, ['start'])).stdout).toMatch(/already running/);
+    const status = await mnemo(env, ['status']);
+    expect(status.stdout).toMatch(/state: ready/);
+    expect(status.stdout).toMatch(/requestsMs:\n\s+count: \d+/);
+    expect(json(await mnemo(env, ['status', '--json']))).toMatchObject({ running: true, state: 'ready', protocol: 1 });
+  });
+
+  it('store from arguments and from stdin', async () => {
+    const r = await mnemo(env, ['store', 'Chose', 'pino', 'for', 'logs', '-t', 'decision', '-t', 'Logging', '--type', 'decision']);
+    expect(r.stdout).toMatch(/^stored [0-9a-f]{8} \[decision, logging\]\n$/);
+    const j = json(await mnemo(env, ['store', '-', '--json', '--project', '/work/app'], 'Socket lives in XDG_RUNTIME_DIR\n'));
+    expect(j).toMatchObject({ created: true, memory: { tags: [], type: 'note' } });
+    hash = j.hash;
+    const again = await mnemo(env, ['store', 'Socket lives in XDG_RUNTIME_DIR']);
+    expect(again.stdout).toMatch(/^already stored/);
+  });
+
+  it('search, recall, get, tags in both forms', async () => {
+    const s = await mnemo(env, ['search', 'pino logs', '--mode', 'keyword']);
+    expect(s.stdout).toMatch(/^- [0-9a-f]{8} now [0-9.]+ \[decision, logging\] Chose pino for logs$/m);
+    const sj = json(await mnemo(env, ['search', 'socket', '--json', '--project', '/work/app']));
+    expect(sj.results.map((m: { hash: string }) => m.hash)).toEqual([hash.slice(0, 8)]);
+    expect((await mnemo(env, ['recall', 'today'])).stdout.split('\n').filter(Boolean).length).toBe(2);
+    expect(json(await mnemo(env, ['recall', 'past week', 'pino', '--json'])).results.length).toBeGreaterThan(0);
+    const g = await mnemo(env, ['get', hash.slice(0, 10)]);
+    expect(g.stdout).toContain('project  /work/app');
+    expect(g.stdout).toMatch(/\n\nSocket lives in XDG_RUNTIME_DIR\n$/);
+    expect(json(await mnemo(env, ['get', hash, '--json'])).content).toBe('Socket lives in XDG_RUNTIME_DIR');
+    expect((await mnemo(env, ['tags'])).stdout).toBe('1  decision\n1  logging\n');
+    expect(json(await mnemo(env, ['tags', '--json']))).toEqual([
+      { tag: 'decision', count: 1 },
+      { tag: 'logging', count: 1 },
+    ]);
+  });
+
+  it('update and delete (with --dry-run) in both forms', async () => {
+    const u = await mnemo(env, ['update', hash.slice(0, 8), '--add-tag', 'paths', '--metadata', '{"source":"cli"}']);
+    expect(u.stdout).toMatch(/tags {5}paths/);
+    expect(json(await mnemo(env, ['update', hash, '--type', 'fact', '--json']))).toMatchObject({ type: 'fact', metadata: { source: 'cli' } });
+    const dry = await mnemo(env, ['delete', '--tag', 'paths', '--dry-run']);
+    expect(dry.stdout).toMatch(/^would delete 1 memory \(dry run, nothing changed\)\n- /);
+    expect(json(await mnemo(env, ['delete', '--tag', 'paths', '--dry-run', '--json']))).toMatchObject({ dryRun: true, matched: 1, deleted: 0 });
+    const refused = await mnemo(env, ['delete']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^mnemo: refusing to delete with an empty filter.*\(E_BAD_ARGS\)\n$/);
+  });
+
+  it('errors are one clear line and a non-zero status', async () => {
+    const r = await mnemo(env, ['get', 'nothex']);
+    expect(r).toMatchObject({ code: 1, stdout: '' });
+    expect(r.stderr.trim().split('\n').length).toBe(1);
+    const j = await mnemo(env, ['get', 'abcdef12', '--json']);
+    expect(j.code).toBe(1);
+    expect(JSON.parse(j.stdout)).toMatchObject({ error: { code: 'E_NOT_FOUND' } });
+    expect((await mnemo(env, ['search'])).code).toBe(2);
+    expect((await mnemo(env, ['frobnicate'])).code).toBe(2);
+    expect((await mnemo(env, ['search', 'x', '--limit', 'ten'])).stderr).toMatch(/--limit must be a whole number/);
+  });
+
+  it('export then import into a fresh home reproduces every memory, tag and timestamp', async () => {
+    await mnemo(env, ['store', 'A memory with metadata', '-t', 'x', '--metadata', '{"k":[1,2]}']);
+    const file = join(env.MNEMO_HOME!, 'export.jsonl');
+    const ex = await mnemo(env, ['export', '--output', file]);
+    expect(ex.code, ex.stderr).toBe(0);
+    const exported = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(exported.length).toBe(3);
+
+    const fresh = testEnv();
+    try {
+      const im = await mnemo(fresh, ['import', file]);
+      expect(im.stdout).toBe('imported 3 new memories, 0 already present\n');
+      expect(json(await mnemo(fresh, ['import', file, '--json']))).toEqual({ imported: 0, alreadyPresent: 3 });
+      const out = join(fresh.MNEMO_HOME!, 'again.jsonl');
+      await mnemo(fresh, ['export', '-o', out]);
+      const reexported = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      expect(reexported).toEqual(exported);
+      // Also from stdin.
+      writeFileSync(join(fresh.MNEMO_HOME!, 'empty.jsonl'), '');
+      expect((await mnemo(fresh, ['import', '-'], readFileSync(file, 'utf8'))).stdout).toBe('imported 0 new memories, 3 already present\n');
+    } finally {
+      await mnemo(fresh, ['stop']);
+      cleanup(fresh);
+    }
+  });
+
+  it('doctor checks and stop', async () => {
+    const doc = await mnemo(env, ['doctor']);
+    expect(doc.stdout).toMatch(/^ok {4}daemon/m);
+    expect(doc.stdout).toMatch(/^ok {4}model/m);
+    const checks = json(await mnemo(env, ['doctor', '--json']));
+    expect(checks.map((c: { check: string }) => c.check)).toContain('native client');
+    expect((await mnemo(env, ['stop'])).stdout).toMatch(/^mnemo stopped \(pid \d+\)\n$/);
+    const st = await mnemo(env, ['status', '--json']);
+    expect(st.code).toBe(3);
+    expect(JSON.parse(st.stdout)).toMatchObject({ running: false });
+    expect((await mnemo(env, ['stop'])).stdout).toBe('mnemo is not running\n');
+  });
+});

@@ -1,0 +1,122 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanup, FALLBACK_CLIENT, NATIVE_CLIENT, socketOf, startDaemon, testEnv, type DaemonProcess } from './helpers/daemon.js';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Runs a client the way Claude Code runs a hook: a new process, JSON on stdin. */
+function run(argv: string[], env: NodeJS.ProcessEnv, stdin: Buffer | string = ''): Promise<Run> {
+  return new Promise((resolve) => {
+    const started = performance.now();
+    const proc = spawn(argv[0]!, argv.slice(1), { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.on('data', (d) => (stdout += d));
+    proc.stderr.on('data', (d) => (stderr += d));
+    proc.stdin.on('error', () => {});
+    proc.stdin.end(stdin);
+    proc.on('exit', (code) => resolve({ code, stdout, stderr, ms: performance.now() - started }));
+  });
+}
+
+const clients: [string, string[]][] = [
+  ['native', [NATIVE_CLIENT]],
+  ['node fallback', [process.execPath, FALLBACK_CLIENT]],
+];
+
+const hookInput = JSON.stringify({ session_id: 'abc', transcript_path: '/tmp/t.jsonl', cwd: '/tmp', hook_event_name: 'Stop' });
+
+describe.each(clients)('%s client', (name, cmd) => {
+  let d: DaemonProcess;
+  beforeAll(async () => {
+    if (name === 'native' && !existsSync(NATIVE_CLIENT)) throw new Error(`native client not built at ${NATIVE_CLIENT}`);
+    d = await startDaemon();
+  });
+  afterAll(async () => {
+    await d?.stop();
+    if (d) cleanup(d.env);
+  });
+
+  it('makes a hook round trip: empty stdout and exit 0 from the stub', async () => {
+    const r = await run([...cmd, 'hook', 'Stop'], d.env, hookInput);
+    expect(r).toMatchObject({ code: 0, stdout: '', stderr: '' });
+  });
+
+  it('runs ops with `call` and `batch`, the daemon rendering the text', async () => {
+    const stored = await run([...cmd, 'call', 'store', '{"content":"client call test","tags":["cli"]}'], d.env);
+    expect(stored.code).toBe(0);
+    expect(stored.stdout).toMatch(/^stored [0-9a-f]{8} \[cli\]\n$/);
+    const json = await run([...cmd, 'call', 'tags', '{}', '--json'], d.env);
+    expect(JSON.parse(json.stdout)).toEqual([{ tag: 'cli', count: 1 }]);
+    const batch = await run([...cmd, 'batch'], d.env, JSON.stringify([{ op: 'tags' }, { op: 'search', args: { query: 'client call test', mode: 'keyword' } }]));
+    expect(batch.code).toBe(0);
+    expect(batch.stdout).toContain('1  cli');
+    expect(batch.stdout).toContain('client call test');
+    const bad = await run([...cmd, 'call', 'get', '{"hash":"zz"}'], d.env);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toBe('');
+    expect(bad.stderr).toMatch(/E_BAD_ARGS/);
+  });
+
+  it('is safe with any stdin: empty, binary, and over the frame limit', async () => {
+    for (const input of [Buffer.alloc(0), Buffer.from([0, 1, 2, 0xff, 0xfe, 0xc1]), Buffer.alloc(9 * 1024 * 1024, 0x61)]) {
+      const r = await run([...cmd, 'hook', 'PostToolUse'], d.env, input);
+      expect(r).toMatchObject({ code: 0, stdout: '' });
+    }
+    // The daemon is unharmed.
+    expect((await run([...cmd, 'call', 'hello'], d.env)).code).toBe(0);
+  });
+});
+
+describe.each(clients)('%s client without a daemon', (name, cmd) => {
+  it('exits 0 with empty stdout within its deadline when no daemon runs', async () => {
+    const env: NodeJS.ProcessEnv = { ...testEnv(), MNEMO_CLI: '/nonexistent/cli.js' };
+    const r = await run([...cmd, 'hook', 'UserPromptSubmit'], env, hookInput);
+    expect(r).toMatchObject({ code: 0, stdout: '' });
+    expect(r.ms).toBeLessThan(name === 'native' ? 1000 : 3000);
+    const log = readFileSync(join(env.MNEMO_HOME!, 'data', 'logs', 'client.log'), 'utf8');
+    expect(log).toMatch(/not running|cannot connect/);
+    cleanup(env);
+  });
+
+  it('exits 0 within its deadline when the daemon accepts but never replies', async () => {
+    const env: NodeJS.ProcessEnv = { ...testEnv(), MNEMO_CLIENT_TIMEOUT_MS: '300' };
+    mkdirSync(join(env.MNEMO_HOME!, 'run'), { recursive: true });
+    const hung = createServer(() => {});
+    await new Promise<void>((r) => hung.listen(socketOf(env), r));
+    try {
+      const r = await run([...cmd, 'hook', 'PreToolUse'], env, hookInput);
+      expect(r).toMatchObject({ code: 0, stdout: '' });
+      expect(r.ms).toBeGreaterThanOrEqual(250);
+      expect(r.ms).toBeLessThan(name === 'native' ? 1500 : 3000);
+    } finally {
+      hung.close();
+      cleanup(env);
+    }
+  });
+
+  it('starts the daemon for the next call', async () => {
+    const env = testEnv();
+    const first = await run([...cmd, 'hook', 'SessionStart'], env, hookInput);
+    expect(first).toMatchObject({ code: 0, stdout: '' });
+    let up = false;
+    for (let i = 0; i < 300 && !up; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const r = await run([...cmd, 'call', 'hello', '{}', '--json'], env);
+      up = r.code === 0 && JSON.parse(r.stdout || '{}').ready === true;
+    }
+    expect(up).toBe(true);
+    const stop = await run([...cmd, 'call', 'shutdown'], env);
+    expect(stop.code).toBe(0);
+    for (let i = 0; i < 100 && existsSync(socketOf(env)); i++) await new Promise((r) => setTimeout(r, 50));
+    cleanup(env);
+  }, 60_000);
+});

@@ -1,0 +1,40 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO } from './helpers/packs.js';
+
+/** Static imports reachable from a compiled module: what loading it costs before any lazy import() runs. */
+function staticClosure(entry: string): { files: Set<string>; packages: Set<string> } {
+  const files = new Set<string>();
+  const packages = new Set<string>();
+  const visit = (file: string) => {
+    if (files.has(file)) return;
+    files.add(file);
+    const source = readFileSync(file, 'utf8');
+    for (const m of source.matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]/gm)) {
+      const spec = (m[1] ?? m[2])!;
+      if (spec.startsWith('.')) visit(resolve(dirname(file), spec));
+      else if (!spec.startsWith('node:')) packages.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);
+    }
+  };
+  visit(entry);
+  return { files, packages };
+}
+
+const HEAVY = ['onnxruntime-node', 'better-sqlite3', 'sqlite-vec', 'piscina', '@anush008/tokenizers', 'chrono-node', 'gpt-tokenizer'];
+
+describe('the hot path loads almost nothing', () => {
+  for (const entry of ['client/client.js', 'client/fallback.js', 'cli/main.js']) {
+    it(`${entry} statically imports no engine, model or database code`, () => {
+      const { files, packages } = staticClosure(join(REPO, 'dist', entry));
+      for (const heavy of HEAVY) expect([...packages], heavy).not.toContain(heavy);
+      expect([...files].some((f) => /dist\/(engine|embed|store|search|daemon)\//.test(f) || f.endsWith('dist/engine.js'))).toBe(false);
+      expect([...packages].sort()).toEqual(['msgpackr']);
+    });
+  }
+
+  it('the daemon does load them (the check can fail)', () => {
+    const { packages } = staticClosure(join(REPO, 'dist', 'daemon', 'daemon.js'));
+    expect([...packages]).toEqual(expect.arrayContaining(['better-sqlite3', 'piscina', 'pino']));
+  });
+});
