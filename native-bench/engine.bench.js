@@ -9,7 +9,7 @@ import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Bench } from 'tinybench';
-import { Engine } from '../dist/index.js';
+import { Engine } from '../dist/engine-index.js';
 import { generateBertPack, MINILM_L6_SHAPE } from '../dist/embed/bert-pack.js';
 
 const { values: opts } = parseArgs({

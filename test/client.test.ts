@@ -120,3 +120,26 @@ describe.each(clients)('%s client without a daemon', (name, cmd) => {
     cleanup(env);
   }, 60_000);
 });
+
+describe("import { connect } from 'mnemo'", () => {
+  it('is the code API: typed methods over one connection, batch included', async () => {
+    const d = await startDaemon();
+    try {
+      const { connect, ErrorCode: Codes } = await import('mnemo');
+      const client = await connect({ env: d.env });
+      const stored = await client.store({ content: 'code API memory', tags: ['api'] });
+      const [search, tags] = await client.batch([
+        { op: 'search', args: { query: 'code API memory' } },
+        { op: 'tags', args: {} },
+      ]);
+      expect(search).toMatchObject({ ok: true, result: { format: 'compact', results: [{ hash: stored.memory.hash }] } });
+      expect(tags).toEqual({ ok: true, result: [{ tag: 'api', count: 1 }] });
+      await expect(client.get('00000000')).rejects.toMatchObject({ code: Codes.NOT_FOUND });
+      client.close();
+      await expect(client.hello()).rejects.toMatchObject({ code: Codes.CLOSED });
+    } finally {
+      await d.stop();
+      cleanup(d.env);
+    }
+  });
+});

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } 
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type MnemoClient } from '../dist/client/client.js';
-import { ErrorCode, MnemoError } from '../dist/index.js';
+import { ErrorCode, MnemoError } from '../dist/engine-index.js';
 import { cleanup, CLI, RawConnection, socketOf, startDaemon, testEnv, type DaemonProcess } from './helpers/daemon.js';
 import { miniLmShapedPack } from './helpers/packs.js';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Embedder } from '../dist/embed/embedder.js';
-import { ErrorCode, MnemoError } from '../dist/index.js';
+import { ErrorCode, MnemoError } from '../dist/engine-index.js';
 import { TINY_MAX_TOKENS, tinyPack } from './helpers/packs.js';
 
 const maxDiff = (a: Float32Array, b: Float32Array) => {

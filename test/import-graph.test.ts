@@ -24,7 +24,7 @@ function staticClosure(entry: string): { files: Set<string>; packages: Set<strin
 const HEAVY = ['onnxruntime-node', 'better-sqlite3', 'sqlite-vec', 'piscina', '@anush008/tokenizers', 'chrono-node', 'gpt-tokenizer'];
 
 describe('the hot path loads almost nothing', () => {
-  for (const entry of ['client/client.js', 'client/fallback.js', 'cli/main.js']) {
+  for (const entry of ['index.js', 'client/client.js', 'client/fallback.js', 'cli/main.js']) {
     it(`${entry} statically imports no engine, model or database code`, () => {
       const { files, packages } = staticClosure(join(REPO, 'dist', entry));
       for (const heavy of HEAVY) expect([...packages], heavy).not.toContain(heavy);

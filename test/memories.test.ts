@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ErrorCode, MnemoError, type Engine } from '../dist/index.js';
+import { ErrorCode, MnemoError, type Engine } from '../dist/engine-index.js';
 import { openTestEngine, type TestEngine } from './helpers/engine.js';
 
 const DAY = 86_400_000;

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { openDb } from '../dist/store/db.js';
 import { SCHEMA_VERSION } from '../dist/store/migrations.js';
 import { MemoryStore } from '../dist/store/memory-store.js';
-import { ErrorCode } from '../dist/index.js';
+import { ErrorCode } from '../dist/engine-index.js';
 
 const tempDb = () => join(mkdtempSync(join(tmpdir(), 'mnemo-db-')), 'data', 'mnemo.db');
 

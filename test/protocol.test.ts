@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, MnemoError } from '../dist/index.js';
+import { ErrorCode, MnemoError } from '../dist/engine-index.js';
 import { encodeFrame, FrameReader } from '../dist/protocol/frame.js';
 
 const request = { id: 7, op: 'search', args: { query: 'naïve 日本語 🚀', limit: 5, tags: ['a', 'b'] } };

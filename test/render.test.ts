@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countTokens, renderCompact, type CompactMemory } from '../dist/index.js';
+import { countTokens, renderCompact, type CompactMemory } from '../dist/engine-index.js';
 import { SeededRandom } from '../dist/embed/onnx-builder.js';
 import { preview, relativeAge } from '../dist/search/compact.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, MnemoError, parseTimeExpression } from '../dist/index.js';
+import { ErrorCode, MnemoError, parseTimeExpression } from '../dist/engine-index.js';
 
 // A Wednesday, local time.
 const now = new Date(2026, 10, 25, 14, 30, 0);

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Engine, type EngineOptions } from '../../dist/index.js';
+import { Engine, type EngineOptions } from '../../dist/engine-index.js';
 import { tinyPack } from './packs.js';
 
 export interface TestEngine {
