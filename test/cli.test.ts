@@ -127,6 +127,15 @@ describe('mnemo CLI', () => {
     }
   });
 
+  it('restart brings up a new daemon', async () => {
+    const before = json(await mnemo(env, ['status', '--json'])).pid;
+    const r = await mnemo(env, ['restart']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^mnemo started/);
+    const after = json(await mnemo(env, ['status', '--json'])).pid;
+    expect(after).not.toBe(before);
+  });
+
   it('doctor checks and stop', async () => {
     const doc = await mnemo(env, ['doctor']);
     expect(doc.stdout).toMatch(/^ok {4}daemon/m);
