@@ -9,6 +9,17 @@ export interface MnemoConfig {
   model?: string;
   /** Embedding worker threads (default: the number of cores). */
   threads?: number;
+  /** Context injection budgets and relevance bar (see capture/context.ts for the defaults). */
+  context?: Partial<{
+    sessionStartBudget: number;
+    sessionStartMax: number;
+    promptBudget: number;
+    promptMax: number;
+    promptMinSimilarity: number;
+    promptMinKeyword: number;
+  }>;
+  /** Minutes without any event after which a session with no SessionEnd is rolled up (default 120). */
+  sessionIdleMinutes?: number;
 }
 
 export function readConfig(paths: MnemoPaths): MnemoConfig {

@@ -10,6 +10,7 @@ import { openDb, type Db } from './store/db.js';
 import { MemoryStore, type MemoryPatch, type NewMemory } from './store/memory-store.js';
 import { SCHEMA_VERSION } from './store/migrations.js';
 import { contentHash, normalizeContent, normalizeTags } from './store/normalize.js';
+import { redact, redactDeep } from './store/redact.js';
 import type { Memory, MemoryFilter, MemoryRow, ModelRecord } from './store/types.js';
 import {
   asArgs,
@@ -165,7 +166,8 @@ export class Engine {
   }
 
   private parseNew(args: Args): NewMemory {
-    const content = normalizeContent(args.content);
+    // Private blocks and secrets never reach the database, the index or the model (see store/redact.ts).
+    const content = normalizeContent(typeof args.content === 'string' ? redact(args.content) : args.content);
     return {
       hash: contentHash(content),
       content,
@@ -173,7 +175,7 @@ export class Engine {
       project: optString(args, 'project', 4096) ?? null,
       sessionId: optString(args, 'sessionId', 200) ?? optString(args, 'session_id', 200) ?? null,
       tags: normalizeTags(args.tags),
-      metadata: optMetadata(args) ?? {},
+      metadata: (redactDeep(optMetadata(args) ?? {}) as Record<string, unknown>),
       createdAt: optTime(args, 'createdAt') ?? optTime(args, 'created') ?? this.now(),
       updatedAt: optTime(args, 'updatedAt'),
       // An import keeps the access history it was exported with.
@@ -218,7 +220,7 @@ export class Engine {
     const filter = this.parseFilter(args);
     const vector = mode === 'keyword' ? undefined : (await this.embedder.embedQueries([query]))[0];
     const hits = this.rank(mode, query, vector, filter, limit, minScore, recency);
-    return this.list(hits, args);
+    return this.listing(hits, args);
   }
 
   /** Ranks ids for a query: retrieval, then the recency blend, then the score floor. */
@@ -248,8 +250,21 @@ export class Engine {
     const filter = { ...this.parseFilter(args), tags };
     const limit = optInt(args, 'limit', 1, MAX_LIMIT) ?? 10;
     const offset = optInt(args, 'offset', 0, 1_000_000) ?? 0;
-    const rows = this.storage.list(filter, limit, offset);
-    return this.list(
+    return this.newestFirst(this.storage.list(filter, limit, offset), args);
+  }
+
+  /** Memories matching the filters (project, sessionId, type, tags, time), newest first. */
+  async list(input: unknown): Promise<Listing> {
+    this.assertOpen();
+    const args = asArgs(input);
+    const limit = optInt(args, 'limit', 1, MAX_LIMIT) ?? 10;
+    const offset = optInt(args, 'offset', 0, 1_000_000) ?? 0;
+    const rows = this.storage.list(this.parseFilter(args), limit, offset);
+    return this.newestFirst(rows, args);
+  }
+
+  private newestFirst(rows: MemoryRow[], args: Args): Listing {
+    return this.listing(
       rows.map((r) => ({ id: r.id, score: 1 })),
       { ...args, scores: false },
     );
@@ -270,13 +285,9 @@ export class Engine {
     if (query && query.trim().length > 0) {
       const mode = optEnum(args, 'mode', SEARCH_MODES) ?? 'hybrid';
       const vector = mode === 'keyword' ? undefined : (await this.embedder.embedQueries([query]))[0];
-      return this.list(this.rank(mode, query, vector, filter, limit, optNumber(args, 'minScore', 0, 1) ?? 0, 0), args);
+      return this.listing(this.rank(mode, query, vector, filter, limit, optNumber(args, 'minScore', 0, 1) ?? 0, 0), args);
     }
-    const rows = this.storage.list(filter, limit);
-    return this.list(
-      rows.map((r) => ({ id: r.id, score: 1 })),
-      { ...args, scores: false },
-    );
+    return this.newestFirst(this.storage.list(filter, limit), args);
   }
 
   // ---- single memories ----
@@ -303,7 +314,8 @@ export class Engine {
     if (args.tags !== undefined) patch.tags = normalizeTags(args.tags);
     if (args.addTags !== undefined) patch.addTags = normalizeTags(args.addTags, 'addTags');
     if (args.removeTags !== undefined) patch.removeTags = normalizeTags(args.removeTags, 'removeTags');
-    const metadata = optMetadata(args);
+    const given = optMetadata(args);
+    const metadata = given === undefined ? undefined : (redactDeep(given) as Record<string, unknown>);
     if (metadata !== undefined) {
       const replace = optBool(args, 'replaceMetadata') ?? false;
       patch.metadata = replace ? metadata : mergePatch(JSON.parse(row.metadata) as Record<string, unknown>, metadata);
@@ -467,6 +479,8 @@ export class Engine {
     const filter: MemoryFilter = {};
     const project = optString(args, 'project', 4096);
     if (project !== undefined) filter.project = project;
+    const sessionId = optString(args, 'sessionId', 200);
+    if (sessionId !== undefined) filter.sessionId = sessionId;
     const types = optTypes(args);
     if (types) filter.types = types;
     if (args.tags !== undefined) filter.tags = normalizeTags(args.tags);
@@ -501,7 +515,7 @@ export class Engine {
   }
 
   /** Shapes ranked ids into the requested result form and records the access. */
-  private list(hits: ScoredId[], args: Args): Listing {
+  private listing(hits: ScoredId[], args: Args): Listing {
     const format = optEnum(args, 'format', FORMATS) ?? 'compact';
     const previewChars = optInt(args, 'previewChars', 20, 2000) ?? DEFAULT_PREVIEW_CHARS;
     const withScores = args.scores !== false;

@@ -61,7 +61,7 @@ describe('compact text renderer', () => {
   });
 
   it('cuts previews at word boundaries and collapses whitespace', () => {
-    expect(preview('a  b\n\tc')).toBe('a b c');
+    expect(preview('a  b\n\tc')).toBe('a b · c');
     const p = preview('alpha beta gamma delta epsilon', 18);
     expect(p).toBe('alpha beta gamma…');
     expect(p.length).toBeLessThanOrEqual(18);

@@ -1,5 +1,12 @@
 import { badArgs } from '../errors.js';
+import type { Engine } from '../engine.js';
 import type { HookResult } from '../protocol/messages.js';
+import { redact } from '../store/redact.js';
+import { CaptureStore } from './capture-store.js';
+import { Compressor, type CompressorOptions } from './compress.js';
+import { ContextBuilder, DEFAULT_CONTEXT, type ContextConfig } from './context.js';
+import { parseHookInput } from './payload.js';
+import { projectOf } from './project.js';
 
 /** The Claude Code lifecycle events mnemo answers. */
 export const HOOK_EVENTS = ['SessionStart', 'UserPromptSubmit', 'PreToolUse', 'PostToolUse', 'Stop', 'SessionEnd'] as const;
@@ -17,10 +24,97 @@ export function parseHookArgs(args: Record<string, unknown>): { event: HookEvent
   throw badArgs('`payload` must be the hook input as bytes or text');
 }
 
+const NOTHING: HookResult = { stdout: '', exitCode: 0 };
+
+export interface HookHandlerOptions {
+  context?: Partial<ContextConfig>;
+  compressor?: CompressorOptions;
+  now?: () => number;
+  /** Where capture problems are reported (the daemon log). */
+  onProblem?: (what: string, detail: unknown) => void;
+}
+
 /**
- * Answers a hook. Capture and context injection come with the capture work; until then every event is acknowledged
- * with empty output and exit status 0, which Claude Code treats as "nothing to add".
+ * Answers Claude Code's hooks. Every event is captured in one transaction before the reply; SessionStart and
+ * UserPromptSubmit then add context. A hook never blocks or breaks the agent: bad input or a failure after capture
+ * gives empty output and exit status 0 (and a line in the log), and the exit status is never 2.
  */
-export function handleHook(_event: HookEvent, _payload: Buffer): HookResult {
-  return { stdout: '', exitCode: 0 };
+export class HookHandler {
+  readonly capture: CaptureStore;
+  readonly compressor: Compressor;
+  private readonly context: ContextBuilder;
+  private readonly now: () => number;
+
+  constructor(
+    engine: Engine,
+    private readonly options: HookHandlerOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+    this.capture = new CaptureStore(engine.storage.db);
+    this.compressor = new Compressor(engine, this.capture, {
+      now: this.now,
+      ...(options.onProblem ? { onError: (err: unknown, what: string) => options.onProblem!(`compression of ${what} failed`, err) } : {}),
+      ...options.compressor,
+    });
+    this.context = new ContextBuilder(engine, this.capture, { ...DEFAULT_CONTEXT, ...options.context }, this.now);
+  }
+
+  start(): void {
+    this.compressor.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.compressor.stop();
+  }
+
+  async handle(event: HookEvent, payload: Buffer): Promise<HookResult> {
+    const parsed = parseHookInput(payload);
+    if (!parsed.ok) {
+      this.options.onProblem?.(`ignored a ${event} hook`, parsed.reason);
+      return NOTHING;
+    }
+    const input = parsed.input;
+    const project = projectOf(input.cwd);
+    const now = this.now();
+    switch (event) {
+      case 'SessionStart': {
+        const { session, abandoned } = this.capture.sessionStart(input, project, now);
+        if (abandoned.length > 0) {
+          // Roll up sessions that never ended before building context, so the latest summary can be in it. Bounded:
+          // the context must not wait long on it.
+          await Promise.race([this.compressor.drain(), new Promise((r) => setTimeout(r, 500).unref())]);
+        }
+        return this.reply(() => this.context.sessionStart(session, project, input.source));
+      }
+      case 'UserPromptSubmit': {
+        const { prompt } = this.capture.userPrompt(input, project, now);
+        this.compressor.wake();
+        const session = this.capture.session(input.sessionId)!;
+        return this.reply(() => this.context.userPrompt(session, project, prompt.text || redact(input.prompt ?? '')));
+      }
+      case 'PostToolUse':
+        this.capture.toolUse(input, project, now, payload);
+        return NOTHING;
+      case 'Stop':
+        this.capture.stop(input, project, now);
+        this.compressor.wake();
+        return NOTHING;
+      case 'SessionEnd':
+        this.capture.sessionEnd(input, project, now);
+        this.compressor.wake();
+        return NOTHING;
+      case 'PreToolUse':
+        return NOTHING;
+    }
+  }
+
+  /** Context is a bonus: if building it fails, the event is still captured and the hook still succeeds. */
+  private async reply(build: () => Promise<string>): Promise<HookResult> {
+    try {
+      return { stdout: await build(), exitCode: 0 };
+    } catch (err) {
+      this.options.onProblem?.('building context failed', err);
+      return NOTHING;
+    }
+  }
 }

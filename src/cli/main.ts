@@ -32,6 +32,8 @@ memories
   update <hash> [-t TAG]... [--add-tag T]... [--remove-tag T]... [--type T] [--metadata JSON]
   delete [<hash>...] [-t TAG]... [--since D] [--until D] [--time EXPR] [--project P] [--type T] [--dry-run]
   tags [--project P]
+  list [--project P] [--session ID] [-t TAG]... [--type T] [--time EXPR] [--limit N]   newest first
+  hooks install|uninstall|status [--scope project|user] [--project DIR]   Claude Code hooks
   export [--output FILE]                             all memories as JSON lines
   import <file | ->                                  JSON lines from export (idempotent)
 `;
@@ -97,6 +99,10 @@ async function main(argv: string[]): Promise<number> {
       return deleteCmd(rest);
     case 'tags':
       return tagsCmd(rest);
+    case 'list':
+      return listCmd(rest);
+    case 'hooks':
+      return hooksCmd(rest);
     case 'export':
       return exportCmd(rest);
     case 'import':
@@ -340,6 +346,62 @@ async function deleteCmd(args: string[]): Promise<number> {
   if (positionals.length > 0) a.hashes = positionals;
   if (values['dry-run']) a.dryRun = true;
   return daemonCall(values, 'delete', a);
+}
+
+async function listCmd(args: string[]): Promise<number> {
+  const { values } = parse(args, { ...FILTERS, session: { type: 'string' }, full: { type: 'boolean' } });
+  const a: Record<string, unknown> = { ...filterArgs(values) };
+  if (typeof values.session === 'string') a.sessionId = values.session;
+  if (values.full) a.format = 'full';
+  return daemonCall(values, 'list', a);
+}
+
+async function hooksCmd(args: string[]): Promise<number> {
+  const [action, ...rest] = args;
+  const { values } = parse(rest, { scope: { type: 'string' }, project: { type: 'string' } });
+  const json = Boolean(values.json);
+  const scope = (values.scope ?? 'project') as string;
+  if (scope !== 'project' && scope !== 'user') throw new UsageError(`--scope must be project or user, got '${scope}'`);
+  const { installHooks, uninstallHooks, installedEvents, settingsPath, projectDirOf } = await import('./hooks.js');
+  const projectDir = projectDirOf(typeof values.project === 'string' ? values.project : process.cwd());
+  switch (action) {
+    case 'install': {
+      const r = installHooks(scope, projectDir);
+      const lines = [
+        `${r.changed ? 'installed' : 'already installed'}: mnemo hooks for ${r.events.join(', ')} in ${r.path}`,
+        ...(r.gitignore ? [`added ${relativeTo(projectDir, r.path)} to ${r.gitignore}`] : []),
+        ...(r.changed && existsSync(`${r.path}.mnemo-backup`) ? [`backup of the previous file: ${r.path}.mnemo-backup`] : []),
+      ];
+      say(json, r, lines.join('\n'));
+      return 0;
+    }
+    case 'uninstall': {
+      const r = uninstallHooks(scope, projectDir);
+      say(json, r, r.removed > 0 ? `removed ${r.removed} mnemo hooks from ${r.path}` : `no mnemo hooks in ${r.path}`);
+      return 0;
+    }
+    case 'status': {
+      const places = [
+        { scope: 'project', path: settingsPath('project', projectDir) },
+        { scope: 'project (shared)', path: join(projectDir, '.claude', 'settings.json') },
+        { scope: 'user', path: settingsPath('user', projectDir) },
+      ].map((p) => ({ ...p, events: installedEvents(p.path) }));
+      const client = await tryConnect();
+      const hello = client ? await client.hello() : null;
+      client?.close();
+      const daemon = hello ? { running: true, pid: hello.pid, ready: hello.ready, state: hello.state } : { running: false };
+      const lines = places.map((p) => `${p.scope.padEnd(17)} ${p.events ? p.events.join(', ') : 'not installed'}  (${p.path})`);
+      lines.push(hello ? `daemon            answers (pid ${hello.pid}, ${hello.state})` : 'daemon            not running (the first hook starts it)');
+      say(json, { places, daemon }, lines.join('\n'));
+      return 0;
+    }
+    default:
+      throw new UsageError('usage: mnemo hooks install|uninstall|status [--scope project|user] [--project DIR]');
+  }
+}
+
+function relativeTo(dir: string, path: string): string {
+  return path.startsWith(`${dir}/`) ? path.slice(dir.length + 1) : path;
 }
 
 async function tagsCmd(args: string[]): Promise<number> {

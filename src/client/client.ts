@@ -177,6 +177,7 @@ export class MnemoClient {
   search = (args: Record<string, unknown>) => this.request<Listing>('search', args);
   searchByTag = (args: Record<string, unknown>) => this.request<Listing>('searchByTag', args);
   recall = (args: Record<string, unknown>) => this.request<Listing>('recall', args);
+  list = (args: Record<string, unknown> = {}) => this.request<Listing>('list', args);
   get = (hash: string) => this.request<Memory>('get', { hash });
   update = (args: Record<string, unknown>) => this.request<Memory>('update', args);
   delete = (args: Record<string, unknown>) => this.request<DeleteResult>('delete', args);

@@ -1,6 +1,7 @@
 import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
+import { HookHandler } from '../capture/hook.js';
 import { readConfig, resolveModelDir } from '../config.js';
 import { Engine, VERSION } from '../engine.js';
 import { ErrorCode, MnemoError } from '../errors.js';
@@ -86,6 +87,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
 
   const state: DaemonState = {
     engine: null,
+    hooks: null,
     state: 'loading model',
     startedAt: Date.now(),
     latency,
@@ -133,6 +135,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
       log.info({ why }, 'stopping');
       try {
         await server?.close();
+        await state.hooks?.stop();
         await state.engine?.close();
       } catch (err) {
         log.error({ err }, 'error while stopping');
@@ -200,6 +203,13 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
         await engine.close();
         return;
       }
+      const hooks = new HookHandler(engine, {
+        ...(config.context ? { context: config.context } : {}),
+        compressor: { ...(config.sessionIdleMinutes ? { idleMs: config.sessionIdleMinutes * 60_000 } : {}) },
+        onProblem: (what, detail) => log.warn({ detail: detail instanceof Error ? detail.message : detail }, what),
+      });
+      hooks.start();
+      state.hooks = hooks;
       state.engine = engine;
       state.state = 'ready';
       writeState();

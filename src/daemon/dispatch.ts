@@ -1,7 +1,7 @@
 import type { Engine } from '../engine.js';
 import { VERSION } from '../engine.js';
 import { badArgs, ErrorCode, MnemoError } from '../errors.js';
-import { handleHook, parseHookArgs } from '../capture/hook.js';
+import { parseHookArgs, type HookHandler } from '../capture/hook.js';
 import {
   isOp,
   PROTOCOL_VERSION,
@@ -18,6 +18,7 @@ import { renderText } from './text.js';
 /** What the dispatcher needs to know about the daemon around it. */
 export interface DaemonState {
   engine: Engine | null;
+  hooks: HookHandler | null;
   /** "loading model", "ready", or why the model failed. */
   state: string;
   startedAt: number;
@@ -59,7 +60,8 @@ export class Dispatcher {
         return this.batch(engine, args);
       case 'hook': {
         const { event, payload } = parseHookArgs(args);
-        return handleHook(event, payload);
+        if (!this.daemon.hooks) throw new MnemoError(ErrorCode.NOT_READY, 'hooks are not ready');
+        return this.daemon.hooks.handle(event, payload);
       }
       case 'store':
         return engine.store(args);
@@ -69,6 +71,8 @@ export class Dispatcher {
         return engine.search(args);
       case 'searchByTag':
         return engine.searchByTag(args);
+      case 'list':
+        return engine.list(args);
       case 'recall':
         return engine.recall(args);
       case 'get':
@@ -160,6 +164,7 @@ export class Dispatcher {
       rssBytes: process.memoryUsage().rss,
       connections: this.daemon.connections(),
       requestsMs: this.daemon.latency.percentiles(),
+      compressionQueue: this.daemon.hooks?.capture.queueCounts() ?? null,
       warnings: health?.warnings ?? [],
     };
   }

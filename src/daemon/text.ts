@@ -19,6 +19,7 @@ export function renderText(op: string, result: unknown, args: Record<string, unk
     }
     case 'search':
     case 'searchByTag':
+    case 'list':
     case 'recall': {
       if (r.format === 'text') return String(r.text ?? '');
       const results = (r.results as CompactMemory[] | Memory[]) ?? [];

@@ -13,6 +13,7 @@ export const OPS = [
   'storeBatch',
   'search',
   'searchByTag',
+  'list',
   'recall',
   'get',
   'update',

@@ -8,6 +8,7 @@ export interface SqlFragment {
 /** `true` when the filter narrows anything at all. */
 export const isFiltering = (f: MemoryFilter): boolean =>
   f.project !== undefined ||
+  f.sessionId !== undefined ||
   (f.types?.length ?? 0) > 0 ||
   (f.tags?.length ?? 0) > 0 ||
   f.since !== undefined ||
@@ -20,6 +21,10 @@ export function filterSql(f: MemoryFilter): SqlFragment {
   if (f.project !== undefined) {
     parts.push('m.project = ?');
     params.push(f.project);
+  }
+  if (f.sessionId !== undefined) {
+    parts.push('m.session_id = ?');
+    params.push(f.sessionId);
   }
   if (f.types && f.types.length > 0) {
     parts.push(`m.type IN (${f.types.map(() => '?').join(', ')})`);

@@ -61,6 +61,88 @@ export const migrations: readonly Migration[] = [
       );
     `);
   },
+  // 2: capture of Claude Code sessions (issue 4). Prompt counts are derived from rows, never kept as a counter, so a
+  // retried event cannot over-count; every natural key is UNIQUE so a retry or a double enqueue collapses.
+  (db) => {
+    db.exec(`
+      CREATE TABLE sessions (
+        id              TEXT    PRIMARY KEY,
+        project         TEXT    NOT NULL,
+        cwd             TEXT,
+        source          TEXT,
+        model           TEXT,
+        transcript_path TEXT,
+        started_at      INTEGER NOT NULL,
+        last_event_at   INTEGER NOT NULL,
+        ended_at        INTEGER,
+        end_reason      TEXT,
+        status          TEXT    NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'ended', 'summarized'))
+      );
+      CREATE INDEX sessions_project_started ON sessions (project, started_at);
+      CREATE INDEX sessions_status_last ON sessions (status, last_event_at);
+
+      CREATE TABLE prompts (
+        id                     INTEGER PRIMARY KEY,
+        session_id             TEXT    NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        prompt_number          INTEGER NOT NULL,
+        prompt_id              TEXT,
+        text                   TEXT    NOT NULL,
+        created_at             INTEGER NOT NULL,
+        stopped_at             INTEGER,
+        last_assistant_message TEXT,
+        UNIQUE (session_id, prompt_number),
+        UNIQUE (session_id, prompt_id)
+      );
+
+      CREATE TABLE tool_events (
+        id              INTEGER PRIMARY KEY,
+        session_id      TEXT    NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        prompt_number   INTEGER NOT NULL,
+        tool_use_id     TEXT    NOT NULL,
+        tool_name       TEXT    NOT NULL,
+        input_summary   TEXT    NOT NULL,
+        outcome_summary TEXT    NOT NULL,
+        files_read      TEXT    NOT NULL DEFAULT '[]' CHECK (json_valid(files_read)),
+        files_changed   TEXT    NOT NULL DEFAULT '[]' CHECK (json_valid(files_changed)),
+        is_error        INTEGER NOT NULL DEFAULT 0,
+        exit_code       INTEGER,
+        duration_ms     INTEGER,
+        created_at      INTEGER NOT NULL,
+        UNIQUE (session_id, tool_use_id)
+      );
+      CREATE INDEX tool_events_turn ON tool_events (session_id, prompt_number);
+
+      -- The raw hook payload, redacted and capped (head and tail kept around a marker).
+      CREATE TABLE tool_event_payloads (
+        event_id  INTEGER PRIMARY KEY REFERENCES tool_events (id) ON DELETE CASCADE,
+        payload   TEXT    NOT NULL,
+        truncated INTEGER NOT NULL DEFAULT 0
+      );
+
+      CREATE TABLE pending_compressions (
+        id            INTEGER PRIMARY KEY,
+        kind          TEXT    NOT NULL CHECK (kind IN ('turn', 'session')),
+        session_id    TEXT    NOT NULL,
+        prompt_number INTEGER NOT NULL DEFAULT 0,
+        enqueued_at   INTEGER NOT NULL,
+        not_before    INTEGER NOT NULL,
+        attempts      INTEGER NOT NULL DEFAULT 0,
+        last_error    TEXT,
+        status        TEXT    NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'done', 'parked')),
+        memory_hash   TEXT,
+        UNIQUE (kind, session_id, prompt_number)
+      );
+      CREATE INDEX pending_due ON pending_compressions (status, not_before);
+
+      -- Memories already put in a session's context, so UserPromptSubmit never repeats them.
+      CREATE TABLE session_context (
+        session_id  TEXT    NOT NULL,
+        memory_hash TEXT    NOT NULL,
+        given_at    INTEGER NOT NULL,
+        PRIMARY KEY (session_id, memory_hash)
+      ) WITHOUT ROWID;
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = migrations.length;

@@ -30,6 +30,7 @@ export interface MemoryRow {
 /** What narrows a set of memories. Every field is optional; all given fields must hold. */
 export interface MemoryFilter {
   project?: string;
+  sessionId?: string;
   types?: string[];
   tags?: string[];
   /** `any` (default): a memory with at least one of `tags`; `all`: a memory with every one of them. */

@@ -1,0 +1,309 @@
+import { createHash } from 'node:crypto';
+import type { Db } from '../store/db.js';
+import type { HookInput } from './payload.js';
+import type { Project } from './project.js';
+import { redact, redactDeep } from '../store/redact.js';
+import { capText, oneLine, summarizeTool } from './summarize.js';
+
+/** Raw tool payloads are kept redacted and capped at this many characters (head and tail). */
+export const PAYLOAD_CAP = 16 * 1024;
+const PROMPT_CAP = 32 * 1024;
+const ASSISTANT_CAP = 8 * 1024;
+
+export interface SessionRow {
+  id: string;
+  project: string;
+  cwd: string | null;
+  source: string | null;
+  model: string | null;
+  transcript_path: string | null;
+  started_at: number;
+  last_event_at: number;
+  ended_at: number | null;
+  end_reason: string | null;
+  status: 'active' | 'ended' | 'summarized';
+}
+
+export interface PromptRow {
+  id: number;
+  session_id: string;
+  prompt_number: number;
+  prompt_id: string | null;
+  text: string;
+  created_at: number;
+  stopped_at: number | null;
+  last_assistant_message: string | null;
+}
+
+export interface ToolEventRow {
+  id: number;
+  session_id: string;
+  prompt_number: number;
+  tool_use_id: string;
+  tool_name: string;
+  input_summary: string;
+  outcome_summary: string;
+  files_read: string;
+  files_changed: string;
+  is_error: number;
+  exit_code: number | null;
+  duration_ms: number | null;
+  created_at: number;
+}
+
+export interface PendingRow {
+  id: number;
+  kind: 'turn' | 'session';
+  session_id: string;
+  prompt_number: number;
+  attempts: number;
+}
+
+/**
+ * The capture tables. Each hook event is one transaction, committed before the daemon replies, so an acknowledged
+ * event survives a crash. Retries collapse on the natural keys (session + prompt id, session + tool_use_id).
+ */
+export class CaptureStore {
+  constructor(readonly db: Db) {}
+
+  /** Creates the session on first sight (any event may be the first one seen), and notes activity. */
+  private touchSession(input: HookInput, project: Project, now: number): SessionRow {
+    this.db
+      .prepare(
+        `INSERT INTO sessions (id, project, cwd, source, model, transcript_path, started_at, last_event_at)
+         VALUES (@id, @project, @cwd, @source, @model, @transcript, @now, @now)
+         ON CONFLICT (id) DO UPDATE SET last_event_at = max(last_event_at, @now),
+           model = coalesce(@model, model), transcript_path = coalesce(@transcript, transcript_path),
+           status = CASE WHEN status = 'summarized' THEN 'summarized' ELSE 'active' END`,
+      )
+      .run({
+        id: input.sessionId,
+        project: project.root,
+        cwd: input.cwd ?? null,
+        source: input.source ?? null,
+        model: input.model ?? null,
+        transcript: input.transcriptPath ?? null,
+        now,
+      });
+    return this.session(input.sessionId)!;
+  }
+
+  session(id: string): SessionRow | undefined {
+    return this.db.prepare('SELECT * FROM sessions WHERE id = ?').get(id) as SessionRow | undefined;
+  }
+
+  /** SessionStart: records the session and returns other sessions of the project left open (no SessionEnd came). */
+  sessionStart(input: HookInput, project: Project, now: number): { session: SessionRow; abandoned: string[] } {
+    return this.db.transaction(() => {
+      const session = this.touchSession(input, project, now);
+      if (input.source) this.db.prepare('UPDATE sessions SET source = coalesce(source, ?) WHERE id = ?').run(input.source, input.sessionId);
+      const abandoned = this.db
+        .prepare("SELECT id FROM sessions WHERE project = ? AND id != ? AND status = 'active'")
+        .pluck()
+        .all(project.root, input.sessionId) as string[];
+      for (const id of abandoned) this.endSession(id, 'no SessionEnd (rolled up at the next session start)', now);
+      return { session, abandoned };
+    })();
+  }
+
+  /** UserPromptSubmit: the prompt becomes the next turn (a retry with the same prompt_id finds its first row). */
+  userPrompt(input: HookInput, project: Project, now: number): { prompt: PromptRow; created: boolean } {
+    return this.db.transaction(() => {
+      this.touchSession(input, project, now);
+      if (input.promptId) {
+        const existing = this.db
+          .prepare('SELECT * FROM prompts WHERE session_id = ? AND prompt_id = ?')
+          .get(input.sessionId, input.promptId) as PromptRow | undefined;
+        if (existing) return { prompt: existing, created: false };
+      }
+      const text = capText(redact(input.prompt ?? ''), PROMPT_CAP).text;
+      if (!input.promptId) {
+        // Without a prompt id, a retry is the same text arriving again right after the last prompt.
+        const last = this.lastPrompt(input.sessionId);
+        if (last && last.text === text && now - last.created_at < 10_000 && last.stopped_at === null) {
+          return { prompt: last, created: false };
+        }
+      }
+      const number = ((this.db.prepare('SELECT max(prompt_number) FROM prompts WHERE session_id = ?').pluck().get(input.sessionId) as number | null) ?? 0) + 1;
+      this.db
+        .prepare('INSERT INTO prompts (session_id, prompt_number, prompt_id, text, created_at) VALUES (?, ?, ?, ?, ?)')
+        .run(input.sessionId, number, input.promptId ?? null, text, now);
+      // A turn whose Stop never came is compressed once the next prompt shows it is over.
+      if (number > 1) this.enqueue('turn', input.sessionId, number - 1, now);
+      return { prompt: this.db.prepare('SELECT * FROM prompts WHERE session_id = ? AND prompt_number = ?').get(input.sessionId, number) as PromptRow, created: true };
+    })();
+  }
+
+  lastPrompt(sessionId: string): PromptRow | undefined {
+    return this.db
+      .prepare('SELECT * FROM prompts WHERE session_id = ? ORDER BY prompt_number DESC LIMIT 1')
+      .get(sessionId) as PromptRow | undefined;
+  }
+
+  private turnOf(input: HookInput): number {
+    if (input.promptId) {
+      const n = this.db
+        .prepare('SELECT prompt_number FROM prompts WHERE session_id = ? AND prompt_id = ?')
+        .pluck()
+        .get(input.sessionId, input.promptId) as number | undefined;
+      if (n !== undefined) return n;
+    }
+    return this.lastPrompt(input.sessionId)?.prompt_number ?? 0;
+  }
+
+  /** PostToolUse: one row per tool_use_id, its raw payload (redacted, capped) beside it. */
+  toolUse(input: HookInput, project: Project, now: number, rawPayload: Buffer): { created: boolean } {
+    return this.db.transaction(() => {
+      this.touchSession(input, project, now);
+      const toolUseId = input.toolUseId ?? `sha:${createHash('sha256').update(rawPayload).digest('hex').slice(0, 24)}`;
+      const summary = summarizeTool(input.toolName ?? 'unknown', input.toolInput, input.toolResponse, project.root);
+      const info = this.db
+        .prepare(
+          `INSERT INTO tool_events (session_id, prompt_number, tool_use_id, tool_name, input_summary, outcome_summary,
+             files_read, files_changed, is_error, exit_code, duration_ms, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (session_id, tool_use_id) DO NOTHING`,
+        )
+        .run(
+          input.sessionId,
+          this.turnOf(input),
+          toolUseId,
+          input.toolName ?? 'unknown',
+          summary.input,
+          summary.outcome,
+          JSON.stringify(summary.filesRead),
+          JSON.stringify(summary.filesChanged),
+          summary.isError ? 1 : 0,
+          summary.exitCode,
+          input.durationMs ?? null,
+          now,
+        );
+      if (info.changes === 0) return { created: false };
+      const payload = capText(JSON.stringify(redactDeep({ tool_input: input.toolInput ?? null, tool_response: input.toolResponse ?? null })), PAYLOAD_CAP);
+      this.db
+        .prepare('INSERT INTO tool_event_payloads (event_id, payload, truncated) VALUES (?, ?, ?)')
+        .run(info.lastInsertRowid, payload.text, payload.truncated ? 1 : 0);
+      return { created: true };
+    })();
+  }
+
+  /** Stop: the turn is over; its final message is kept and its compression queued. */
+  stop(input: HookInput, project: Project, now: number): void {
+    this.db.transaction(() => {
+      this.touchSession(input, project, now);
+      const turn = this.turnOf(input);
+      if (turn === 0) return;
+      const message = input.lastAssistantMessage ? capText(redact(input.lastAssistantMessage), ASSISTANT_CAP).text : null;
+      this.db
+        .prepare(
+          'UPDATE prompts SET stopped_at = coalesce(stopped_at, ?), last_assistant_message = coalesce(?, last_assistant_message) WHERE session_id = ? AND prompt_number = ?',
+        )
+        .run(now, message, input.sessionId, turn);
+      this.enqueue('turn', input.sessionId, turn, now);
+    })();
+  }
+
+  /** SessionEnd: the last turn and the session rollup are queued. */
+  sessionEnd(input: HookInput, project: Project, now: number): void {
+    this.db.transaction(() => {
+      this.touchSession(input, project, now);
+      this.endSession(input.sessionId, input.reason ?? 'ended', now);
+    })();
+  }
+
+  /** Ends a session (if still active): queues its last turn and, after it, the session rollup. */
+  endSession(id: string, reason: string, now: number): void {
+    const changed = this.db
+      .prepare("UPDATE sessions SET status = 'ended', ended_at = ?, end_reason = ? WHERE id = ? AND status = 'active'")
+      .run(now, oneLine(reason, 200), id).changes;
+    if (changed === 0) return;
+    const last = this.lastPrompt(id);
+    if (last) this.enqueue('turn', id, last.prompt_number, now);
+    this.enqueue('session', id, 0, now);
+  }
+
+  /** Sessions with no event for `idleMs`: ended as abandoned, so they get rolled up. */
+  endIdleSessions(idleMs: number, now: number): number {
+    const idle = this.db
+      .prepare("SELECT id FROM sessions WHERE status = 'active' AND last_event_at < ?")
+      .pluck()
+      .all(now - idleMs) as string[];
+    this.db.transaction(() => {
+      for (const id of idle) this.endSession(id, 'idle (no SessionEnd)', now);
+    })();
+    return idle.length;
+  }
+
+  /** Queues a compression; the UNIQUE key makes a second enqueue of the same work a no-op. */
+  enqueue(kind: 'turn' | 'session', sessionId: string, promptNumber: number, now: number): void {
+    this.db
+      .prepare(
+        `INSERT INTO pending_compressions (kind, session_id, prompt_number, enqueued_at, not_before)
+         VALUES (?, ?, ?, ?, ?) ON CONFLICT (kind, session_id, prompt_number) DO NOTHING`,
+      )
+      .run(kind, sessionId, promptNumber, now, now);
+  }
+
+  /** Work that is due: turns before sessions, oldest first. A session waits until its turns are done. */
+  due(now: number, limit: number): PendingRow[] {
+    return this.db
+      .prepare(
+        `SELECT id, kind, session_id, prompt_number, attempts FROM pending_compressions p
+         WHERE status = 'pending' AND not_before <= ?
+           AND (kind = 'turn' OR NOT EXISTS (
+             SELECT 1 FROM pending_compressions t WHERE t.kind = 'turn' AND t.session_id = p.session_id AND t.status = 'pending'))
+         ORDER BY kind = 'session', id LIMIT ?`,
+      )
+      .all(now, limit) as PendingRow[];
+  }
+
+  markDone(id: number, memoryHash: string | null): void {
+    this.db.prepare("UPDATE pending_compressions SET status = 'done', memory_hash = ?, last_error = NULL WHERE id = ?").run(memoryHash, id);
+  }
+
+  /** A failure is retried later (exponential backoff); after `maxAttempts` it is parked with its error, not lost. */
+  markFailed(id: number, error: string, now: number, maxAttempts: number): 'retry' | 'parked' {
+    const row = this.db.prepare('SELECT attempts FROM pending_compressions WHERE id = ?').get(id) as { attempts: number };
+    const attempts = row.attempts + 1;
+    const parked = attempts >= maxAttempts;
+    this.db
+      .prepare('UPDATE pending_compressions SET attempts = ?, last_error = ?, status = ?, not_before = ? WHERE id = ?')
+      .run(attempts, oneLine(error, 1000), parked ? 'parked' : 'pending', now + 1000 * 2 ** attempts, id);
+    return parked ? 'parked' : 'retry';
+  }
+
+  prompt(sessionId: string, number: number): PromptRow | undefined {
+    return this.db.prepare('SELECT * FROM prompts WHERE session_id = ? AND prompt_number = ?').get(sessionId, number) as PromptRow | undefined;
+  }
+
+  prompts(sessionId: string): PromptRow[] {
+    return this.db.prepare('SELECT * FROM prompts WHERE session_id = ? ORDER BY prompt_number').all(sessionId) as PromptRow[];
+  }
+
+  toolEvents(sessionId: string, number?: number): ToolEventRow[] {
+    return number === undefined
+      ? (this.db.prepare('SELECT * FROM tool_events WHERE session_id = ? ORDER BY id').all(sessionId) as ToolEventRow[])
+      : (this.db.prepare('SELECT * FROM tool_events WHERE session_id = ? AND prompt_number = ? ORDER BY id').all(sessionId, number) as ToolEventRow[]);
+  }
+
+  markSummarized(sessionId: string): void {
+    this.db.prepare("UPDATE sessions SET status = 'summarized' WHERE id = ?").run(sessionId);
+  }
+
+  /** Memories already put in this session's context. */
+  given(sessionId: string): Set<string> {
+    return new Set(this.db.prepare('SELECT memory_hash FROM session_context WHERE session_id = ?').pluck().all(sessionId) as string[]);
+  }
+
+  recordGiven(sessionId: string, hashes: readonly string[], now: number): void {
+    if (hashes.length === 0) return;
+    const stmt = this.db.prepare('INSERT OR IGNORE INTO session_context (session_id, memory_hash, given_at) VALUES (?, ?, ?)');
+    this.db.transaction(() => {
+      for (const h of hashes) stmt.run(sessionId, h, now);
+    })();
+  }
+
+  queueCounts(): Record<string, number> {
+    const rows = this.db.prepare('SELECT status, count(*) AS n FROM pending_compressions GROUP BY status').all() as { status: string; n: number }[];
+    return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+  }
+}

@@ -1,0 +1,237 @@
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { applyEdits, modify, parse, printParseErrorCode, type FormattingOptions, type JSONPath, type ParseError } from 'jsonc-parser';
+import { ErrorCode, MnemoError } from '../errors.js';
+
+/**
+ * Installs mnemo's hooks into Claude Code's settings: project scope in `<project>/.claude/settings.local.json` (kept
+ * out of git), user scope in `~/.claude/settings.json`. Idempotent, keeps everything the user had, backs the file up,
+ * replaces it atomically, and refuses to touch a file that is not valid JSON.
+ */
+
+/** The events mnemo registers, with the `timeout` (seconds) Claude Code enforces on each. */
+export const HOOKED_EVENTS: readonly { event: string; timeout: number; matcher?: string }[] = [
+  { event: 'SessionStart', timeout: 5 },
+  { event: 'UserPromptSubmit', timeout: 3 },
+  { event: 'PostToolUse', timeout: 3, matcher: '*' },
+  { event: 'Stop', timeout: 3 },
+  { event: 'SessionEnd', timeout: 2 },
+];
+
+const MARK = /mnemo-client["']?\s+hook\s/;
+
+interface HookCommand {
+  type: string;
+  command?: string;
+  timeout?: number;
+  [key: string]: unknown;
+}
+interface MatcherGroup {
+  matcher?: string;
+  hooks?: HookCommand[];
+  [key: string]: unknown;
+}
+type Settings = Record<string, unknown> & { hooks?: Record<string, MatcherGroup[]> };
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The client hooks run: the native binary when it was built, else the launcher that falls back to Node.js. */
+export function clientCommand(): string {
+  const native = join(ROOT, 'build', 'mnemo-client');
+  const path = existsSync(native) ? native : join(ROOT, 'bin', 'mnemo-client');
+  return /[\s"'$`\\]/.test(path) ? `'${path.replaceAll("'", "'\\''")}'` : path;
+}
+
+export type Scope = 'project' | 'user';
+
+export function settingsPath(scope: Scope, projectDir: string, env: NodeJS.ProcessEnv = process.env): string {
+  return scope === 'user'
+    ? join(env.HOME || homedir(), '.claude', 'settings.json')
+    : join(projectDir, '.claude', 'settings.local.json');
+}
+
+interface SettingsFile {
+  path: string;
+  /** The file's text, or null when there is no file yet. */
+  text: string | null;
+  settings: Settings;
+  format: FormattingOptions;
+}
+
+function readSettings(path: string): SettingsFile {
+  const format: FormattingOptions = { insertSpaces: true, tabSize: 2, eol: '\n' };
+  if (!existsSync(path)) return { path, text: null, settings: {}, format };
+  const text = readFileSync(path, 'utf8');
+  if (text.trim() === '') return { path, text, settings: {}, format };
+  const errors: ParseError[] = [];
+  const parsed = parse(text, errors, { allowTrailingComma: false, disallowComments: true }) as unknown;
+  if (errors.length > 0) {
+    throw new MnemoError(
+      ErrorCode.BAD_ARGS,
+      `${path} is not valid JSON (${printParseErrorCode(errors[0]!.error)} at offset ${errors[0]!.offset}); fix it first, mnemo left it untouched`,
+    );
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new MnemoError(ErrorCode.BAD_ARGS, `${path} does not hold a JSON object; mnemo left it untouched`);
+  }
+  const hooks = (parsed as Settings).hooks;
+  if (hooks !== undefined && (typeof hooks !== 'object' || hooks === null || Array.isArray(hooks))) {
+    throw new MnemoError(ErrorCode.BAD_ARGS, `${path}: "hooks" is not an object; mnemo left the file untouched`);
+  }
+  // New text is written in the file's own style: its indentation and line ends.
+  const indent = /\n([ \t]+)\S/.exec(text)?.[1];
+  if (indent?.startsWith('\t')) format.insertSpaces = false;
+  else if (indent) format.tabSize = indent.length;
+  if (text.includes('\r\n')) format.eol = '\r\n';
+  return { path, text, settings: parsed as Settings, format };
+}
+
+/**
+ * Edits the text in place (jsonc-parser computes the smallest edit for one path), so what mnemo does not touch keeps
+ * its bytes: the user's other settings and their own hooks.
+ */
+function edit(file: SettingsFile, path: JSONPath, value: unknown, isArrayInsertion = false): void {
+  const text = file.text ?? '{}\n';
+  const edits = modify(text, path, value, { formattingOptions: file.format, isArrayInsertion });
+  file.text = applyEdits(text, edits);
+  file.settings = parse(file.text) as Settings;
+}
+
+/** Writes via a temp file and rename, after a backup of what was there; nothing is written if nothing changed. */
+function writeSettings(file: SettingsFile, before: string | null): boolean {
+  if (file.text === null || file.text === before) return false;
+  mkdirSync(dirname(file.path), { recursive: true });
+  const mode = before !== null ? statSync(file.path).mode & 0o777 : 0o644;
+  if (before !== null) copyFileSync(file.path, `${file.path}.mnemo-backup`);
+  const tmp = `${file.path}.mnemo-${process.pid}.tmp`;
+  writeFileSync(tmp, file.text.endsWith('\n') ? file.text : `${file.text}\n`, { mode });
+  renameSync(tmp, file.path);
+  return true;
+}
+
+const isOurs = (h: unknown): boolean =>
+  typeof (h as HookCommand | undefined)?.command === 'string' && MARK.test((h as HookCommand).command!);
+
+/** Where mnemo's commands sit under one event: [group index, hook index], in order. */
+function oursIn(groups: unknown): [number, number][] {
+  if (!Array.isArray(groups)) return [];
+  const out: [number, number][] = [];
+  groups.forEach((g: MatcherGroup, gi) => {
+    if (g && Array.isArray(g.hooks)) g.hooks.forEach((h, hi) => isOurs(h) && out.push([gi, hi]));
+  });
+  return out;
+}
+
+/** Removes mnemo's commands under one event; a group left empty by that goes, and so does an event left empty. */
+function removeOurs(file: SettingsFile, event: string): number {
+  const places = oursIn(file.settings.hooks?.[event]);
+  for (const [gi, hi] of [...places].reverse()) {
+    const group = file.settings.hooks![event]![gi]!;
+    if (group.hooks!.length === 1) edit(file, ['hooks', event, gi], undefined);
+    else edit(file, ['hooks', event, gi, 'hooks', hi], undefined);
+  }
+  if (places.length > 0 && Array.isArray(file.settings.hooks?.[event]) && file.settings.hooks![event]!.length === 0) {
+    edit(file, ['hooks', event], undefined);
+    if (file.settings.hooks && Object.keys(file.settings.hooks).length === 0) edit(file, ['hooks'], undefined);
+  }
+  return places.length;
+}
+
+export interface InstallResult {
+  path: string;
+  changed: boolean;
+  events: string[];
+  gitignore?: string;
+}
+
+export function installHooks(scope: Scope, projectDir: string, env: NodeJS.ProcessEnv = process.env): InstallResult {
+  const path = settingsPath(scope, projectDir, env);
+  const file = readSettings(path);
+  const before = file.text;
+  const command = clientCommand();
+  for (const { event, timeout, matcher } of HOOKED_EVENTS) {
+    const entry: HookCommand = { type: 'command', command: `${command} hook ${event}`, timeout };
+    const groups = file.settings.hooks?.[event];
+    const places = oursIn(groups);
+    if (places.length === 0) {
+      const group: MatcherGroup = matcher === undefined ? { hooks: [entry] } : { matcher, hooks: [entry] };
+      if (Array.isArray(groups)) edit(file, ['hooks', event, -1], group, true);
+      else edit(file, ['hooks', event], [group]);
+      continue;
+    }
+    // Already there: bring the first entry up to date (a moved installation) and drop any duplicates.
+    const [gi, hi] = places[0]!;
+    for (const [dgi, dhi] of places.slice(1).reverse()) {
+      const group = file.settings.hooks![event]![dgi]!;
+      if (group.hooks!.length === 1) edit(file, ['hooks', event, dgi], undefined);
+      else edit(file, ['hooks', event, dgi, 'hooks', dhi], undefined);
+    }
+    if (JSON.stringify(file.settings.hooks![event]![gi]!.hooks![hi]) !== JSON.stringify(entry)) {
+      edit(file, ['hooks', event, gi, 'hooks', hi], entry);
+    }
+  }
+  const changed = writeSettings(file, before);
+  const result: InstallResult = { path, changed, events: HOOKED_EVENTS.map((h) => h.event) };
+  if (scope === 'project') {
+    const ignored = ensureGitIgnored(projectDir, path);
+    if (ignored) result.gitignore = ignored;
+  }
+  return result;
+}
+
+export function uninstallHooks(scope: Scope, projectDir: string, env: NodeJS.ProcessEnv = process.env): { path: string; removed: number } {
+  const path = settingsPath(scope, projectDir, env);
+  if (!existsSync(path)) return { path, removed: 0 };
+  const file = readSettings(path);
+  const before = file.text;
+  let removed = 0;
+  for (const event of Object.keys(file.settings.hooks ?? {})) removed += removeOurs(file, event);
+  if (removed > 0) writeSettings(file, before);
+  return { path, removed };
+}
+
+/** Which mnemo hooks a settings file has (by event), or null when it has none or does not exist. */
+export function installedEvents(path: string): string[] | null {
+  if (!existsSync(path)) return null;
+  let settings: Settings;
+  try {
+    settings = readSettings(path).settings;
+  } catch {
+    return null;
+  }
+  const events = Object.entries(settings.hooks ?? {})
+    .filter(([, groups]) => oursIn(groups).length > 0)
+    .map(([event]) => event);
+  return events.length > 0 ? events : null;
+}
+
+/**
+ * Keeps the project-local settings out of git: adds the path to the project's .gitignore unless a line there already
+ * covers it. Returns the .gitignore written, if any.
+ */
+function ensureGitIgnored(projectDir: string, settingsFile: string): string | undefined {
+  if (!existsSync(join(projectDir, '.git'))) return undefined;
+  const gitignore = join(projectDir, '.gitignore');
+  const rel = relative(projectDir, settingsFile).split('\\').join('/');
+  const existing = existsSync(gitignore) ? readFileSync(gitignore, 'utf8') : '';
+  const covered = existing
+    .split('\n')
+    .map((l) => l.trim())
+    .some((l) => l === rel || l === `/${rel}` || l === '.claude/' || l === '.claude' || l === '/.claude/' || l === '*.local.json' || l === '.claude/*.local.json' || l === 'settings.local.json');
+  if (covered) return undefined;
+  appendFileSync(gitignore, `${existing.length > 0 && !existing.endsWith('\n') ? '\n' : ''}# mnemo hooks (per machine)\n${rel}\n`);
+  return gitignore;
+}
+
+/** The project a command run in `cwd` is about: the git work tree above it, else `cwd`. */
+export function projectDirOf(cwd: string): string {
+  let dir = resolve(cwd);
+  for (;;) {
+    if (existsSync(join(dir, '.git'))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) return resolve(cwd);
+    dir = parent;
+  }
+}
