@@ -1,0 +1,81 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { HookHandler } from '../dist/capture/hook.js';
+import { gist, turnObservation } from '../dist/capture/compress.js';
+import { Engine } from '../dist/engine-index.js';
+import { openTestEngine, type TestEngine } from './helpers/engine.js';
+import { tinyPack } from './helpers/packs.js';
+
+const send = (h: HookHandler, event: 'SessionStart' | 'UserPromptSubmit' | 'PostToolUse' | 'Stop' | 'SessionEnd', body: Record<string, unknown>) =>
+  h.handle(event, Buffer.from(JSON.stringify({ hook_event_name: event, cwd: '/tmp/compress-proj', ...body })));
+
+describe('the compression queue', () => {
+  let t: TestEngine | undefined;
+  afterEach(async () => {
+    await t?.close();
+    t = undefined;
+  });
+
+  it('survives a restart: work queued before a stop is done after the next start', async () => {
+    t = await openTestEngine();
+    const h1 = new HookHandler(t.engine, { compressor: { intervalMs: 60_000 } });
+    await send(h1, 'UserPromptSubmit', { session_id: 's1', prompt: 'Add retries to the payment client', prompt_id: 'a' });
+    await send(h1, 'Stop', { session_id: 's1', prompt_id: 'a', last_assistant_message: 'Added three retries with backoff.' });
+    // Stopped before the worker ran.
+    await h1.stop();
+    expect(h1.capture.queueCounts()).toEqual({ pending: 1 });
+    await t.engine.close();
+
+    const engine = await Engine.open({ modelDir: tinyPack(), dbPath: t.dbPath, embedder: { threads: 1 } });
+    t = { ...t, engine, close: () => engine.close() };
+    const h2 = new HookHandler(engine, { compressor: { intervalMs: 60_000 } });
+    await h2.compressor.drain();
+    expect(h2.capture.queueCounts()).toEqual({ done: 1 });
+    const l = await engine.list({ sessionId: 's1', format: 'full' });
+    expect(l.format === 'full' && l.results[0]?.content).toMatch(/^Add retries to the payment client/);
+    await h2.stop();
+  });
+
+  it('retries a failing item a bounded number of times, then parks it with its error', async () => {
+    t = await openTestEngine();
+    let clock = 1_000_000;
+    const problems: string[] = [];
+    const h = new HookHandler(t.engine, { now: () => clock, compressor: { maxAttempts: 3, intervalMs: 60_000 }, onProblem: (what) => problems.push(what) });
+    await send(h, 'UserPromptSubmit', { session_id: 's2', prompt: 'x', prompt_id: 'a' });
+    await send(h, 'Stop', { session_id: 's2', prompt_id: 'a' });
+    // Break storage under the worker: the memories table refuses writes.
+    t.engine.storage.db.exec("CREATE TRIGGER no_writes BEFORE INSERT ON memories BEGIN SELECT RAISE(ABORT, 'disk says no'); END");
+    for (let i = 0; i < 10; i++) {
+      await h.compressor.drain();
+      clock += 60_000;
+    }
+    const row = t.engine.storage.db.prepare('SELECT status, attempts, last_error FROM pending_compressions').get();
+    expect(row).toEqual({ status: 'parked', attempts: 3, last_error: 'disk says no' });
+    expect(problems.length).toBe(3);
+    await h.stop();
+  });
+
+  it('writes observations deterministically', () => {
+    const session = { id: 'abcdef123456', project: '/w/app', cwd: '/w/app', source: 'startup', model: null, transcript_path: null, started_at: 0, last_event_at: 0, ended_at: null, end_reason: null, status: 'active' as const };
+    const prompt = { id: 1, session_id: 'abcdef123456', prompt_number: 2, prompt_id: 'p', text: 'Make the cache LRU. It grows forever.', created_at: 0, stopped_at: 1, last_assistant_message: 'Switched to lru-cache with max 1000.' };
+    const events = [
+      { id: 1, session_id: 'abcdef123456', prompt_number: 2, tool_use_id: 'a', tool_name: 'Read', input_summary: 'src/cache.ts', outcome_summary: 'read', files_read: '["src/cache.ts"]', files_changed: '[]', is_error: 0, exit_code: null, duration_ms: 1, created_at: 0 },
+      { id: 2, session_id: 'abcdef123456', prompt_number: 2, tool_use_id: 'b', tool_name: 'Bash', input_summary: 'npm i lru-cache', outcome_summary: 'failed: ERESOLVE', files_read: '[]', files_changed: '[]', is_error: 1, exit_code: 1, duration_ms: 1, created_at: 0 },
+      { id: 3, session_id: 'abcdef123456', prompt_number: 2, tool_use_id: 'c', tool_name: 'Edit', input_summary: 'src/cache.ts', outcome_summary: 'edited', files_read: '[]', files_changed: '["src/cache.ts"]', is_error: 0, exit_code: null, duration_ms: 1, created_at: 0 },
+    ];
+    const a = turnObservation(session, prompt, events);
+    expect(a.content).toBe(
+      [
+        'Make the cache LRU. It grows forever.', // a first sentence under 20 characters keeps the next
+        'Tools: Read, Bash, Edit',
+        'Changed: src/cache.ts',
+        'Commands: npm i lru-cache (failed)',
+        'Errors: Bash npm i lru-cache: ERESOLVE',
+        'Outcome: Switched to lru-cache with max 1000.',
+        '(app, turn 2 of session abcdef12)',
+      ].join('\n'),
+    );
+    expect(turnObservation(session, prompt, events).content).toBe(a.content);
+    expect(gist('Short. Then more')).toBe('Short. Then more');
+    expect(gist('A first sentence that is long enough. Then more.')).toBe('A first sentence that is long enough.');
+  });
+});
