@@ -1,0 +1,122 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CLI, testEnv } from './helpers/daemon.js';
+import { makeProject } from './helpers/claude.js';
+
+function mnemo(env: NodeJS.ProcessEnv, cwd: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [CLI, ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** A test HOME, so the user scope never reaches the real ~/.claude. */
+function env(): NodeJS.ProcessEnv {
+  return { ...testEnv(), HOME: mkdtempSync(join(tmpdir(), 'mnhome-')) };
+}
+
+const USER_SETTINGS = {
+  permissions: { allow: ['Bash(npm test)'] },
+  hooks: {
+    PostToolUse: [{ matcher: 'Write|Edit', hooks: [{ type: 'command', command: 'npx prettier --write "$FILE"' }] }],
+    Stop: [{ hooks: [{ type: 'command', command: 'notify-send done', timeout: 5 }] }],
+  },
+  model: 'opus',
+};
+
+const mnemoCommands = (settings: { hooks?: Record<string, { hooks: { command: string }[] }[]> }) =>
+  Object.entries(settings.hooks ?? {}).flatMap(([event, groups]) =>
+    groups.flatMap((g) => g.hooks.filter((h) => h.command.includes('mnemo-client hook')).map((h) => `${event}: ${h.command.split(' ').slice(-2).join(' ')}`)),
+  );
+
+describe('mnemo hooks install / uninstall / status', () => {
+  it('writes a fresh settings.local.json with the five hooks, timeouts, and keeps it out of git', async () => {
+    const e = env();
+    const project = makeProject('fresh');
+    const r = await mnemo(e, join(project, 'src'), ['hooks', 'install']);
+    expect(r.code, r.stderr).toBe(0);
+    const file = join(project, '.claude', 'settings.local.json');
+    const settings = JSON.parse(readFileSync(file, 'utf8'));
+    expect(mnemoCommands(settings)).toEqual([
+      'SessionStart: hook SessionStart',
+      'UserPromptSubmit: hook UserPromptSubmit',
+      'PostToolUse: hook PostToolUse',
+      'Stop: hook Stop',
+      'SessionEnd: hook SessionEnd',
+    ]);
+    expect(settings.hooks.SessionStart[0].hooks[0].timeout).toBe(5);
+    expect(settings.hooks.PostToolUse[0].matcher).toBe('*');
+    const command: string = settings.hooks.Stop[0].hooks[0].command;
+    expect(existsSync(command.split(' ')[0]!)).toBe(true);
+    expect(readFileSync(join(project, '.gitignore'), 'utf8')).toContain('.claude/settings.local.json');
+    expect(r.stdout).toMatch(/^installed: mnemo hooks for SessionStart, UserPromptSubmit, PostToolUse, Stop, SessionEnd in /);
+  });
+
+  it('keeps the user hooks and settings, adds no duplicates, and uninstalls back to the same bytes', async () => {
+    const e = env();
+    const project = makeProject('existing');
+    const file = join(project, '.claude', 'settings.local.json');
+    mkdirSync(join(project, '.claude'));
+    const original = `${JSON.stringify(USER_SETTINGS, null, 4)}\n`;
+    writeFileSync(file, original);
+    writeFileSync(join(project, '.gitignore'), 'node_modules\n.claude/\n');
+
+    expect((await mnemo(e, project, ['hooks', 'install'])).code).toBe(0);
+    const once = readFileSync(file, 'utf8');
+    const settings = JSON.parse(once);
+    expect(settings.permissions).toEqual(USER_SETTINGS.permissions);
+    expect(settings.model).toBe('opus');
+    expect(settings.hooks.PostToolUse[0]).toEqual(USER_SETTINGS.hooks.PostToolUse[0]);
+    expect(settings.hooks.Stop[0]).toEqual(USER_SETTINGS.hooks.Stop[0]);
+    expect(once).toContain('    "permissions": {'); // the file's own 4-space indentation
+    expect(readFileSync(`${file}.mnemo-backup`, 'utf8')).toBe(original);
+    expect(readFileSync(join(project, '.gitignore'), 'utf8')).toBe('node_modules\n.claude/\n'); // already covered
+
+    const second = await mnemo(e, project, ['hooks', 'install']);
+    expect(second.stdout).toMatch(/^already installed/);
+    expect(readFileSync(file, 'utf8')).toBe(once);
+    expect(mnemoCommands(JSON.parse(once)).length).toBe(5);
+
+    const status = await mnemo(e, project, ['hooks', 'status', '--json']);
+    const s = JSON.parse(status.stdout);
+    expect(s.places[0]).toMatchObject({ scope: 'project', events: ['PostToolUse', 'Stop', 'SessionStart', 'UserPromptSubmit', 'SessionEnd'] });
+    expect(s.daemon).toEqual({ running: false });
+
+    const un = await mnemo(e, project, ['hooks', 'uninstall']);
+    expect(un.stdout).toMatch(/^removed 5 mnemo hooks from /);
+    expect(readFileSync(file, 'utf8')).toBe(original);
+    expect((await mnemo(e, project, ['hooks', 'uninstall'])).stdout).toMatch(/^no mnemo hooks in /);
+  });
+
+  it('refuses a settings file that is not valid JSON and leaves it untouched', async () => {
+    const e = env();
+    const project = makeProject('broken');
+    mkdirSync(join(project, '.claude'));
+    const file = join(project, '.claude', 'settings.local.json');
+    const broken = '{\n  "hooks": {,\n}\n';
+    writeFileSync(file, broken);
+    const r = await mnemo(e, project, ['hooks', 'install']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/is not valid JSON .*left it untouched/);
+    expect(readFileSync(file, 'utf8')).toBe(broken);
+    expect(existsSync(`${file}.mnemo-backup`)).toBe(false);
+  });
+
+  it('installs in the user scope under $HOME/.claude/settings.json', async () => {
+    const e = env();
+    const project = makeProject('user-scope');
+    const r = await mnemo(e, project, ['hooks', 'install', '--scope', 'user', '--json']);
+    const out = JSON.parse(r.stdout);
+    expect(out.path).toBe(join(e.HOME!, '.claude', 'settings.json'));
+    expect(mnemoCommands(JSON.parse(readFileSync(out.path, 'utf8'))).length).toBe(5);
+    expect(existsSync(join(project, '.claude'))).toBe(false);
+    expect((await mnemo(e, project, ['hooks', 'install', '--scope', 'galaxy'])).code).toBe(2);
+  });
+});
