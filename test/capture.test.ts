@@ -217,3 +217,22 @@ describe('capture and context through the native client and a real daemon', () =
     }
   });
 });
+
+describe('after /clear', () => {
+  it('starts the new session with the turns of the one it replaced', async () => {
+    const d = await startDaemon();
+    const project = makeProject('clear-me');
+    try {
+      await hook(d.env, 'SessionStart', { session_id: 'old', cwd: project, source: 'startup' });
+      await hook(d.env, 'UserPromptSubmit', { session_id: 'old', cwd: project, prompt: 'Port the invoice renderer to the new PDF library', prompt_id: 'o1' });
+      await hook(d.env, 'Stop', { session_id: 'old', cwd: project, prompt_id: 'o1', last_assistant_message: 'Ported; the renderer now uses pdf-lib.' });
+      await hook(d.env, 'SessionEnd', { session_id: 'old', cwd: project, reason: 'clear' });
+      const r = await hook(d.env, 'SessionStart', { session_id: 'new', cwd: project, source: 'clear' });
+      const text = (JSON.parse(r.stdout) as Context).hookSpecificOutput.additionalContext;
+      expect(text.split('\n')[1]).toContain('Port the invoice renderer to the new PDF library');
+    } finally {
+      await d.stop();
+      cleanup(d.env);
+    }
+  });
+});

@@ -302,6 +302,17 @@ export class CaptureStore {
     })();
   }
 
+  hasPending(): boolean {
+    return this.db.prepare("SELECT 1 FROM pending_compressions WHERE status = 'pending' LIMIT 1").get() !== undefined;
+  }
+
+  /** The project's session active most recently before this one (the one a /clear just left). */
+  previousSession(project: string, exceptId: string): SessionRow | undefined {
+    return this.db
+      .prepare('SELECT * FROM sessions WHERE project = ? AND id != ? ORDER BY last_event_at DESC LIMIT 1')
+      .get(project, exceptId) as SessionRow | undefined;
+  }
+
   queueCounts(): Record<string, number> {
     const rows = this.db.prepare('SELECT status, count(*) AS n FROM pending_compressions GROUP BY status').all() as { status: string; n: number }[];
     return Object.fromEntries(rows.map((r) => [r.status, r.n]));

@@ -77,8 +77,12 @@ export class ContextBuilder {
 
     const sections: FullHit[][] = [];
     if (source === 'compact' || source === 'clear' || source === 'resume') {
-      // The agent lost (or is picking up) this session's own context: its recent turns come first.
-      sections.push(full(await e.list({ ...base, sessionId: session.id, type: 'observation', limit: 5 })));
+      // The agent lost (or is picking up) this session's own context: its recent turns come first. After /clear the
+      // session has a new id, so "its own" turns are those of the session it replaced.
+      const own = full(await e.list({ ...base, sessionId: session.id, type: 'observation', limit: 5 }));
+      const previous = source === 'clear' ? this.capture.previousSession(project.root, session.id) : undefined;
+      if (own.length === 0 && previous) own.push(...full(await e.list({ ...base, sessionId: previous.id, type: 'observation', limit: 5 })));
+      sections.push(own);
     }
     sections.push(lastSummary.filter((m) => m.sessionId !== session.id));
     sections.push(full(await e.list({ ...base, tags: ['decision', 'important'], limit: 4 })));

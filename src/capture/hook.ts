@@ -78,10 +78,10 @@ export class HookHandler {
     const now = this.now();
     switch (event) {
       case 'SessionStart': {
-        const { session, abandoned } = this.capture.sessionStart(input, project, now);
-        if (abandoned.length > 0) {
-          // Roll up sessions that never ended before building context, so the latest summary can be in it. Bounded:
-          // the context must not wait long on it.
+        const { session } = this.capture.sessionStart(input, project, now);
+        if (this.capture.hasPending()) {
+          // Finish queued compressions first (sessions just ended or abandoned, the turn before a /clear), so the
+          // context can include them. Bounded: the context must not wait long on it.
           await Promise.race([this.compressor.drain(), new Promise((r) => setTimeout(r, 500).unref())]);
         }
         return this.reply(() => this.context.sessionStart(session, project, input.source));
