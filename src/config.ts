@@ -34,30 +34,43 @@ export function readConfig(paths: MnemoPaths): MnemoConfig {
   }
 }
 
-/** Pack names looked for under the models dir when nothing is configured, best first. */
-export const DEFAULT_PACKS = ['all-MiniLM-L6-v2', 'offline'];
+export interface ModelChoice {
+  /** The pack folder to load. */
+  dir: string;
+  /** What was asked for: auto, a registry name, offline, or a path. */
+  asked: string;
+  /** The offline pack has to be built before it can be loaded. */
+  build: boolean;
+  /** A one-line notice for `mnemo status` and `mnemo doctor`, when the choice is a fallback. */
+  notice: string | null;
+}
+
+const DEFAULT_PULLED = 'all-MiniLM-L6-v2';
+const OFFLINE = 'offline';
 
 /**
- * Which model pack the daemon loads: an explicit choice (flag), else MNEMO_MODEL, else config `model`, else the first
- * installed default pack. A name without a slash means a pack under the models dir.
+ * Which model pack the daemon loads: an explicit choice (flag), else MNEMO_MODEL, else config `model`, else `auto`.
+ * `auto`: the default model if it was pulled, else the offline pack (built on first start when missing). A registry
+ * name must have been pulled; any other value is a pack folder (a bare name means one under the models dir).
  */
-export function resolveModelDir(paths: MnemoPaths, env: NodeJS.ProcessEnv, explicit?: string): string {
+export function chooseModel(paths: MnemoPaths, env: NodeJS.ProcessEnv, explicit?: string): ModelChoice {
   const config = readConfig(paths);
-  const choice = explicit ?? env.MNEMO_MODEL ?? config.model;
-  if (choice && choice !== 'auto') {
-    const dir = isAbsolute(choice) || choice.includes('/') ? choice : join(paths.modelsDir, choice);
-    if (!existsSync(join(dir, 'manifest.json'))) {
-      throw new MnemoError(ErrorCode.MODEL, `model pack ${dir} not found (no manifest.json there)`);
-    }
-    return dir;
+  const asked = explicit ?? env.MNEMO_MODEL ?? config.model ?? 'auto';
+  const installed = (name: string) => existsSync(join(paths.modelsDir, name, 'manifest.json'));
+  if (asked === 'auto') {
+    if (installed(DEFAULT_PULLED)) return { dir: join(paths.modelsDir, DEFAULT_PULLED), asked, build: false, notice: null };
+    return {
+      dir: join(paths.modelsDir, OFFLINE),
+      asked,
+      build: !installed(OFFLINE),
+      notice: 'using the offline word-vector pack; `mnemo model pull` gets all-MiniLM-L6-v2 for better semantic search',
+    };
   }
-  for (const name of DEFAULT_PACKS) {
-    const dir = join(paths.modelsDir, name);
-    if (existsSync(join(dir, 'manifest.json'))) return dir;
+  if (asked === OFFLINE) return { dir: join(paths.modelsDir, OFFLINE), asked, build: !installed(OFFLINE), notice: null };
+  const dir = isAbsolute(asked) || asked.includes('/') ? asked : join(paths.modelsDir, asked);
+  if (!existsSync(join(dir, 'manifest.json'))) {
+    const hint = asked === DEFAULT_PULLED || !asked.includes('/') ? `; run \`mnemo model pull ${asked}\`` : '';
+    throw new MnemoError(ErrorCode.MODEL, `model pack ${dir} is not installed (no manifest.json there)${hint}`);
   }
-  throw new MnemoError(
-    ErrorCode.MODEL,
-    `no embedding model is installed in ${paths.modelsDir}; run \`mnemo model pull\` (all-MiniLM-L6-v2) or ` +
-      '`mnemo model build offline`, or point MNEMO_MODEL at a model pack folder',
-  );
+  return { dir, asked, build: false, notice: null };
 }

@@ -52,10 +52,25 @@ export interface FullHit extends Memory {
   scores: { semantic?: number; keyword?: number };
 }
 
-export type Listing =
+export type Listing = (
   | { format: 'compact'; results: CompactMemory[] }
   | { format: 'full'; results: FullHit[] }
-  | ({ format: 'text' } & Rendered);
+  | ({ format: 'text' } & Rendered)
+) & {
+  /** Set when the search could not be what was asked (semantic search is off until a reindex). */
+  notice?: string;
+};
+
+export interface ReindexResult {
+  model: string;
+  /** Memories re-embedded by this call. */
+  reindexed: number;
+  /** Memories still without a vector from the current model. */
+  remaining: number;
+  total: number;
+  /** Vector tables of earlier models dropped once nothing needed them. */
+  dropped: string[];
+}
 
 export interface DeleteResult {
   dryRun: boolean;
@@ -111,6 +126,8 @@ export class Engine {
   private readonly db: Db;
   private readonly now: () => number;
   private readonly accessTimer: NodeJS.Timeout;
+  /** Memories with no vector from the current model (after a model switch, until a reindex). */
+  private missingVectors: number;
   private closed = false;
 
   private constructor(db: Db, dbPath: string, embedder: Embedder, model: ModelRecord, now: () => number) {
@@ -120,6 +137,7 @@ export class Engine {
     this.embedder = embedder;
     this.model = model;
     this.now = now;
+    this.missingVectors = this.storage.vectorCoverage(model).withoutVector;
     this.accessTimer = setInterval(() => this.storage.flushAccess(), ACCESS_FLUSH_MS);
     this.accessTimer.unref();
   }
@@ -218,9 +236,27 @@ export class Engine {
     const minScore = optNumber(args, 'minScore', 0, 1) ?? 0;
     const recency = optNumber(args, 'recencyBoost', 0, 1) ?? 0;
     const filter = this.parseFilter(args);
-    const vector = mode === 'keyword' ? undefined : (await this.embedder.embedQueries([query]))[0];
-    const hits = this.rank(mode, query, vector, filter, limit, minScore, recency);
-    return this.listing(hits, args);
+    const { mode: effective, notice } = this.effectiveMode(mode);
+    const vector = effective === 'keyword' ? undefined : (await this.embedder.embedQueries([query]))[0];
+    const hits = this.rank(effective, query, vector, filter, limit, minScore, recency);
+    return this.withNotice(this.listing(hits, args), notice);
+  }
+
+  /**
+   * Vectors of two models are never ranked together, and a ranking over only the memories the current model has
+   * embedded would silently miss the others: until `reindex` has embedded them all, searches that need vectors run as
+   * keyword searches and say so.
+   */
+  private effectiveMode(mode: SearchMode): { mode: SearchMode; notice?: string } {
+    if (mode === 'keyword' || this.missingVectors === 0) return { mode };
+    return {
+      mode: 'keyword',
+      notice: `semantic search is off until \`mnemo reindex\` embeds ${this.missingVectors} memories with ${this.model.name}; these are keyword matches`,
+    };
+  }
+
+  private withNotice(listing: Listing, notice: string | undefined): Listing {
+    return notice ? { ...listing, notice } : listing;
   }
 
   /** Ranks ids for a query: retrieval, then the recency blend, then the score floor. */
@@ -283,9 +319,9 @@ export class Engine {
     const limit = optInt(args, 'limit', 1, MAX_LIMIT) ?? 10;
     const query = optString(args, 'query', 100_000);
     if (query && query.trim().length > 0) {
-      const mode = optEnum(args, 'mode', SEARCH_MODES) ?? 'hybrid';
+      const { mode, notice } = this.effectiveMode(optEnum(args, 'mode', SEARCH_MODES) ?? 'hybrid');
       const vector = mode === 'keyword' ? undefined : (await this.embedder.embedQueries([query]))[0];
-      return this.listing(this.rank(mode, query, vector, filter, limit, optNumber(args, 'minScore', 0, 1) ?? 0, 0), args);
+      return this.withNotice(this.listing(this.rank(mode, query, vector, filter, limit, optNumber(args, 'minScore', 0, 1) ?? 0, 0), args), notice);
     }
     return this.newestFirst(this.storage.list(filter, limit), args);
   }
@@ -358,6 +394,7 @@ export class Engine {
     const tags = this.storage.tagsOf(rows.slice(0, 100).map((r) => r.id));
     const memories = rows.slice(0, 100).map((r) => this.compact(r, tags.get(r.id) ?? []));
     const deleted = dryRun ? 0 : this.storage.deleteIds(rows.map((r) => r.id));
+    if (deleted > 0 && this.missingVectors > 0) this.missingVectors = this.storage.vectorCoverage(this.model).withoutVector;
     return { dryRun, matched: rows.length, deleted, memories };
   }
 
@@ -393,6 +430,35 @@ export class Engine {
     await this.embedder.embedQueriesTogether(texts);
   }
 
+  /**
+   * Embeds the next `limit` memories that have no vector from the current model (after a model switch). Call it
+   * until `remaining` is 0; it resumes wherever it stopped, since the state is the vector table itself. When nothing
+   * is left, the vector tables of earlier models are dropped.
+   */
+  async reindex(input: unknown = {}): Promise<ReindexResult> {
+    this.assertOpen();
+    const args = asArgs(input);
+    const limit = optInt(args, 'limit', 1, 1000) ?? 64;
+    const ids = this.storage.idsMissingVector(this.model, limit);
+    const rows = this.storage.rowsByIds(ids);
+    const present = ids.filter((id) => rows.has(id));
+    const vectors = await this.embedder.embedDocuments(present.map((id) => rows.get(id)!.content));
+    this.storage.putVectors(
+      present.map((id, i) => ({ id, vector: vectors[i]! })),
+      this.model,
+    );
+    const coverage = this.storage.vectorCoverage(this.model);
+    this.missingVectors = coverage.withoutVector;
+    const dropped = coverage.withoutVector === 0 ? this.storage.dropOtherModels(this.model) : [];
+    return {
+      model: this.model.name,
+      reindexed: present.length,
+      remaining: coverage.withoutVector,
+      total: coverage.withVector + coverage.withoutVector,
+      dropped,
+    };
+  }
+
   // ---- state ----
 
   health(): Health {
@@ -402,7 +468,7 @@ export class Engine {
     const warnings: string[] = [];
     if (coverage.withoutVector > 0) {
       warnings.push(
-        `${coverage.withoutVector} memories have no vector from ${this.model.name}; semantic search cannot find them until they are re-embedded`,
+        `${coverage.withoutVector} memories have no vector from ${this.model.name} (the model changed): semantic search is off until \`mnemo reindex\``,
       );
     }
     const versions = this.db.prepare('SELECT sqlite_version() AS sqlite, vec_version() AS vec').get() as {

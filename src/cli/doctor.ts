@@ -2,7 +2,7 @@ import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect, socketPathFor } from '../client/client.js';
-import { readConfig, resolveModelDir } from '../config.js';
+import { chooseModel, readConfig } from '../config.js';
 import { readManifest } from '../embed/manifest.js';
 import { resolvePaths } from '../paths.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
@@ -51,9 +51,15 @@ export async function doctor(json: boolean): Promise<number> {
   }
 
   try {
-    const dir = resolveModelDir(paths, process.env);
-    const m = readManifest(dir);
-    add('model', 'ok', `${m.name} (${m.dimension} dimensions) in ${dir}`);
+    const choice = chooseModel(paths, process.env);
+    if (choice.build) {
+      const { wordVectorsPath } = await import('../embed/offline-pack.js');
+      if (wordVectorsPath()) add('model', 'warn', `the offline pack is built at the first start (${choice.dir}); ${choice.notice ?? ''}`.trim());
+      else add('model', 'fail', 'no model installed and no word vectors to build the offline pack from; run `mnemo model pull`');
+    } else {
+      const m = readManifest(choice.dir);
+      add('model', choice.notice ? 'warn' : 'ok', `${m.name} (${m.dimension} dimensions) in ${choice.dir}${choice.notice ? `; ${choice.notice}` : ''}`);
+    }
   } catch (err) {
     add('model', 'fail', (err as Error).message);
   }

@@ -19,9 +19,15 @@ const HELP = `mnemo — long-term memory for AI coding agents
 usage: mnemo <command> [options]            every command takes --json
 
 daemon
-  start [--foreground] [--model DIR] [--threads N]   start the daemon (waits until the model is warm)
+  start [--foreground] [--model M] [--threads N] [--pull]   start the daemon (waits until the model is warm)
   stop | restart | status                            stop, restart, or describe the running daemon
   doctor                                             check paths, permissions, native client, model, daemon
+
+models
+  model list | info [name] | use <name|path|auto>   which embedding model, and switching it
+  model pull [name] [--force]                        download all-MiniLM-L6-v2 (pinned, checksummed, resumable)
+  model build offline                                build the no-network pack from bundled word vectors
+  reindex [--batch N]                                re-embed memories after a model switch (resumable)
 
 memories
   store <text> | -  [-t TAG]... [--type T] [--project P] [--metadata JSON]
@@ -103,6 +109,10 @@ async function main(argv: string[]): Promise<number> {
       return listCmd(rest);
     case 'hooks':
       return hooksCmd(rest);
+    case 'model':
+      return modelCmd(rest);
+    case 'reindex':
+      return reindexCmd(rest);
     case 'export':
       return exportCmd(rest);
     case 'import':
@@ -147,8 +157,14 @@ async function start(args: string[]): Promise<number> {
     foreground: { type: 'boolean' },
     model: { type: 'string' },
     threads: { type: 'string' },
+    pull: { type: 'boolean' },
   });
   const json = Boolean(values.json);
+  if (values.pull) {
+    // The only way `start` touches the network: asked for.
+    const { pull } = await import('./model.js');
+    await pull(undefined, { json, force: false });
+  }
   const running = await tryConnect();
   if (running) {
     const hello = await running.hello();
@@ -354,6 +370,56 @@ async function listCmd(args: string[]): Promise<number> {
   if (typeof values.session === 'string') a.sessionId = values.session;
   if (values.full) a.format = 'full';
   return daemonCall(values, 'list', a);
+}
+
+async function modelCmd(args: string[]): Promise<number> {
+  const [action, ...rest] = args;
+  const { values, positionals } = parse(rest, { force: { type: 'boolean' }, vocab: { type: 'string' } });
+  const json = Boolean(values.json);
+  const m = await import('./model.js');
+  switch (action) {
+    case 'pull':
+      return m.pull(positionals[0], { json, force: Boolean(values.force) });
+    case 'build':
+      if (positionals[0] !== 'offline') throw new UsageError('usage: mnemo model build offline [--vocab N]');
+      return m.buildOffline({ json, ...(typeof values.vocab === 'string' ? { vocab: intOption('vocab', values.vocab) } : {}) });
+    case 'list':
+    case undefined:
+      return m.list(json);
+    case 'info':
+      return m.info(positionals[0], json);
+    case 'use':
+      if (!positionals[0]) throw new UsageError('usage: mnemo model use <name | path | auto | offline>');
+      return m.use(positionals[0], json);
+    default:
+      throw new UsageError('usage: mnemo model list | info [name] | pull [name] | build offline | use <name>');
+  }
+}
+
+async function reindexCmd(args: string[]): Promise<number> {
+  const { values } = parse(args, { batch: { type: 'string' } });
+  const json = Boolean(values.json);
+  const batch = typeof values.batch === 'string' ? intOption('batch', values.batch) : 64;
+  const client = await connect({ autostart: true, onWait: waitNotice });
+  const { Progress } = await import('./progress.js');
+  let progress: InstanceType<typeof Progress> | null = null;
+  let done = 0;
+  try {
+    for (;;) {
+      // Each call embeds one batch; the work left is whatever still has no vector, so an interrupted reindex resumes.
+      const r = await client.reindex(batch);
+      done += r.reindexed;
+      progress ??= new Progress('reindex', r.total, 'items', json);
+      progress.update(r.total - r.remaining, r.total);
+      if (r.remaining === 0 || r.reindexed === 0) {
+        progress.done();
+        say(json, { ...r, reindexed: done }, r.remaining === 0 ? `re-embedded ${done} memories with ${r.model}; semantic search is on${r.dropped.length ? ` (dropped the vectors of ${r.dropped.join(', ')})` : ''}` : `stopped with ${r.remaining} memories left`);
+        return r.remaining === 0 ? 0 : 1;
+      }
+    }
+  } finally {
+    client.close();
+  }
 }
 
 async function hooksCmd(args: string[]): Promise<number> {

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, openSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { DeleteResult, Health, Listing, Stats, StoreResult } from '../engine.js';
+import type { DeleteResult, Health, Listing, ReindexResult, Stats, StoreResult } from '../engine.js';
 import { ErrorCode, MnemoError, type ErrorCode as Code } from '../errors.js';
 import { resolvePaths } from '../paths.js';
 import { encodeFrame, FrameReader } from '../protocol/frame.js';
@@ -185,6 +185,7 @@ export class MnemoClient {
   stats = () => this.request<Stats>('stats');
   tags = (args: Record<string, unknown> = {}) => this.request<{ tag: string; count: number }[]>('tags', args);
   exportPage = (args: { cursor?: number; limit?: number } = {}) => this.request<{ memories: Memory[]; cursor: number | null }>('export', args);
+  reindex = (limit = 64) => this.request<ReindexResult>('reindex', { limit });
   batch = (calls: BatchCall[]) => this.request<BatchItem[]>('batch', { calls });
   hook = (event: string, payload: Buffer | string) => this.request<HookResult>('hook', { event, payload });
   shutdown = () => this.request<{ stopping: boolean }>('shutdown');

@@ -1,8 +1,10 @@
 import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import pino, { type Logger } from 'pino';
 import { HookHandler } from '../capture/hook.js';
-import { readConfig, resolveModelDir } from '../config.js';
+import { chooseModel, readConfig } from '../config.js';
 import { Engine, VERSION } from '../engine.js';
 import { ErrorCode, MnemoError } from '../errors.js';
 import { resolvePaths, type MnemoPaths } from '../paths.js';
@@ -88,6 +90,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
   const state: DaemonState = {
     engine: null,
     hooks: null,
+    notice: null,
     state: 'loading model',
     startedAt: Date.now(),
     latency,
@@ -192,7 +195,16 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
     const started = performance.now();
     try {
       const config = readConfig(paths);
-      const modelDir = options.modelDir ?? resolveModelDir(paths, env);
+      const choice = chooseModel(paths, env, options.modelDir);
+      state.notice = choice.notice;
+      if (choice.build) {
+        state.state = 'building the offline model pack (first start only)';
+        writeState();
+        log.info({ dir: choice.dir }, 'building the offline model pack');
+        await buildOfflineInChild(env);
+      }
+      state.state = 'loading model';
+      const modelDir = choice.dir;
       const threads = options.threads ?? config.threads;
       const engine = await Engine.open({
         modelDir,
@@ -225,6 +237,23 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
   ready.catch(() => {});
 
   return { files, ready, stopped, stop: () => shutdown('stop()') };
+}
+
+/**
+ * Builds the offline pack in a separate process: parsing the word vectors takes about a gigabyte for a few seconds,
+ * which the long-lived daemon should not keep.
+ */
+function buildOfflineInChild(env: NodeJS.ProcessEnv): Promise<void> {
+  const cli = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, 'model', 'build', 'offline', '--json'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new MnemoError(ErrorCode.MODEL, `building the offline pack failed: ${err.trim().split('\n').pop() ?? `exit ${code}`}`)),
+    );
+  });
 }
 
 /** The state file of a daemon, if one is written and readable. */

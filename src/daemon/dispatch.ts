@@ -19,6 +19,8 @@ import { renderText } from './text.js';
 export interface DaemonState {
   engine: Engine | null;
   hooks: HookHandler | null;
+  /** A one-line notice about the model (a fallback in use), for hello and status. */
+  notice: string | null;
   /** "loading model", "ready", or why the model failed. */
   state: string;
   startedAt: number;
@@ -89,6 +91,8 @@ export class Dispatcher {
         return engine.tags(args);
       case 'export':
         return engine.exportPage(args);
+      case 'reindex':
+        return engine.reindex(args);
     }
   }
 
@@ -145,6 +149,7 @@ export class Dispatcher {
       ready: engine !== null,
       model: engine ? { name: engine.model.name, dimension: engine.model.dimension } : null,
       state: this.daemon.state,
+      notice: this.daemon.notice,
     };
   }
 
@@ -165,6 +170,7 @@ export class Dispatcher {
       connections: this.daemon.connections(),
       requestsMs: this.daemon.latency.percentiles(),
       compressionQueue: this.daemon.hooks?.capture.queueCounts() ?? null,
+      notice: this.daemon.notice,
       warnings: health?.warnings ?? [],
     };
   }

@@ -21,14 +21,15 @@ export function renderText(op: string, result: unknown, args: Record<string, unk
     case 'searchByTag':
     case 'list':
     case 'recall': {
-      if (r.format === 'text') return String(r.text ?? '');
+      const note = typeof r.notice === 'string' ? `note: ${r.notice}\n` : '';
+      if (r.format === 'text') return `${note}${String(r.text ?? '')}`;
       const results = (r.results as CompactMemory[] | Memory[]) ?? [];
-      if (results.length === 0) return 'no memories found';
+      if (results.length === 0) return `${note}no memories found`;
       const compact = results.map((m) =>
         'preview' in m ? m : ({ hash: m.hash.slice(0, 8), preview: m.content, tags: m.tags, type: m.type, created: m.createdAt } as CompactMemory),
       );
       const budget = typeof args.budget === 'number' ? args.budget : 100_000;
-      return renderCompact(compact, { budget, now, scores: op === 'search' || (op === 'recall' && typeof args.query === 'string') }).text;
+      return note + renderCompact(compact, { budget, now, scores: op === 'search' || (op === 'recall' && typeof args.query === 'string') }).text;
     }
     case 'get':
     case 'update':
@@ -47,6 +48,10 @@ export function renderText(op: string, result: unknown, args: Record<string, unk
       if (tags.length === 0) return 'no tags';
       const width = Math.max(...tags.map((t) => String(t.count).length));
       return tags.map((t) => `${String(t.count).padStart(width)}  ${t.tag}`).join('\n');
+    }
+    case 'reindex': {
+      const x = r as { model: string; reindexed: number; remaining: number; total: number; dropped: string[] };
+      return `re-embedded ${x.reindexed} memories with ${x.model}; ${x.remaining} of ${x.total} still to do${x.dropped.length ? `; dropped the vectors of ${x.dropped.join(', ')}` : ''}`;
     }
     case 'shutdown':
       return 'the daemon is stopping';

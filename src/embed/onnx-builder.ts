@@ -6,6 +6,7 @@ type AttrValue = number | number[] | string;
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
 const INT64 = onnx.TensorProto.DataType.INT64;
+const INT8 = onnx.TensorProto.DataType.INT8;
 
 /**
  * A small helper for writing ONNX graphs in code: named initializers, nodes with attributes, typed inputs and outputs,
@@ -41,6 +42,18 @@ export class GraphBuilder {
         dims,
         dataType: FLOAT,
         rawData: new Uint8Array(values.buffer, values.byteOffset, values.byteLength),
+      }),
+    );
+    return name;
+  }
+
+  int8s(name: string, dims: number[], data: Int8Array): string {
+    this.initializers.push(
+      onnx.TensorProto.create({
+        name,
+        dims,
+        dataType: INT8,
+        rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
       }),
     );
     return name;

@@ -22,6 +22,7 @@ export const OPS = [
   'stats',
   'tags',
   'export',
+  'reindex',
   'shutdown',
 ] as const;
 export type Op = (typeof OPS)[number];
@@ -68,6 +69,8 @@ export interface HelloResult {
   model: { name: string; dimension: number } | null;
   /** Why the daemon is not ready, when it is not (loading, or a model error). */
   state: string;
+  /** A one-line notice about the model in use (a fallback), or null. */
+  notice: string | null;
 }
 
 export interface HookResult {

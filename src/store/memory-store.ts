@@ -165,13 +165,30 @@ export class MemoryStore {
     )();
   }
 
-  /** Stores (or replaces) the vector of an existing memory under `model`. */
-  putVector(id: number, vector: Float32Array, model: ModelRecord): void {
+  /** Stores (or replaces) vectors of existing memories under `model`, in one transaction. */
+  putVectors(items: { id: number; vector: Float32Array }[], model: ModelRecord): void {
     const stmt = this.vectorInsert(model);
+    const remove = this.db.prepare(`DELETE FROM ${model.vecTable} WHERE memory_id = ?`);
     this.db.transaction(() => {
-      this.db.prepare(`DELETE FROM ${model.vecTable} WHERE memory_id = ?`).run(BigInt(id));
-      this.checkedVectorInsert(stmt, model, id, vector);
+      for (const { id, vector } of items) {
+        remove.run(BigInt(id));
+        this.checkedVectorInsert(stmt, model, id, vector);
+      }
     })();
+  }
+
+  /** Drops the vector tables and records of every model but `keep`. Returns the dropped models' names. */
+  dropOtherModels(keep: ModelRecord): string[] {
+    const others = this.models().filter((m) => m.id !== keep.id);
+    if (others.length === 0) return [];
+    this.db.transaction(() => {
+      for (const m of others) {
+        this.db.exec(`DROP TABLE IF EXISTS ${m.vecTable}`);
+        this.db.prepare('DELETE FROM embedding_models WHERE id = ?').run(m.id);
+        this.vecInsert.delete(m.vecTable);
+      }
+    })();
+    return others.map((m) => m.name);
   }
 
   private checkedVectorInsert(stmt: Statement, model: ModelRecord, id: number, vector: Float32Array): void {
