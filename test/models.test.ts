@@ -314,3 +314,44 @@ describe('which model the daemon uses', () => {
     }
   }, 180_000);
 });
+
+describe('mnemo model and mnemo reindex commands', () => {
+  it('lists, refuses a missing pack, switches, and reindexes with progress', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { CLI, cleanup, testEnv } = await import('./helpers/daemon.js');
+    const env = testEnv();
+    const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { env, encoding: 'utf8', timeout: 60_000 });
+    try {
+      const list = JSON.parse(run('model', 'list', '--json').stdout);
+      expect(list.models.find((m: { name: string }) => m.name === 'all-MiniLM-L6-v2')).toMatchObject({ kind: 'pull', installed: false, dimension: 384 });
+      const missing = run('model', 'use', 'all-MiniLM-L6-v2');
+      expect(missing.status).toBe(1);
+      expect(missing.stderr).toMatch(/pull it first: mnemo model pull all-MiniLM-L6-v2/);
+      const closed = createServer();
+      await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+      const port = (closed.address() as AddressInfo).port;
+      await new Promise<void>((r) => closed.close(() => r()));
+      const offline = spawnSync(process.execPath, [CLI, 'model', 'pull'], { env: { ...env, MNEMO_HF_ENDPOINT: `http://127.0.0.1:${port}` }, encoding: 'utf8' });
+      expect(offline.status).toBe(1);
+      expect(offline.stderr).toMatch(/^mnemo: cannot reach 127\.0\.0\.1:\d+ \(ECONNREFUSED\)/);
+
+      expect(run('start', '--threads', '1').status).toBe(0);
+      for (let i = 0; i < 5; i++) run('store', `note ${i} about the billing service`);
+      // Switch to another pack (MNEMO_MODEL would win over config, so drop it for the restart).
+      delete env.MNEMO_MODEL;
+      const use = run('model', 'use', tinyPack(2));
+      expect(use.stdout).toMatch(/will use .* from its next start/);
+      expect(run('restart', '--threads', '1').status).toBe(0);
+      const note = run('search', 'billing service');
+      expect(note.stdout).toMatch(/^note: semantic search is off until `mnemo reindex` embeds 5 memories with tiny-bert-s2/);
+      const reindex = run('reindex', '--batch', '2');
+      expect(reindex.status, reindex.stderr).toBe(0);
+      expect(reindex.stdout).toBe('re-embedded 5 memories with tiny-bert-s2; semantic search is on (dropped the vectors of tiny-bert-s1)\n');
+      expect(reindex.stderr).toMatch(/reindex: 100% \(5 of 5\)/);
+      expect(run('search', 'billing service').stdout).not.toMatch(/^note:/);
+    } finally {
+      run('stop');
+      cleanup(env);
+    }
+  }, 120_000);
+});
