@@ -126,6 +126,8 @@ export class Engine {
   private readonly db: Db;
   private readonly now: () => number;
   private readonly accessTimer: NodeJS.Timeout;
+  /** Resolves when the in-memory vector index has loaded. */
+  readonly indexed: Promise<void>;
   /** Memories with no vector from the current model (after a model switch, until a reindex). */
   private missingVectors: number;
   private closed = false;
@@ -138,6 +140,8 @@ export class Engine {
     this.model = model;
     this.now = now;
     this.missingVectors = this.storage.vectorCoverage(model).withoutVector;
+    // The quantised KNN index loads in the background; until then the exact scan serves.
+    this.indexed = this.storage.loadIndex(model).catch(() => {});
     this.accessTimer = setInterval(() => this.storage.flushAccess(), ACCESS_FLUSH_MS);
     this.accessTimer.unref();
   }

@@ -3,8 +3,15 @@ import { ErrorCode, MnemoError, badArgs, notFound } from '../errors.js';
 import type { Db } from './db.js';
 import { filterSql, isFiltering } from './filter.js';
 import type { Memory, MemoryFilter, MemoryRow, ModelRecord } from './types.js';
+import { quantTable } from './migrations.js';
+import { QuantizedIndex } from './vector-index.js';
 
 export const MIN_HASH_PREFIX = 6;
+/**
+ * Up to this many candidates, KNN is sqlite-vec's exact scan (about 2.5 ms at 8k); above it, the in-memory quantised
+ * index (once loaded).
+ */
+export const EXACT_KNN_MAX = 8192;
 /** sqlite-vec refuses a KNN `k` above this. */
 export const MAX_KNN_K = 4096;
 
@@ -52,6 +59,8 @@ export class MemoryStore {
   private readonly stmts: ReturnType<typeof prepare>;
   private readonly vecInsert = new Map<string, Statement>();
   private readonly pendingAccess = new Map<number, { count: number; at: number }>();
+  /** The quantised index of one model (the engine's), once loadIndex() has run. */
+  private index: { modelId: number; index: QuantizedIndex; ready: boolean } | null = null;
 
   constructor(db: Db) {
     this.db = db;
@@ -87,6 +96,7 @@ export class MemoryStore {
       this.db.exec(
         `CREATE VIRTUAL TABLE ${vecTable} USING vec0 (memory_id INTEGER PRIMARY KEY, embedding float[${dimension}] distance_metric=cosine)`,
       );
+      this.db.exec(`CREATE TABLE ${quantTable(id)} (memory_id INTEGER PRIMARY KEY, q BLOB NOT NULL, scale REAL NOT NULL)`);
       return { id, name, fingerprint, dimension, vecTable };
     })();
   }
@@ -137,7 +147,7 @@ export class MemoryStore {
    */
   insertMany(items: { memory: NewMemory; vector: Float32Array | null }[], model: ModelRecord): { row: MemoryRow; created: boolean }[] {
     const vecInsert = this.vectorInsert(model);
-    return this.db.transaction(() =>
+    return this.withIndexRollback(() => this.db.transaction(() =>
       items.map(({ memory, vector }) => {
         const now = Date.now();
         const info = this.stmts.insert.run(
@@ -162,19 +172,21 @@ export class MemoryStore {
         if (vector) this.checkedVectorInsert(vecInsert, model, id, vector);
         return { row: this.stmts.byId.get(id) as MemoryRow, created: true };
       }),
-    )();
+    )());
   }
 
   /** Stores (or replaces) vectors of existing memories under `model`, in one transaction. */
   putVectors(items: { id: number; vector: Float32Array }[], model: ModelRecord): void {
     const stmt = this.vectorInsert(model);
     const remove = this.db.prepare(`DELETE FROM ${model.vecTable} WHERE memory_id = ?`);
-    this.db.transaction(() => {
-      for (const { id, vector } of items) {
-        remove.run(BigInt(id));
-        this.checkedVectorInsert(stmt, model, id, vector);
-      }
-    })();
+    this.withIndexRollback(() =>
+      this.db.transaction(() => {
+        for (const { id, vector } of items) {
+          remove.run(BigInt(id));
+          this.checkedVectorInsert(stmt, model, id, vector);
+        }
+      })(),
+    );
   }
 
   /** Drops the vector tables and records of every model but `keep`. Returns the dropped models' names. */
@@ -184,6 +196,7 @@ export class MemoryStore {
     this.db.transaction(() => {
       for (const m of others) {
         this.db.exec(`DROP TABLE IF EXISTS ${m.vecTable}`);
+        this.db.exec(`DROP TABLE IF EXISTS ${quantTable(m.id)}`);
         this.db.prepare('DELETE FROM embedding_models WHERE id = ?').run(m.id);
         this.vecInsert.delete(m.vecTable);
       }
@@ -199,6 +212,28 @@ export class MemoryStore {
       );
     }
     stmt.run(BigInt(id), Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength));
+    const { q, scale } = QuantizedIndex.quantize(vector);
+    this.db.prepare(`INSERT OR REPLACE INTO ${quantTable(model.id)} (memory_id, q, scale) VALUES (?, ?, ?)`).run(id, Buffer.from(q.buffer, q.byteOffset, q.byteLength), scale);
+    // The in-memory index follows the table; a rolled-back transaction is undone in it by the caller (rollbackIndex).
+    if (this.index?.modelId === model.id) {
+      this.index.index.addQuantized(id, q, scale);
+      this.touchedInTxn.push(id);
+    }
+  }
+
+  /** Ids added to the index in the running transaction: taken out again if it rolls back. */
+  private touchedInTxn: number[] = [];
+
+  private withIndexRollback<T>(run: () => T): T {
+    this.touchedInTxn = [];
+    try {
+      return run();
+    } catch (err) {
+      for (const id of this.touchedInTxn) this.index?.index.remove(id);
+      throw err;
+    } finally {
+      this.touchedInTxn = [];
+    }
   }
 
   private vectorInsert(model: ModelRecord): Statement {
@@ -285,15 +320,20 @@ export class MemoryStore {
   /** Deletes memories with their tags (cascade), index entries (trigger) and vectors of every model. */
   deleteIds(ids: readonly number[]): number {
     if (ids.length === 0) return 0;
-    const tables = this.models().map((m) => m.vecTable);
-    return this.db.transaction(() => {
-      let deleted = 0;
+    const models = this.models();
+    const deleted = this.db.transaction(() => {
+      let count = 0;
       for (const id of ids) {
-        for (const table of tables) this.db.prepare(`DELETE FROM ${table} WHERE memory_id = ?`).run(BigInt(id));
-        deleted += this.stmts.deleteById.run(id).changes;
+        for (const m of models) {
+          this.db.prepare(`DELETE FROM ${m.vecTable} WHERE memory_id = ?`).run(BigInt(id));
+          this.db.prepare(`DELETE FROM ${quantTable(m.id)} WHERE memory_id = ?`).run(id);
+        }
+        count += this.stmts.deleteById.run(id).changes;
       }
-      return deleted;
+      return count;
     })();
+    for (const id of ids) this.index?.index.remove(id);
+    return deleted;
   }
 
   /** Memories matching the filter, newest first. */
@@ -319,6 +359,23 @@ export class MemoryStore {
   nearest(vector: Float32Array, k: number, model: ModelRecord, filter: MemoryFilter = {}): VectorHit[] {
     const kk = Math.max(1, Math.min(k, MAX_KNN_K));
     const blob = Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength);
+    const index = this.index?.modelId === model.id && this.index.ready ? this.index.index : null;
+    if (index && index.size > EXACT_KNN_MAX) {
+      if (!isFiltering(filter)) return index.search(vector, kk);
+      const where = filterSql(filter);
+      const ids = this.db.prepare(`SELECT m.id FROM memories m WHERE ${where.sql}`).pluck().all(...where.params) as number[];
+      if (ids.length === 0) return [];
+      if (ids.length > EXACT_KNN_MAX) {
+        const allowed = new Set(ids);
+        return index.search(vector, kk, { allowed: (id) => allowed.has(id) });
+      }
+      return this.db
+        .prepare(
+          `SELECT memory_id AS id, distance FROM ${model.vecTable}
+           WHERE embedding MATCH ? AND k = ? AND memory_id IN (SELECT value FROM json_each(?)) ORDER BY distance`,
+        )
+        .all(blob, Math.min(kk, ids.length), JSON.stringify(ids)) as VectorHit[];
+    }
     if (!isFiltering(filter)) {
       return this.db
         .prepare(
@@ -335,6 +392,32 @@ export class MemoryStore {
          WHERE embedding MATCH ? AND k = ? AND memory_id IN (SELECT value FROM json_each(?)) ORDER BY distance`,
       )
       .all(blob, Math.min(kk, ids.length), JSON.stringify(ids)) as VectorHit[];
+  }
+
+  /**
+   * Loads the quantised index of `model` from its int8 table, a page at a time so a large database does not hold
+   * the event loop: until it is ready, KNN uses the exact scan. Writes made while it loads go into it too.
+   */
+  async loadIndex(model: ModelRecord, pageSize = 5000): Promise<void> {
+    const index = new QuantizedIndex(model.dimension);
+    this.index = { modelId: model.id, index, ready: false };
+    const page = this.db.prepare(`SELECT memory_id AS id, q, scale FROM ${quantTable(model.id)} WHERE memory_id > ? ORDER BY memory_id LIMIT ?`);
+    let after = 0;
+    for (;;) {
+      if (this.index?.index !== index || !this.db.open) return;
+      const rows = page.all(after, pageSize) as { id: number; q: Buffer; scale: number }[];
+      for (const r of rows) {
+        if (!index.has(r.id)) index.addQuantized(r.id, new Int8Array(r.q.buffer, r.q.byteOffset, r.q.byteLength).slice(), r.scale);
+      }
+      if (rows.length < pageSize) break;
+      after = rows[rows.length - 1]!.id;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    this.index.ready = true;
+  }
+
+  get indexState(): { size: number; ready: boolean } | null {
+    return this.index ? { size: this.index.index.size, ready: this.index.ready } : null;
   }
 
   /** Full-text matches for an already-escaped FTS5 query, best first, with the filter applied in the same query. */

@@ -1,0 +1,137 @@
+import { describe, expect, it } from 'vitest';
+import { Embedder } from '../dist/embed/embedder.js';
+import { SeededRandom } from '../dist/embed/onnx-builder.js';
+import { QuantizedIndex } from '../dist/store/vector-index.js';
+import { openTestEngine } from './helpers/engine.js';
+import { PACK_CACHE } from './helpers/packs.js';
+import { wordVectorsPath } from '../dist/embed/offline-pack.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+const WORDS = 'daemon socket cache index sqlite vector search memory hook session prompt tool commit branch refactor bug fix test build deploy config token latency worker pool model embed query filter project tag decision note error retry lock payment gateway invoice ledger webhook refund currency'.split(' ');
+
+function sentences(n: number, seed: number): string[] {
+  const rnd = new SeededRandom(seed);
+  return Array.from({ length: n }, () => Array.from({ length: 6 + Math.floor(rnd.next() * 10) }, () => WORDS[Math.floor(rnd.next() ** 2 * WORDS.length)]).join(' '));
+}
+
+const cosineDistance = (a: Float32Array, b: Float32Array) => {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i]! * b[i]!;
+    na += a[i]! * a[i]!;
+    nb += b[i]! * b[i]!;
+  }
+  return 1 - dot / Math.sqrt(na * nb);
+};
+
+/** Recall@k against exact search, counting ties at the k-th exact distance as hits. */
+function recall(vectors: Float32Array[], index: QuantizedIndex, queries: Float32Array[], k: number, allowed?: (id: number) => boolean): number {
+  let total = 0;
+  for (const q of queries) {
+    const exact = vectors
+      .map((v, i) => ({ id: i + 1, d: cosineDistance(v, q) }))
+      .filter((r) => !allowed || allowed(r.id))
+      .sort((a, b) => a.d - b.d);
+    const kth = exact[k - 1]!.d;
+    const byId = new Map(exact.map((r) => [r.id, r.d]));
+    const got = index.search(q, k, allowed ? { allowed } : {});
+    total += got.filter((r) => byId.get(r.id)! <= kth + 1e-6).length / k;
+  }
+  return total / queries.length;
+}
+
+describe('the quantised vector index', () => {
+  /**
+   * Vectors shaped like sentence embeddings: a shared offset, 40 topics, and within a topic sub-topics and noise, so
+   * near neighbours are near (cosine 0.5 to 0.9) and the rest of a topic trails off. Queries are noisy copies of
+   * stored vectors, as a question is a rewording of what was stored.
+   */
+  function clustered(n: number, seed: number): Float32Array[] {
+    const rnd = new SeededRandom(seed);
+    const common = rnd.normals(384, 0.5);
+    const topics = Array.from({ length: 40 }, () => rnd.normals(384, 1));
+    const subtopics = Array.from({ length: 400 }, (_, i) => Float32Array.from(rnd.normals(384, 0.6), (x, d) => x + topics[i % 40]![d]!));
+    return Array.from({ length: n }, (_, i) => {
+      const noise = rnd.normals(384, 0.5);
+      return Float32Array.from(subtopics[(i * 7) % 400]!, (x, d) => x + noise[d]! + common[d]!);
+    });
+  }
+  const near = (vectors: Float32Array[], n: number, seed: number) => {
+    const rnd = new SeededRandom(seed);
+    return Array.from({ length: n }, () => {
+      const v = vectors[Math.floor(rnd.next() * vectors.length)]!;
+      const noise = rnd.normals(v.length, 0.4);
+      return Float32Array.from(v, (x, d) => x + noise[d]!);
+    });
+  };
+
+  it('returns the exact top 10 at recall >= 0.95 on a fixed set, filtered or not', () => {
+    const vectors = clustered(12_000, 1);
+    const queries = near(vectors, 60, 2);
+    const index = new QuantizedIndex(384);
+    vectors.forEach((v, i) => index.add(i + 1, v));
+    expect(index.size).toBe(12_000);
+    const r = recall(vectors, index, queries, 10);
+    console.log(`quantised index recall@10 vs exact: ${r.toFixed(3)} (12k clustered 384-d vectors, queries near stored ones)`);
+    expect(r).toBeGreaterThanOrEqual(0.95);
+    const even = (id: number) => id % 2 === 0;
+    expect(recall(vectors, index, queries, 10, even)).toBeGreaterThanOrEqual(0.95);
+    expect(index.search(queries[0]!, 10, { allowed: even }).every((x) => x.id % 2 === 0)).toBe(true);
+  });
+
+  it.runIf(wordVectorsPath() !== null && existsSync(join(PACK_CACHE, 'offline-v1', 'manifest.json')))('keeps recall >= 0.95 on the offline pack embeddings', async () => {
+    const e = await Embedder.open(join(PACK_CACHE, 'offline-v1'), { threads: 2 });
+    const vectors = await e.embedDocuments(sentences(12_000, 1));
+    const queries = await e.embedQueries(sentences(60, 2));
+    await e.close();
+    const index = new QuantizedIndex(100);
+    vectors.forEach((v, i) => index.add(i + 1, v));
+    expect(recall(vectors, index, queries, 10)).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it('scores within 2e-3 of the float cosine, and removes and replaces entries', () => {
+    const rnd = new SeededRandom(3);
+    const index = new QuantizedIndex(64);
+    const vectors = Array.from({ length: 500 }, () => rnd.normals(64, 1));
+    vectors.forEach((v, i) => index.add(i + 1, v));
+    const [top] = index.search(vectors[41]!, 1);
+    expect(top!.id).toBe(42);
+    expect(Math.abs(top!.distance)).toBeLessThan(2e-3);
+    for (const r of index.search(vectors[7]!, 20)) expect(Math.abs(r.distance - cosineDistance(vectors[r.id - 1]!, vectors[7]!))).toBeLessThan(2e-3);
+    index.remove(42);
+    expect(index.search(vectors[41]!, 1)[0]!.id).not.toBe(42);
+    expect(index.size).toBe(499);
+    index.add(7, vectors[41]!);
+    expect(index.search(vectors[41]!, 1)[0]!.id).toBe(7);
+    expect(index.size).toBe(499);
+  });
+
+  it('serves the engine above the exact-scan size, kept in step with stores and deletes', async () => {
+    const t = await openTestEngine();
+    try {
+      const texts = sentences(9000, 5).map((s, i) => `${s} #${i}`);
+      for (let i = 0; i < texts.length; i += 1000) await t.engine.storeBatch({ memories: texts.slice(i, i + 1000).map((content) => ({ content, project: i % 2000 === 0 ? '/a' : '/b' })) });
+      await t.engine.indexed;
+      expect(t.engine.storage.indexState).toEqual({ size: 9000, ready: true });
+      const exact = await t.engine.search({ query: texts[1234]!, mode: 'semantic', limit: 1, format: 'full' });
+      expect(exact.format === 'full' && exact.results[0]?.content).toBe(texts[1234]);
+      const gone = await t.engine.store({ content: 'a fresh memory after the index loaded' });
+      expect(t.engine.storage.indexState?.size).toBe(9001);
+      const found = await t.engine.search({ query: 'a fresh memory after the index loaded', mode: 'semantic', limit: 1 });
+      expect(found.format === 'compact' && found.results[0]?.hash).toBe(gone.memory.hash);
+      t.engine.delete({ hash: gone.hash });
+      expect(t.engine.storage.indexState?.size).toBe(9000);
+      // A filter narrower than the exact-scan size goes to sqlite-vec; a wide one through the index: same answers.
+      const narrow = await t.engine.search({ query: texts[10]!, mode: 'semantic', project: '/a', limit: 3, format: 'full' });
+      expect(narrow.format === 'full' && narrow.results.every((m) => m.project === '/a')).toBe(true);
+      const wide = await t.engine.search({ query: texts[1500]!, mode: 'semantic', project: '/b', limit: 3, format: 'full' });
+      expect(wide.format === 'full' && wide.results[0]?.content).toBe(texts[1500]);
+      expect(wide.format === 'full' && wide.results.every((m) => m.project === '/b')).toBe(true);
+    } finally {
+      await t.close();
+    }
+  }, 120_000);
+});
