@@ -24,26 +24,51 @@ export const TINY_SHAPE: BertShape = { layers: 2, hidden: 32, heads: 2, ffn: 64,
  * and LayerNormalization. Inputs input_ids, attention_mask, token_type_ids [batch, seq]; output last_hidden_state
  * [batch, seq, hidden]. Weights are seeded random numbers with BERT's initialisation scale.
  */
-export function buildBertOnnx(shape: BertShape, vocabSize: number, seed: number): Uint8Array {
+export function buildBertOnnx(shape: BertShape, vocabSize: number, seed: number, quantize: 'none' | 'int8' = 'none'): Uint8Array {
   const { layers, hidden: H, heads, ffn: F, maxPositions } = shape;
   if (H % heads !== 0) throw new RangeError(`hidden (${H}) must be a multiple of heads (${heads})`);
   const dh = H / heads;
   const rnd = new SeededRandom(seed);
   const g = new GraphBuilder();
-  const w = (name: string, dims: number[]) => g.floats(name, dims, rnd.normals(dims.reduce((a, b) => a * b, 1), 0.02));
+  const size = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
+  const w = (name: string, dims: number[]) => g.floats(name, dims, rnd.normals(size(dims), 0.02));
   const zeros = (name: string, n: number) => g.floats(name, [n], new Float32Array(n));
   const ones = (name: string, n: number) => g.floats(name, [n], new Float32Array(n).fill(1));
   const layerNorm = (x: string, prefix: string) =>
     g.op('LayerNormalization', [x, ones(`${prefix}.gamma`, H), zeros(`${prefix}.beta`, H)], { axis: -1, epsilon: 1e-12 });
-  const dense = (x: string, prefix: string, inDim: number, outDim: number) =>
-    g.op('Add', [g.op('MatMul', [x, w(`${prefix}.weight`, [inDim, outDim])]), zeros(`${prefix}.bias`, outDim)]);
+  /** Per-tensor symmetric int8 weights, as onnxruntime's dynamic quantisation stores them. */
+  const int8Weight = (name: string, dims: number[]) => {
+    const values = rnd.normals(size(dims), 0.02);
+    let max = 0;
+    for (const v of values) max = Math.max(max, Math.abs(v));
+    const scale = max / 127;
+    return { q: g.int8s(name, dims, Int8Array.from(values, (v) => Math.round(v / scale))), scale: g.floats(`${name}.scale`, [], [scale]) };
+  };
+  const int8Zero = g.int8s('int8_zero', [], new Int8Array(1));
+  // The dense layers of the int8 form are what quantize_dynamic writes: DynamicQuantizeLinear on the activations,
+  // MatMulInteger against int8 weights, then the two scales multiplied back in.
+  const dense = (x: string, prefix: string, inDim: number, outDim: number) => {
+    if (quantize === 'none') return g.op('Add', [g.op('MatMul', [x, w(`${prefix}.weight`, [inDim, outDim])]), zeros(`${prefix}.bias`, outDim)]);
+    const { q, scale } = int8Weight(`${prefix}.weight_q`, [inDim, outDim]);
+    const xq = g.tmp('xq');
+    const xs = g.tmp('xs');
+    const xzp = g.tmp('xzp');
+    g.op('DynamicQuantizeLinear', [x], {}, [xq, xs, xzp]);
+    const product = g.op('Cast', [g.op('MatMulInteger', [xq, q, xzp, int8Zero])], { to: 1 });
+    return g.op('Add', [g.op('Mul', [product, g.op('Mul', [xs, scale])]), zeros(`${prefix}.bias`, outDim)]);
+  };
 
   const ids = g.input('input_ids', 'int64', ['batch', 'sequence']);
   const mask = g.input('attention_mask', 'int64', ['batch', 'sequence']);
   const types = g.input('token_type_ids', 'int64', ['batch', 'sequence']);
 
-  // Embeddings.
-  const word = g.op('Gather', [w('embeddings.word', [vocabSize, H]), ids], { axis: 0 });
+  // Embeddings (the word table quantised too in the int8 form: it is half of MiniLM's weights).
+  let word: string;
+  if (quantize === 'none') word = g.op('Gather', [w('embeddings.word', [vocabSize, H]), ids], { axis: 0 });
+  else {
+    const { q, scale } = int8Weight('embeddings.word_q', [vocabSize, H]);
+    word = g.op('DequantizeLinear', [g.op('Gather', [q, ids], { axis: 0 }), scale, int8Zero]);
+  }
   const seqLen = g.op('Gather', [g.op('Shape', [ids]), g.ints('one_index', [], [1])], { axis: 0 });
   const positions = g.op('Range', [g.ints('zero', [], [0]), seqLen, g.ints('one', [], [1])]);
   const pos = g.op('Gather', [w('embeddings.position', [maxPositions, H]), positions], { axis: 0 });
@@ -214,6 +239,8 @@ export interface BertPackOptions {
   name: string;
   shape: BertShape;
   seed: number;
+  /** `int8`: weights stored and multiplied as int8, like the published all-MiniLM-L6-v2 model_quantized.onnx. */
+  quantize?: 'none' | 'int8';
   /** A tokenizer.json to use (its vocabulary sizes the embedding table); default: the tiny generated vocabulary. */
   tokenizerJson?: string;
   maxTokens: number;
@@ -231,8 +258,8 @@ export function generateBertPack(dir: string, options: BertPackOptions): PackMan
   }
   return writePack(dir, {
     name: options.name,
-    source: `generated:bert layers=${options.shape.layers} hidden=${options.shape.hidden} heads=${options.shape.heads} ffn=${options.shape.ffn} seed=${options.seed}`,
-    model: buildBertOnnx(options.shape, vocabSize, options.seed),
+    source: `generated:bert layers=${options.shape.layers} hidden=${options.shape.hidden} heads=${options.shape.heads} ffn=${options.shape.ffn} seed=${options.seed}${options.quantize === 'int8' ? ' int8' : ''}`,
+    model: buildBertOnnx(options.shape, vocabSize, options.seed, options.quantize ?? 'none'),
     tokenizerJson,
     dimension: options.shape.hidden,
     maxTokens: options.maxTokens,

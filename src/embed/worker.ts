@@ -39,6 +39,8 @@ const session = await ort.InferenceSession.create(join(dir, 'model.onnx'), {
   interOpNumThreads: 1,
   executionMode: 'sequential',
   graphOptimizationLevel: 'all',
+  // Measured: without memory patterns a session holds ~9 MB less and runs as fast (batches vary in shape anyway).
+  enableMemPattern: false,
 });
 const wantsTypeIds = session.inputNames.includes('token_type_ids');
 const outputName = session.outputNames.includes('last_hidden_state') ? 'last_hidden_state' : session.outputNames[0]!;
