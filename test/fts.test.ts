@@ -83,3 +83,20 @@ describe('FTS-hostile queries', () => {
     expect(toFtsQuery(Array.from({ length: 100 }, (_, i) => `t${i}`).join(' '))!.split(' OR ').length).toBe(32);
   });
 });
+
+describe('choosing which words to match', () => {
+  it('leaves out words most memories hold, keeps the rarest, drops unknown words', async () => {
+    const { selectTerms } = await import('../dist/search/retrieve.js');
+    const df: Record<string, number> = { the: 90_000, payment: 30_000, gateway: 8_000, refund: 2_000, idempotency: 40 };
+    const store = {
+      memoryCount: 100_000,
+      termDocs: (terms: readonly string[]) => new Map(terms.filter((t) => t in df).map((t) => [t, df[t]!] as const)),
+    };
+    // Budget: a 25th of 100k, 4,000. Rarest first: idempotency 40, refund 2,000, gateway 8,000 (over: out).
+    expect(selectTerms(store as never, ['the', 'payment', 'gateway', 'refund', 'idempotency', 'zzz'])).toEqual(['idempotency', 'refund']);
+    // Only common words: the rarest one still goes in.
+    expect(selectTerms(store as never, ['the', 'payment'])).toEqual(['payment']);
+    expect(selectTerms(store as never, ['zzz', 'qqq'])).toEqual([]);
+    expect(selectTerms({ memoryCount: 10, termDocs: () => new Map([['a', 9], ['b', 8]]) } as never, ['a', 'b'])).toEqual(['b', 'a']);
+  });
+});

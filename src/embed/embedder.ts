@@ -33,6 +33,8 @@ interface Pending {
 }
 
 const WORKER = new URL('./worker.js', import.meta.url).pathname;
+/** batch x tokens² per model call: 8 texts of 128 tokens, 2 of 256, 32 of 64. */
+const ATTENTION_BUDGET = 8 * 128 * 128;
 
 /**
  * Embeds texts with a model pack in a piscina pool. Requests that arrive within `batchWindowMs` of each other share one
@@ -192,8 +194,24 @@ export class Embedder {
     this.pending.sort((a, b) => a.text.length - b.text.length);
     while (this.pending.length > 0 && this.inFlight < this.threads) {
       const share = Math.ceil(this.pending.length / (this.threads - this.inFlight));
-      void this.runBatch(this.pending.splice(0, Math.min(this.maxBatch, share)));
+      void this.runBatch(this.pending.splice(0, this.batchSize(Math.min(this.maxBatch, share))));
     }
+  }
+
+  /**
+   * How many of the (shortest) pending texts go in one call. Attention holds batch x heads x length² floats and ONNX
+   * Runtime's arena keeps its peak for good: 32 texts of 256 tokens would hold 100 MB per worker. So a batch stays
+   * under ATTENTION_BUDGET of batch x length², length estimated from characters (about 4 per token).
+   */
+  private batchSize(max: number): number {
+    const maxTokens = this.pack.manifest.maxTokens;
+    let n = 0;
+    while (n < max && n < this.pending.length) {
+      const longest = Math.min(maxTokens, Math.ceil(this.pending[n]!.text.length / 4) + 2);
+      if (n > 0 && (n + 1) * longest * longest > ATTENTION_BUDGET) break;
+      n++;
+    }
+    return Math.max(1, n);
   }
 
   private async runBatch(batch: Pending[]): Promise<void> {

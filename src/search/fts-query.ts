@@ -2,17 +2,27 @@
 export const MAX_FTS_TERMS = 32;
 
 /**
- * Turns free text into a safe FTS5 query. The text is cut into the same words FTS5's unicode61 tokenizer indexes
- * (runs of letters, digits and marks); each becomes a quoted string, joined by OR and ranked by BM25. Quotes, `*`,
- * `-`, `NEAR`, `:`, parentheses and column names in user text are therefore plain words, never syntax. Returns null
- * when the text has no word at all (only punctuation or emoji): callers treat that as "no keyword hits".
+ * The words of free text as FTS5's unicode61 tokenizer indexes them: runs of letters, digits and marks, lower-cased,
+ * with diacritics of Latin letters removed (the index uses remove_diacritics 2). At most MAX_FTS_TERMS, no repeats.
  */
-export function toFtsQuery(text: string): string | null {
+export function ftsTerms(text: string): string[] {
   const terms = new Set<string>();
-  for (const word of text.normalize('NFC').matchAll(/[\p{L}\p{N}\p{M}]+/gu)) {
+  const folded = text.normalize('NFD').replace(/([A-Za-z])\p{M}+/gu, '$1').normalize('NFC');
+  for (const word of folded.matchAll(/[\p{L}\p{N}\p{M}]+/gu)) {
     terms.add(word[0].toLowerCase());
     if (terms.size >= MAX_FTS_TERMS) break;
   }
-  if (terms.size === 0) return null;
-  return [...terms].map((t) => `"${t.replaceAll('"', '""')}"`).join(' OR ');
+  return [...terms];
 }
+
+/**
+ * A safe FTS5 query for terms: each quoted (inner quotes doubled), joined by OR and ranked by BM25. Quotes, `*`, `-`,
+ * `NEAR`, `:`, parentheses and column names in user text are therefore plain words, never syntax. Null for no terms
+ * (only punctuation or emoji): callers treat that as "no keyword hits".
+ */
+export function ftsMatch(terms: readonly string[]): string | null {
+  if (terms.length === 0) return null;
+  return terms.map((t) => `"${t.replaceAll('"', '""')}"`).join(' OR ');
+}
+
+export const toFtsQuery = (text: string): string | null => ftsMatch(ftsTerms(text));

@@ -1,7 +1,7 @@
 import type { MemoryStore } from '../store/memory-store.js';
 import { MAX_KNN_K } from '../store/memory-store.js';
 import type { MemoryFilter, ModelRecord } from '../store/types.js';
-import { toFtsQuery } from './fts-query.js';
+import { ftsMatch, ftsTerms } from './fts-query.js';
 
 export type SearchMode = 'hybrid' | 'semantic' | 'keyword';
 export const SEARCH_MODES: readonly SearchMode[] = ['hybrid', 'semantic', 'keyword'];
@@ -48,7 +48,7 @@ export function retrieve(store: MemoryStore, model: ModelRecord, o: RetrieveOpti
     o.mode !== 'keyword' && o.vector
       ? store.nearest(o.vector, depth, model, o.filter).map((h) => ({ id: h.id, score: semanticScore(h.distance) }))
       : [];
-  const fts = o.mode !== 'semantic' ? toFtsQuery(o.text) : null;
+  const fts = o.mode !== 'semantic' ? ftsMatch(selectTerms(store, ftsTerms(o.text))) : null;
   const keyword = fts ? store.keyword(fts, depth, o.filter).map((h) => ({ id: h.id, score: keywordScore(h.bm25) })) : [];
 
   if (o.mode === 'semantic') return semantic.map((h) => ({ ...h, semantic: h.score })).slice(0, o.limit);
@@ -70,6 +70,28 @@ export function retrieve(store: MemoryStore, model: ModelRecord, o: RetrieveOpti
     .map((e) => ({ ...e, score: e.score / max }))
     .sort((a, b) => b.score - a.score || (b.semantic ?? 0) - (a.semantic ?? 0))
     .slice(0, o.limit);
+}
+
+/**
+ * The words worth matching. BM25 ranks by rare words; a word most memories hold adds almost nothing to a score but
+ * makes FTS5 score every memory that has it (53 ms at 100k memories for a five-word query, measured). So words go in
+ * from the rarest up while the memories they reach stay under a budget (a 25th of the memories, at least 2,000);
+ * the rarest word always goes in, and words no memory holds are left out.
+ */
+export function selectTerms(store: MemoryStore, terms: string[]): string[] {
+  if (terms.length <= 1) return terms;
+  const docs = store.termDocs(terms);
+  const present = terms.filter((t) => (docs.get(t) ?? 0) > 0).sort((a, b) => docs.get(a)! - docs.get(b)!);
+  const budget = Math.max(2000, store.memoryCount / 25);
+  const kept: string[] = [];
+  let reach = 0;
+  for (const t of present) {
+    const df = docs.get(t)!;
+    if (kept.length > 0 && reach + df > budget) break;
+    kept.push(t);
+    reach += df;
+  }
+  return kept;
 }
 
 /** Blends in how recent a memory is: (1 - w) * score + w * 0.5^(age / halfLife). */

@@ -159,6 +159,10 @@ export const migrations: readonly Migration[] = [
       }
     }
   },
+  // 4: document frequencies of indexed words, so keyword search can leave out words nearly every memory has.
+  (db) => {
+    db.exec("CREATE VIRTUAL TABLE memories_fts_vocab USING fts5vocab (memories_fts, 'row')");
+  },
 ];
 
 /** The table of int8 vector copies of a model. */
