@@ -142,6 +142,23 @@ export class QuantizedIndex {
     return code;
   }
 
+  /** The `k` nearest among the given ids only, scored directly from the int8 copies (for narrow filters). */
+  searchIds(vector: Float32Array, ids: readonly number[], k: number): { id: number; distance: number }[] {
+    let norm = 0;
+    for (let d = 0; d < vector.length; d++) norm += vector[d]! * vector[d]!;
+    norm = Math.sqrt(norm) || 1;
+    const out: { id: number; distance: number }[] = [];
+    for (const id of ids) {
+      const slot = this.slotOf.get(id);
+      if (slot === undefined) continue;
+      const o = slot * this.dim;
+      let dot = 0;
+      for (let j = 0; j < this.dim; j++) dot += this.q[o + j]! * vector[j]!;
+      out.push({ id, distance: 1 - (dot * this.scales[slot]!) / norm });
+    }
+    return out.sort((a, b) => a.distance - b.distance).slice(0, k);
+  }
+
   /**
    * The `k` nearest by cosine distance (1 - similarity), among ids `allowed` accepts. `shortlist` codes go on to the
    * int8 re-scoring; more is slower and closer to exact.
