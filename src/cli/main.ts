@@ -42,6 +42,7 @@ memories
   hooks install|uninstall|status [--scope project|user] [--project DIR]   Claude Code hooks
   export [--output FILE]                             all memories as JSON lines
   import <file | ->                                  JSON lines from export (idempotent)
+  import --from mcp-memory-service|claude-mem <db> [--dry-run]   memories from a peer tool's SQLite database
 `;
 
 const COMMON: ParseArgsConfig['options'] = {
@@ -503,7 +504,8 @@ async function exportCmd(args: string[]): Promise<number> {
 }
 
 async function importCmd(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, {});
+  const { values, positionals } = parse(args, { from: { type: 'string' }, 'dry-run': { type: 'boolean' } });
+  if (typeof values.from === 'string') return importFromPeer(values.from, positionals[0], Boolean(values['dry-run']), Boolean(values.json));
   const file = positionals[0];
   if (!file) throw new UsageError('give a file of JSON lines (from mnemo export), or - for stdin');
   if (file !== '-' && !existsSync(file)) throw new UsageError(`no such file: ${file}`);
@@ -558,6 +560,27 @@ async function importCmd(args: string[]): Promise<number> {
   }
   say(Boolean(values.json), { imported: counts.created, alreadyPresent: counts.existing }, `imported ${counts.created} new memories, ${counts.existing} already present`);
   return 0;
+}
+
+async function importFromPeer(from: string, file: string | undefined, dryRun: boolean, json: boolean): Promise<number> {
+  const { importPeer, PEERS } = await import('./import-peers.js');
+  if (!(PEERS as readonly string[]).includes(from)) throw new UsageError(`--from must be one of ${PEERS.join(', ')}, got '${from}'`);
+  if (!file) throw new UsageError(`give the ${from} database file: mnemo import --from ${from} <file>`);
+  const client = dryRun ? null : await connect({ autostart: true, onWait: waitNotice });
+  try {
+    const r = await importPeer(client, from as 'mcp-memory-service' | 'claude-mem', file, { dryRun, quiet: json });
+    const skipped = r.skipped.length ? `; skipped ${r.skipped.map((x) => `${x.count} (${x.reason})`).join(', ')}` : '';
+    say(
+      json,
+      r,
+      dryRun
+        ? `would import ${r.found} memories from ${from} (dry run, nothing changed)${skipped}`
+        : `imported ${r.imported} new memories from ${from}, ${r.alreadyPresent} already present${skipped}`,
+    );
+    return 0;
+  } finally {
+    client?.close();
+  }
 }
 
 // ---- helpers ----
