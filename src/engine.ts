@@ -26,7 +26,9 @@ import {
   type Args,
 } from './validate.js';
 
-export const VERSION = '0.1.0';
+import { VERSION } from './version.js';
+
+export { VERSION };
 
 export interface EngineOptions {
   /** The model pack folder (model.onnx, tokenizer.json, manifest.json). */

@@ -29,6 +29,9 @@ models
   model build offline                                build the no-network pack from bundled word vectors
   reindex [--batch N]                                re-embed memories after a model switch (resumable)
 
+agents
+  mcp                                                a stdio MCP server (store_memory, retrieve_memory, memory_search, ...)
+
 memories
   store <text> | -  [-t TAG]... [--type T] [--project P] [--metadata JSON]
   search <query> [--mode hybrid|semantic|keyword] [--limit N] [--project P] [-t TAG]... [--all-tags]
@@ -70,7 +73,7 @@ async function main(argv: string[]): Promise<number> {
     return command ? 0 : 1;
   }
   if (command === '--version' || command === 'version') {
-    const { VERSION } = await import('../engine.js');
+    const { VERSION } = await import('../version.js');
     process.stdout.write(`mnemo ${VERSION} (protocol ${PROTOCOL_VERSION})\n`);
     return 0;
   }
@@ -114,6 +117,12 @@ async function main(argv: string[]): Promise<number> {
       return modelCmd(rest);
     case 'reindex':
       return reindexCmd(rest);
+    case 'mcp': {
+      // stdio belongs to the MCP protocol from here on; the server runs until its client closes stdin.
+      const { runMcpServer } = await import('../mcp/server.js');
+      await runMcpServer();
+      return new Promise<number>(() => {});
+    }
     case 'export':
       return exportCmd(rest);
     case 'import':
