@@ -29,8 +29,9 @@ models
   model build offline                                build the no-network pack from bundled word vectors
   reindex [--batch N]                                re-embed memories after a model switch (resumable)
 
-agents
+agents and system
   mcp                                                a stdio MCP server (store_memory, retrieve_memory, memory_search, ...)
+  service install|uninstall|status [--print]          the daemon as a systemd user service (socket-activated) or launchd agent
 
 memories
   store <text> | -  [-t TAG]... [--type T] [--project P] [--metadata JSON]
@@ -117,6 +118,8 @@ async function main(argv: string[]): Promise<number> {
       return modelCmd(rest);
     case 'reindex':
       return reindexCmd(rest);
+    case 'service':
+      return serviceCmd(rest);
     case 'mcp': {
       // stdio belongs to the MCP protocol from here on; the server runs until its client closes stdin.
       const { runMcpServer } = await import('../mcp/server.js');
@@ -403,6 +406,38 @@ async function modelCmd(args: string[]): Promise<number> {
       return m.use(positionals[0], json);
     default:
       throw new UsageError('usage: mnemo model list | info [name] | pull [name] | build offline | use <name>');
+  }
+}
+
+async function serviceCmd(args: string[]): Promise<number> {
+  const [action, ...rest] = args;
+  const { values } = parse(rest, { print: { type: 'boolean' }, 'no-enable': { type: 'boolean' }, dir: { type: 'string' } });
+  const json = Boolean(values.json);
+  const svc = await import('./service.js');
+  const dir = typeof values.dir === 'string' ? { dir: values.dir } : {};
+  switch (action) {
+    case 'install': {
+      if (values.print) {
+        const units = svc.renderUnits();
+        say(json, units, Object.entries(units.files).map(([name, text]) => `# ${join(units.dir, name)}\n${text}`).join('\n'));
+        return 0;
+      }
+      const r = svc.installService({ enable: !values['no-enable'], ...dir });
+      say(json, r, r.message);
+      return 0;
+    }
+    case 'uninstall': {
+      const r = svc.uninstallService(dir);
+      say(json, r, r.message);
+      return 0;
+    }
+    case 'status': {
+      const r = svc.serviceStatus();
+      say(json, r, `${r.platform}: ${r.installed ? 'installed' : 'not installed'}; ${r.state}`);
+      return 0;
+    }
+    default:
+      throw new UsageError('usage: mnemo service install [--print | --no-enable [--dir DIR]] | uninstall | status');
   }
 }
 

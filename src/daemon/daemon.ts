@@ -66,7 +66,15 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
   const env = options.env ?? process.env;
   const paths = resolvePaths(env);
   const files = daemonFiles(paths);
-  if (files.socket.length > MAX_SOCKET_PATH) {
+  // Socket activation (systemd): the listening socket is descriptor 3, passed with LISTEN_FDS for this very process.
+  if (options.listenFd === undefined && env.LISTEN_FDS === '1' && Number(env.LISTEN_PID) === process.pid) {
+    options = { ...options, listenFd: 3 };
+    // Not for children (the embedding workers, an offline-pack build).
+    delete env.LISTEN_FDS;
+    delete env.LISTEN_PID;
+    delete env.LISTEN_FDNAMES;
+  }
+  if (options.listenFd === undefined && files.socket.length > MAX_SOCKET_PATH) {
     throw new MnemoError(
       ErrorCode.BAD_ARGS,
       `socket path ${files.socket} is ${files.socket.length} bytes, over the ${MAX_SOCKET_PATH}-byte limit for Unix sockets; use a shorter MNEMO_HOME or XDG_RUNTIME_DIR`,
@@ -155,8 +163,9 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
   };
 
   try {
-    // We hold the lock, so a socket or state file here is a dead daemon's: remove it before binding.
-    rmSync(files.socket, { force: true });
+    // We hold the lock, so a socket or state file here is a dead daemon's: remove it before binding. (An inherited
+    // socket's path belongs to systemd and stays.)
+    if (options.listenFd === undefined) rmSync(files.socket, { force: true });
     rmSync(files.state, { force: true });
     const dispatcher = new Dispatcher(state);
     server = new DaemonServer(
@@ -176,7 +185,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
       process.umask(umask);
     }
     writeState();
-    log.info({ socket: files.socket, version: VERSION }, 'listening');
+    log.info({ socket: files.socket, version: VERSION, ...(options.listenFd !== undefined ? { fd: options.listenFd } : {}) }, 'listening');
     if (options.listenFd === undefined) watchSocket();
   } catch (err) {
     lock.release();
