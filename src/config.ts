@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { ErrorCode, MnemoError } from './errors.js';
+import type { ContextConfig } from './capture/context.js';
 import type { MnemoPaths } from './paths.js';
 
 /** `config.json` in the config dir. Every key is optional. */
@@ -10,14 +11,7 @@ export interface MnemoConfig {
   /** Embedding worker threads (default: the number of cores). */
   threads?: number;
   /** Context injection budgets and relevance bar (see capture/context.ts for the defaults). */
-  context?: Partial<{
-    sessionStartBudget: number;
-    sessionStartMax: number;
-    promptBudget: number;
-    promptMax: number;
-    promptMinSimilarity: number;
-    promptMinKeyword: number;
-  }>;
+  context?: Partial<ContextConfig>;
   /** Minutes without any event after which a session with no SessionEnd is rolled up (default 120). */
   sessionIdleMinutes?: number;
 }

@@ -145,14 +145,19 @@ function parse(args: string[], options: ParseArgsConfig['options']) {
 
 // ---- daemon lifecycle ----
 
-async function runDaemonProcess(args: string[]): Promise<number> {
-  const { values } = parse(args, { model: { type: 'string' }, threads: { type: 'string' } });
+/** Runs the daemon in this process (`mnemo daemon`, `mnemo start --foreground`). */
+async function launchDaemon(values: Values) {
   const { startDaemon } = await import('../daemon/daemon.js');
-  const daemon = await startDaemon({
+  return startDaemon({
     ownProcess: true,
     ...(typeof values.model === 'string' ? { modelDir: values.model } : {}),
     ...(typeof values.threads === 'string' ? { threads: intOption('threads', values.threads) } : {}),
   });
+}
+
+async function runDaemonProcess(args: string[]): Promise<number> {
+  const { values } = parse(args, { model: { type: 'string' }, threads: { type: 'string' } });
+  const daemon = await launchDaemon(values);
   try {
     await daemon.ready;
   } catch {
@@ -189,13 +194,8 @@ async function start(args: string[]): Promise<number> {
   if (typeof values.model === 'string') extra.push('--model', values.model);
   if (typeof values.threads === 'string') extra.push('--threads', values.threads);
   if (values.foreground) {
-    const { startDaemon } = await import('../daemon/daemon.js');
     const began = performance.now();
-    const daemon = await startDaemon({
-      ownProcess: true,
-      ...(typeof values.model === 'string' ? { modelDir: values.model } : {}),
-      ...(typeof values.threads === 'string' ? { threads: intOption('threads', values.threads) } : {}),
-    });
+    const daemon = await launchDaemon(values);
     try {
       await daemon.ready;
     } catch (err) {
