@@ -288,6 +288,13 @@ static int rd_skip(rd_t *r, int depth) {
 
 static int key_is(const char *k, uint32_t n, const char *want) { return strlen(want) == n && memcmp(k, want, n) == 0; }
 
+/* Whether the next value is a map (fixmap, map16 or map32), without reading past the end. */
+static int is_map(const rd_t *r) {
+    if (r->p >= r->end) return 0;
+    uint8_t t = *r->p;
+    return (t & 0xf0) == 0x80 || t == 0xde || t == 0xdf;
+}
+
 /* ---------- socket I/O under the deadline ---------- */
 
 static int wait_fd(int fd, short events) {
@@ -384,9 +391,7 @@ static void autostart(void) {
 }
 
 /* Reads all of stdin within the deadline; -2 when it is larger than `limit`. */
-static int read_stdin(buf_t *in, size_t limit) {
-    int fl = fcntl(0, F_GETFL);
-    if (fl >= 0) fcntl(0, F_SETFL, fl | O_NONBLOCK);
+static int read_stdin_nonblocking(buf_t *in, size_t limit) {
     uint8_t chunk[65536];
     for (;;) {
         ssize_t r = read(0, chunk, sizeof chunk);
@@ -396,14 +401,21 @@ static int read_stdin(buf_t *in, size_t limit) {
             if (in->failed) return -1;
             continue;
         }
-        if (r == 0) break;
+        if (r == 0) return 0;
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) { if (wait_fd(0, POLLIN)) return -1; continue; }
-        if (errno == EBADF) break; /* no stdin at all: an empty payload */
+        if (errno == EBADF) return 0; /* no stdin at all: an empty payload */
         return -1;
     }
+}
+
+/* Reads stdin within the deadline, its blocking mode restored however it ends (it may be a shared terminal). */
+static int read_stdin(buf_t *in, size_t limit) {
+    int fl = fcntl(0, F_GETFL);
+    if (fl >= 0) fcntl(0, F_SETFL, fl | O_NONBLOCK);
+    int r = read_stdin_nonblocking(in, limit);
     if (fl >= 0) fcntl(0, F_SETFL, fl);
-    return 0;
+    return r;
 }
 
 static int usage(void) {
@@ -422,7 +434,12 @@ int main(int argc, char **argv) {
     int batch = strcmp(mode, "batch") == 0;
     if (!hook && !call && !batch) return usage();
     mode_name = mode;
-    if ((hook || call) && argc < 3) return usage();
+    if (hook && argc < 3) {
+        /* A hook set up without its event name still must not block anything: log it, print nothing, exit 0. */
+        if (resolve_dirs() == 0) log_line("usage: mnemo-client hook <Event> (the event name is missing)");
+        return 0;
+    }
+    if (call && argc < 3) return usage();
     int json = 0;
     for (int i = 2; i < argc; i++) if (strcmp(argv[i], "--json") == 0) json = 1;
     const int fail_status = hook ? 0 : 1;
@@ -537,7 +554,7 @@ int main(int argc, char **argv) {
             if (rd_need(&r, 1) || (*r.p != 0xc2 && *r.p != 0xc3)) { log_line("garbled reply"); return fail_status; }
             ok = *r.p == 0xc3;
             r.p++;
-        } else if (key_is(k, kn, "result") && (*r.p & 0xf0) == 0x80) {
+        } else if (key_is(k, kn, "result") && is_map(&r)) {
             uint32_t rk;
             if (rd_map(&r, &rk)) { log_line("garbled reply"); return fail_status; }
             for (uint32_t j = 0; j < rk; j++) {
@@ -550,7 +567,7 @@ int main(int argc, char **argv) {
             }
         } else if (key_is(k, kn, "result") && rd_str(&r, &out, &out_len) == 0) {
             /* call and batch: the daemon rendered the text */
-        } else if (key_is(k, kn, "error") && (*r.p & 0xf0) == 0x80) {
+        } else if (key_is(k, kn, "error") && is_map(&r)) {
             uint32_t ek;
             if (rd_map(&r, &ek)) { log_line("garbled reply"); return fail_status; }
             for (uint32_t j = 0; j < ek; j++) {

@@ -222,6 +222,15 @@ export class Engine {
       items.map((memory) => ({ memory, vector: byHash.get(memory.hash) ?? null })),
       this.model,
     );
+    // Content seen as stored before the embedding, but deleted while it ran, was inserted again without a vector.
+    const bare = written.filter((w, i) => w.created && !byHash.has(items[i]!.hash));
+    if (bare.length > 0) {
+      const late = await this.embedder.embedDocuments(bare.map((w) => w.row.content));
+      this.storage.putVectors(
+        bare.map((w, i) => ({ id: w.row.id, vector: late[i]! })),
+        this.model,
+      );
+    }
     const tags = this.storage.tagsOf(written.map((w) => w.row.id));
     return written.map(({ row, created }) => ({
       hash: row.hash,

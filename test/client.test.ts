@@ -66,6 +66,11 @@ describe.each(clients)('%s client', (name, cmd) => {
     expect(bad.stderr).toMatch(/E_BAD_ARGS/);
   });
 
+  it('exits 0 silently even when the hook is set up without its event name', async () => {
+    const r = await run([...cmd, 'hook'], d.env, hookInput);
+    expect(r).toMatchObject({ code: 0, stdout: '', stderr: '' });
+  });
+
   it('is safe with any stdin: empty, binary, and over the frame limit', async () => {
     for (const input of [Buffer.alloc(0), Buffer.from([0, 1, 2, 0xff, 0xfe, 0xc1]), Buffer.alloc(9 * 1024 * 1024, 0x61)]) {
       const r = await run([...cmd, 'hook', 'PostToolUse'], d.env, input);

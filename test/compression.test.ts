@@ -79,3 +79,66 @@ describe('the compression queue', () => {
     expect(gist('A first sentence that is long enough. Then more.')).toBe('A first sentence that is long enough.');
   });
 });
+
+describe('review regressions', () => {
+  it('compresses a turn whose prompt has an emoji at the cut point (no half surrogate pairs)', async () => {
+    const t = await openTestEngine();
+    try {
+      const h = new HookHandler(t.engine, { compressor: { intervalMs: 60_000 } });
+      const prompt = `${'a'.repeat(198)}😀 then more words after the emoji`;
+      await send(h, 'UserPromptSubmit', { session_id: 'e1', prompt, prompt_id: 'p' });
+      await send(h, 'Stop', { session_id: 'e1', prompt_id: 'p', last_assistant_message: `${'b'.repeat(299)}😀 done` });
+      await h.compressor.drain();
+      expect(h.capture.queueCounts()).toEqual({ done: 1 });
+      const l = await t.engine.list({ sessionId: 'e1', format: 'full' });
+      expect(l.format === 'full' && l.results[0]!.content.isWellFormed()).toBe(true);
+      await h.stop();
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('keeps one up-to-date summary for a session that went on after another session started', async () => {
+    const t = await openTestEngine();
+    try {
+      const h = new HookHandler(t.engine, { compressor: { intervalMs: 60_000 } });
+      await send(h, 'SessionStart', { session_id: 'A', source: 'startup' });
+      await send(h, 'UserPromptSubmit', { session_id: 'A', prompt: 'first task in session A', prompt_id: 'a1' });
+      await send(h, 'Stop', { session_id: 'A', prompt_id: 'a1' });
+      // Another terminal opens a session in the same project: A looks abandoned and is rolled up...
+      await send(h, 'SessionStart', { session_id: 'B', source: 'startup' });
+      await h.compressor.drain();
+      // ...but A goes on.
+      await send(h, 'UserPromptSubmit', { session_id: 'A', prompt: 'second task in session A', prompt_id: 'a2' });
+      await send(h, 'UserPromptSubmit', { session_id: 'A', prompt: 'third task in session A', prompt_id: 'a3' });
+      await send(h, 'SessionEnd', { session_id: 'A', reason: 'prompt_input_exit' });
+      await h.compressor.drain();
+      const summaries = await t.engine.list({ sessionId: 'A', type: 'session-summary', format: 'full' });
+      if (summaries.format !== 'full') throw new Error('full');
+      expect(summaries.results.length).toBe(1);
+      expect(summaries.results[0]!.content).toMatch(/3 turns/);
+      const observations = await t.engine.list({ sessionId: 'A', type: 'observation', format: 'full' });
+      expect(observations.format === 'full' && observations.results.length).toBe(3);
+      await h.stop();
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('shares one compression pass between callers, so an item is never worked twice', async () => {
+    const t = await openTestEngine();
+    try {
+      const h = new HookHandler(t.engine, { compressor: { intervalMs: 60_000 } });
+      await send(h, 'UserPromptSubmit', { session_id: 'd', prompt: 'x y z', prompt_id: 'p' });
+      await send(h, 'Stop', { session_id: 'd', prompt_id: 'p' });
+      const a = h.compressor.drain();
+      const b = h.compressor.drain();
+      expect(a).toBe(b);
+      await a;
+      expect(t.engine.storage.db.prepare('SELECT attempts, status FROM pending_compressions').get()).toEqual({ attempts: 0, status: 'done' });
+      await h.stop();
+    } finally {
+      await t.close();
+    }
+  });
+});

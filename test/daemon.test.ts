@@ -314,3 +314,26 @@ describe('daemon lifecycle', () => {
     cleanup(env);
   });
 });
+
+describe('overload', () => {
+  it('turns away connections over the limit without dying, even when the peer already hung up', async () => {
+    const { startDaemon: startInProcess } = await import('../dist/daemon/daemon.js');
+    const env = testEnv();
+    const daemon = await startInProcess({ env, threads: 1, limits: { maxConnections: 1 } });
+    await daemon.ready;
+    try {
+      const holder = await connect({ env });
+      for (let i = 0; i < 20; i++) {
+        const raw = await RawConnection.open(socketOf(env));
+        raw.write(Buffer.from([0, 0, 0, 1, 0xc0]));
+        raw.close();
+      }
+      await new Promise((r) => setTimeout(r, 200));
+      expect((await holder.hello()).ready).toBe(true);
+      holder.close();
+    } finally {
+      await daemon.stop();
+      cleanup(env);
+    }
+  });
+});

@@ -100,3 +100,27 @@ describe('choosing which words to match', () => {
     expect(selectTerms({ memoryCount: 10, termDocs: () => new Map([['a', 9], ['b', 8]]) } as never, ['a', 'b'])).toEqual(['b', 'a']);
   });
 });
+
+describe('redaction', () => {
+  it('catches common secret shapes without breaking the text around them', async () => {
+    const { redact, redactDeep } = await import('../dist/store/redact.js');
+    const cases: [string, string][] = [
+      ['PGPASSWORD=hunter22 psql', 'PGPASSWORD=[REDACTED:secret-assignment] psql'],
+      ['DB_PASS=s3cr3t!', 'DB_PASS=[REDACTED:secret-assignment]'],
+      ['Authorization: Basic dXNlcjpwYXNz', 'Authorization: Basic [REDACTED:basic-auth]'],
+      ['curl -u admin:hunter2 https://x', 'curl -u admin:[REDACTED:user-password] https://x'],
+      ['{"password":"xyz123"}', '{"password":"[REDACTED:secret-assignment]"}'],
+      ['const token = await getToken();', 'const token = await getToken();'],
+      ['max_tokens: 256, tests pass: 42', 'max_tokens: 256, tests pass: 42'],
+      ['keep <private>the plan</private> this', 'keep  this'],
+    ];
+    for (const [input, want] of cases) expect(redact(input), input).toBe(want);
+    expect(redactDeep({ password: 'hunter2', api_key: 'abcd1234efgh', headers: { Authorization: 'Basic dXNlcjpwYXNz' }, author: 'Ann', token_count: 'many' })).toEqual({
+      password: '[REDACTED:secret-field]',
+      api_key: '[REDACTED:secret-field]',
+      headers: { Authorization: '[REDACTED:secret-field]' },
+      author: 'Ann',
+      token_count: 'many',
+    });
+  });
+});

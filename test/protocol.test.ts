@@ -25,7 +25,8 @@ describe('frame codec', () => {
     const reader = new FrameReader(1024);
     const head = Buffer.alloc(4);
     head.writeUInt32BE(0xffffffff);
-    expect(() => reader.push(head)).toThrow(expect.objectContaining({ code: ErrorCode.TOO_LARGE }));
+    expect(reader.push(head)).toEqual([]);
+    expect(reader.error).toMatchObject({ code: ErrorCode.TOO_LARGE });
     // Spent after an error: no more messages from it.
     expect(reader.push(encodeFrame(request))).toEqual([]);
   });
@@ -36,16 +37,26 @@ describe('frame codec', () => {
     for (const body of bodies) {
       const head = Buffer.alloc(4);
       head.writeUInt32BE(body.length);
-      try {
-        new FrameReader().push(Buffer.concat([head, body]));
-      } catch (err) {
-        expect(err).toBeInstanceOf(MnemoError);
-        expect((err as MnemoError).code).toBe(ErrorCode.BAD_FRAME);
+      const reader = new FrameReader();
+      reader.push(Buffer.concat([head, body]));
+      if (reader.error) {
+        expect(reader.error).toBeInstanceOf(MnemoError);
+        expect(reader.error.code).toBe(ErrorCode.BAD_FRAME);
         typed++;
       }
     }
     // Plain text can decode as a MessagePack value (a small int); the shape check rejects it later.
     expect(typed).toBeGreaterThanOrEqual(2);
-    expect(() => new FrameReader().push(Buffer.alloc(4))).toThrow(expect.objectContaining({ code: ErrorCode.BAD_FRAME }));
+    const empty = new FrameReader();
+    empty.push(Buffer.alloc(4));
+    expect(empty.error).toMatchObject({ code: ErrorCode.BAD_FRAME });
+  });
+
+  it('still returns the whole frames read before a bad one', () => {
+    const reader = new FrameReader();
+    const bad = Buffer.from([0, 0, 0, 3, 0xd9, 0x05, 0x61]); // a str that claims 5 bytes and has 1
+    const out = reader.push(Buffer.concat([encodeFrame(request), encodeFrame({ id: 8, op: 'hello' }), bad]));
+    expect(out).toEqual([request, { id: 8, op: 'hello' }]);
+    expect(reader.error).toMatchObject({ code: ErrorCode.BAD_FRAME });
   });
 });

@@ -74,7 +74,7 @@ export class CaptureStore {
          VALUES (@id, @project, @cwd, @source, @model, @transcript, @now, @now)
          ON CONFLICT (id) DO UPDATE SET last_event_at = max(last_event_at, @now),
            model = coalesce(@model, model), transcript_path = coalesce(@transcript, transcript_path),
-           status = CASE WHEN status = 'summarized' THEN 'summarized' ELSE 'active' END`,
+           status = 'active', ended_at = NULL, end_reason = NULL`,
       )
       .run({
         id: input.sessionId,
@@ -218,7 +218,8 @@ export class CaptureStore {
     if (changed === 0) return;
     const last = this.lastPrompt(id);
     if (last) this.enqueue('turn', id, last.prompt_number, now);
-    this.enqueue('session', id, 0, now);
+    // Keyed by the number of turns, so a session that goes on after a rollup is rolled up again, once.
+    this.enqueue('session', id, last?.prompt_number ?? 0, now);
   }
 
   /** Sessions with no event for `idleMs`: ended as abandoned, so they get rolled up. */

@@ -153,16 +153,25 @@ export class Compressor {
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = null;
-      this.running = this.drain().finally(() => {
-        this.running = null;
-        this.schedule(this.intervalMs);
-      });
+      void this.drain().finally(() => this.schedule(this.intervalMs));
     }, ms);
     this.timer.unref();
   }
 
-  /** Processes everything due now. Returns when the queue has nothing due. */
-  async drain(): Promise<void> {
+  /**
+   * Processes everything due now. One pass at a time: a caller arriving during a pass (SessionStart waiting for
+   * fresh summaries) shares it, so no item is worked on twice. It never rejects: a failure is reported and retried.
+   */
+  drain(): Promise<void> {
+    this.running ??= this.drainOnce()
+      .catch((err: unknown) => this.options.onError?.(err, 'the compression queue'))
+      .finally(() => {
+        this.running = null;
+      });
+    return this.running;
+  }
+
+  private async drainOnce(): Promise<void> {
     const now = this.now();
     if (now - this.lastIdleCheck > 60_000 || this.lastIdleCheck === 0) {
       this.lastIdleCheck = now;
@@ -178,7 +187,12 @@ export class Compressor {
           this.capture.markDone(item.id, hash);
         } catch (err) {
           this.options.onError?.(err, `${item.kind} ${item.session_id}#${item.prompt_number}`);
-          this.capture.markFailed(item.id, (err as Error).message ?? String(err), this.now(), this.maxAttempts);
+          try {
+            this.capture.markFailed(item.id, (err as Error).message ?? String(err), this.now(), this.maxAttempts);
+          } catch (markErr) {
+            this.options.onError?.(markErr, 'recording a failed compression');
+            return;
+          }
         }
       }
     }
@@ -211,6 +225,8 @@ export class Compressor {
     }
     const events = this.capture.toolEvents(sessionId);
     const { content, facts } = sessionSummary(session, prompts, events);
+    // A session that went on after an earlier rollup (it was only thought abandoned) gets one summary: the new one.
+    this.engine.delete({ sessionId, type: 'session-summary' });
     const stored = await this.engine.store({
       content,
       type: 'session-summary',

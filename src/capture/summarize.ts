@@ -1,5 +1,6 @@
 import { isAbsolute, relative } from 'node:path';
 import { redact } from '../store/redact.js';
+import { sliceChars } from '../text.js';
 
 /** One captured tool call, reduced to what a memory needs. All text is redacted. */
 export interface ToolSummary {
@@ -16,7 +17,7 @@ const OUTCOME_MAX = 300;
 
 export const oneLine = (text: string, max: number): string => {
   const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length <= max ? flat : `${flat.slice(0, max - 1)}…`;
+  return flat.length <= max ? flat : `${sliceChars(flat, 0, max - 1)}…`;
 };
 
 const firstLine = (text: string): string => text.split('\n').find((l) => l.trim().length > 0)?.trim() ?? '';
@@ -132,5 +133,5 @@ export function capText(text: string, max: number): { text: string; truncated: b
   if (text.length <= max) return { text, truncated: false };
   const half = Math.floor((max - 64) / 2);
   const cut = text.length - 2 * half;
-  return { text: `${text.slice(0, half)}\n…[mnemo: ${cut} characters cut]…\n${text.slice(text.length - half)}`, truncated: true };
+  return { text: `${sliceChars(text, 0, half)}\n…[mnemo: ${cut} characters cut]…\n${sliceChars(text, text.length - half)}`, truncated: true };
 }

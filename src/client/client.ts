@@ -62,15 +62,11 @@ export class MnemoClient {
   ) {
     const reader = new FrameReader(64 * 1024 * 1024);
     socket.on('data', (chunk: Buffer) => {
-      let messages: unknown[];
-      try {
-        messages = reader.push(chunk);
-      } catch (err) {
-        this.fail(err as MnemoError);
+      for (const m of reader.push(chunk)) this.settle(m as Response);
+      if (reader.error) {
+        this.fail(reader.error);
         socket.destroy();
-        return;
       }
-      for (const m of messages) this.settle(m as Response);
     });
     socket.on('error', (err) => this.fail(new MnemoError(ErrorCode.CLOSED, `connection to the daemon failed: ${err.message}`)));
     socket.on('close', () => this.fail(new MnemoError(ErrorCode.CLOSED, 'the daemon closed the connection')));

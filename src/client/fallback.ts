@@ -61,11 +61,13 @@ async function readStdin(deadline: number): Promise<Buffer> {
 
 async function main(): Promise<void> {
   if (!['hook', 'call', 'batch'].includes(mode) || (mode !== 'batch' && !target)) {
+    // A hook must never exit 2 (it would block the prompt or tool call), even when it is set up wrong.
+    if (hook) fail('usage: mnemo-client hook <Event> (the event name is missing)');
     process.stderr.write('usage: mnemo-client hook <Event> | call <op> [json-args] [--json] | batch [--json]\n');
     process.exit(2);
   }
   const envTimeout = Number(process.env.MNEMO_CLIENT_TIMEOUT_MS);
-  const total = envTimeout > 0 ? envTimeout : hook ? (target === 'SessionStart' ? SESSION_START_TIMEOUT_MS : HOOK_TIMEOUT_MS) : CALL_TIMEOUT_MS;
+  const total = envTimeout > 0 && envTimeout < 3_600_000 ? envTimeout : hook ? (target === 'SessionStart' ? SESSION_START_TIMEOUT_MS : HOOK_TIMEOUT_MS) : CALL_TIMEOUT_MS;
   const started = Date.now();
   const deadline = started + total;
   setTimeout(() => fail(`no reply within ${total} ms`), total).unref();
@@ -104,12 +106,8 @@ async function main(): Promise<void> {
   });
   const reader = new FrameReader(64 * 1024 * 1024);
   socket.on('data', (chunk: Buffer) => {
-    let messages: unknown[];
-    try {
-      messages = reader.push(chunk);
-    } catch (err) {
-      fail(`garbled reply: ${(err as Error).message}`);
-    }
+    const messages = reader.push(chunk);
+    if (messages.length === 0 && reader.error) fail(`garbled reply: ${reader.error.message}`);
     const reply = messages[0] as Response | undefined;
     if (!reply) return;
     socket.destroy();

@@ -145,7 +145,8 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
     stopping ??= (async () => {
       log.info({ why }, 'stopping');
       try {
-        await server?.close();
+        // A replaced socket file belongs to another daemon now: closing our listener would unlink it.
+        await server?.close(10_000, why === 'socket file removed or replaced');
         await state.hooks?.stop();
         await state.engine?.close();
       } catch (err) {

@@ -41,6 +41,8 @@ export class DaemonServer {
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
   private inFlight = 0;
+  /** Handlers not yet settled, answered or not. */
+  private lingering = 0;
   private drained: (() => void) | null = null;
   private closing = false;
 
@@ -71,13 +73,23 @@ export class DaemonServer {
   private accept(socket: Socket): void {
     if (this.closing || this.sockets.size >= this.limits.maxConnections) {
       const reason = this.closing ? 'the daemon is shutting down' : `too many connections (${this.limits.maxConnections})`;
+      // The peer may already be gone (a hook past its deadline): a failed write must not become an uncaught error.
+      socket.on('error', () => socket.destroy());
       socket.end(encodeFrame(responseError(0, new MnemoError(ErrorCode.BUSY, reason))));
+      setTimeout(() => socket.destroy(), 1000).unref();
       return;
     }
     this.sockets.add(socket);
     const reader = new FrameReader(this.limits.maxFrame, true);
     let open = 0;
     let dead = false;
+    // After unreadable bytes nothing more is read; the connection ends once the requests before them are answered.
+    let poisoned = false;
+    const finish = () => {
+      socket.end();
+      // A peer that never reads its last replies must not hold the connection open.
+      setTimeout(() => socket.destroy(), 1000).unref();
+    };
     const send = (response: Response) => {
       if (dead || socket.destroyed) return;
       if (!socket.write(encodeFrame(response))) socket.pause();
@@ -85,10 +97,8 @@ export class DaemonServer {
     const fail = (id: number, err: MnemoError) => {
       this.events.onBadTraffic?.(err.message);
       send(responseError(id, err));
-      dead = true;
-      socket.end();
-      // A peer that never reads its error must not hold the connection open.
-      setTimeout(() => socket.destroy(), 1000).unref();
+      poisoned = true;
+      if (open === 0) finish();
     };
     socket.on('drain', () => socket.resume());
     socket.on('error', () => socket.destroy());
@@ -97,14 +107,9 @@ export class DaemonServer {
       this.sockets.delete(socket);
     });
     socket.on('data', (chunk: Buffer) => {
-      if (dead) return;
-      let messages: unknown[];
-      try {
-        messages = reader.push(chunk);
-      } catch (err) {
-        fail(0, err as MnemoError);
-        return;
-      }
+      if (dead || poisoned) return;
+      // Whole frames before a bad one are still answered; the bad one closes the connection after them.
+      const messages = reader.push(chunk);
       for (const decoded of messages) {
         const message = decoded instanceof InvalidText ? decoded.message : decoded;
         const request = asRequest(message);
@@ -117,6 +122,10 @@ export class DaemonServer {
           send(responseError(request.id, new MnemoError(ErrorCode.BAD_ARGS, 'a string in the request is not valid UTF-8; send text as UTF-8 (or bytes as bin)')));
           continue;
         }
+        if (this.closing) {
+          send(responseError(request.id, new MnemoError(ErrorCode.BUSY, 'the daemon is shutting down')));
+          continue;
+        }
         if (open >= this.limits.maxInFlight) {
           send(responseError(request.id, new MnemoError(ErrorCode.BUSY, `more than ${this.limits.maxInFlight} requests in flight on this connection`)));
           continue;
@@ -127,9 +136,11 @@ export class DaemonServer {
           open--;
           this.inFlight--;
           send(response);
-          if (this.inFlight === 0) this.drained?.();
+          if (poisoned && open === 0) finish();
+          if (this.inFlight === 0 && this.lingering === 0) this.drained?.();
         });
       }
+      if (reader.error && !poisoned) fail(0, reader.error);
     });
   }
 
@@ -144,7 +155,15 @@ export class DaemonServer {
           this.limits.requestTimeoutMs,
         );
       });
-      response = { id: request.id, ok: true, result: await Promise.race([this.handler(request), deadline]) };
+      const work = this.handler(request);
+      // A handler past its deadline is answered E_TIMEOUT but still counts as running until it settles, so a
+      // shutdown waits for it before the engine closes under it.
+      this.lingering++;
+      void work.then(
+        () => this.settled(),
+        () => this.settled(),
+      );
+      response = { id: request.id, ok: true, result: await Promise.race([work, deadline]) };
     } catch (err) {
       if (!(err instanceof MnemoError)) this.events.onInternalError?.(request.op, err);
       response = responseError(request.id, err);
@@ -155,20 +174,41 @@ export class DaemonServer {
     return response;
   }
 
-  /** Stops accepting, waits (up to `graceMs`) for requests in flight to be answered, then closes every connection. */
-  async close(graceMs = 10_000): Promise<void> {
+  private settled(): void {
+    this.lingering--;
+    if (this.lingering === 0 && this.inFlight === 0) this.drained?.();
+  }
+
+  /**
+   * Stops accepting (requests that still arrive are answered E_BUSY), waits up to `graceMs` until every handler has
+   * settled, then ends every connection once its replies are written. `keepPath`: the socket file now belongs to
+   * someone else (a replaced socket), so the listening handle is left for the process exit instead of a close that
+   * would unlink that path.
+   */
+  async close(graceMs = 10_000, keepPath = false): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    if (this.inFlight > 0) {
+    let stopped = Promise.resolve();
+    if (keepPath) this.server.unref();
+    else stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    if (this.inFlight > 0 || this.lingering > 0) {
       await Promise.race([
         new Promise<void>((resolve) => (this.drained = resolve)),
         new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref()),
       ]);
     }
-    for (const socket of this.sockets) socket.end();
-    await new Promise<void>((resolve) => setTimeout(resolve, 20));
-    for (const socket of this.sockets) socket.destroy();
+    await Promise.all(
+      [...this.sockets].map(
+        (socket) =>
+          new Promise<void>((resolve) => {
+            socket.end(() => resolve());
+            setTimeout(() => {
+              socket.destroy();
+              resolve();
+            }, 1000).unref();
+          }),
+      ),
+    );
     await stopped;
   }
 }

@@ -30,6 +30,8 @@ export class FrameReader {
   private buffered = 0;
   private need = -1;
   private failed = false;
+  /** Why the stream is unreadable, once it is; messages decoded before it were still returned. */
+  error: MnemoError | null = null;
 
   constructor(
     readonly maxFrame = DEFAULT_MAX_FRAME,
@@ -41,12 +43,24 @@ export class FrameReader {
     return this.buffered;
   }
 
-  /** Adds bytes; returns the messages completed by them. Throws MnemoError(E_TOO_LARGE | E_BAD_FRAME). */
+  /**
+   * Adds bytes; returns the messages completed by them. A length over the limit or a body that does not decode sets
+   * `error` (E_TOO_LARGE or E_BAD_FRAME): the messages before it are returned, nothing after.
+   */
   push(chunk: Buffer): unknown[] {
-    if (this.failed) return [];
+    const out: unknown[] = [];
+    try {
+      this.collect(chunk, out);
+    } catch (err) {
+      this.error = err as MnemoError;
+    }
+    return out;
+  }
+
+  private collect(chunk: Buffer, out: unknown[]): void {
+    if (this.failed) return;
     this.chunks.push(chunk);
     this.buffered += chunk.length;
-    const out: unknown[] = [];
     for (;;) {
       if (this.need < 0) {
         if (this.buffered < HEADER) break;
@@ -72,7 +86,6 @@ export class FrameReader {
         throw new MnemoError(ErrorCode.BAD_FRAME, `frame body is not valid MessagePack: ${(err as Error).message}`);
       }
     }
-    return out;
   }
 
   private take(n: number): Buffer {

@@ -1,3 +1,5 @@
+import { sliceChars } from '../text.js';
+
 /**
  * The compact form of a memory, made for an agent's context: an 8-character hash to refer back to it, a short preview,
  * its tags, when it was made and how well it matched.
@@ -21,7 +23,7 @@ export function preview(content: string, max = DEFAULT_PREVIEW_CHARS): string {
   const flat = content.trim().replace(/\s*\n\s*/g, ' · ').replace(/\s+/g, ' ');
   if (flat.length <= max) return flat;
   if (max <= 1) return '…'.slice(0, max);
-  const room = flat.slice(0, max - 1);
+  const room = sliceChars(flat, 0, max - 1);
   const cut = room.lastIndexOf(' ');
   // A single very long word (a URL, a hash) is cut mid-word rather than dropped.
   const head = cut >= max / 2 ? room.slice(0, cut) : room;

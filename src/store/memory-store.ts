@@ -239,7 +239,17 @@ export class MemoryStore {
     try {
       return run();
     } catch (err) {
-      for (const id of this.touchedInTxn) this.index?.index.remove(id);
+      // The transaction rolled back: put the index back to what the int8 table holds (an earlier vector of a
+      // memory whose replacement failed, or nothing).
+      const index = this.index;
+      if (index) {
+        const row = this.db.prepare(`SELECT q, scale FROM ${quantTable(index.modelId)} WHERE memory_id = ?`);
+        for (const id of this.touchedInTxn) {
+          const r = row.get(id) as { q: Buffer; scale: number } | undefined;
+          if (r) index.index.addQuantized(id, new Int8Array(r.q.buffer, r.q.byteOffset, r.q.byteLength).slice(), r.scale);
+          else index.index.remove(id);
+        }
+      }
       throw err;
     } finally {
       this.touchedInTxn = [];

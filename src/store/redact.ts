@@ -29,11 +29,14 @@ export const SECRET_PATTERNS: readonly SecretPattern[] = [
   { kind: 'jwt', pattern: /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g },
   { kind: 'bearer-token', pattern: /\b(?:authorization:\s*)?bearer\s+([A-Za-z0-9._~+/-]{12,}=*)/gi, group: 1 },
   { kind: 'url-credentials', pattern: /\b[a-z][a-z0-9+.-]*:\/\/[^\s/:@]+:([^\s/@]+)@/gi, group: 1 },
+  { kind: 'basic-auth', pattern: /\bbasic\s+([A-Za-z0-9+/]{8,}={0,2})/gi, group: 1 },
+  { kind: 'user-password', pattern: /(?:^|\s)(?:-u|--user)\s+["']?[^\s:"']+:([^\s"']{3,})/g, group: 1 },
   {
     kind: 'secret-assignment',
-    // password=..., API_KEY: "...", client_secret = '...' (env files, configs, code).
+    // password=..., PGPASSWORD=..., DB_PASS=..., API_KEY: "...", SECRET_KEY_BASE=..., client_secret = '...'.
+    // Code words after `=` (`const token = await f()`) are not secrets.
     pattern:
-      /\b(?:[A-Za-z0-9_]*_)?(?:password|passwd|pwd|secret|api[_-]?key|apikey|access[_-]?key|secret[_-]?key|private[_-]?key|access[_-]?token|auth[_-]?token|refresh[_-]?token|client[_-]?secret|token)\b["']?\s*[:=]\s*("[^"\n]{3,}"|'[^'\n]{3,}'|[^\s"',;]{3,})/gi,
+      /\b(?:[A-Za-z0-9_]*(?:password|passwd)[A-Za-z0-9_]*|(?:[A-Za-z0-9]+_)?(?:pwd|pass|secret|api[_-]?key|apikey|access[_-]?key|secret[_-]?key(?:[_-]base)?|private[_-]?key|access[_-]?token|auth[_-]?token|refresh[_-]?token|client[_-]?secret|token))\b["']?\s*[:=]\s*(?!(?:await|new|null|true|false|undefined|function|require|process|this|None|True|False)\b)("[^"\n]{3,}"|'[^'\n]{3,}'|[^\s"',;)]{3,})/gi,
     group: 1,
   },
   {
@@ -55,20 +58,31 @@ export function redact(text: string): string {
     out = out.replace(pattern, (match, ...groups: unknown[]) => {
       if (group === undefined) return marker;
       const value = groups[group - 1];
-      if (typeof value !== 'string' || value.startsWith('[REDACTED')) return match;
+      if (typeof value !== 'string' || value.startsWith('[REDACTED') || value.startsWith('"[REDACTED') || value.startsWith("'[REDACTED")) return match;
       const at = match.lastIndexOf(value);
-      return `${match.slice(0, at)}${marker}${match.slice(at + value.length)}`;
+      // A quoted value keeps its quotes, so JSON and code around it stay well-formed.
+      const quote = value[0] === '"' || value[0] === "'" ? value[0] : '';
+      return `${match.slice(0, at)}${quote}${marker}${quote}${match.slice(at + value.length)}`;
     });
   }
   return out;
 }
 
-/** Redacts every string inside a JSON-like value (objects, arrays), keys left as they are. */
+/** Field names whose string values are secrets whatever they look like. */
+const SECRET_FIELD = /(^|_)(password|passwd|pwd|pass|secret|token|api_?key|access_?key|secret_?key|private_?key|client_?secret|authorization|auth_?token|credentials?)$/;
+
+/**
+ * Redacts every string inside a JSON-like value (objects, arrays): each string as text, and the whole string under a
+ * secret-named field (`password`, `api_key`, `Authorization`, ...). Keys are kept.
+ */
 export function redactDeep(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return redact(value);
   if (depth > 32 || value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map((v) => redactDeep(v, depth + 1));
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = redactDeep(v, depth + 1);
+  for (const [k, v] of Object.entries(value)) {
+    const secretField = typeof v === 'string' && v.length > 0 && SECRET_FIELD.test(k.toLowerCase().replace(/[-\s]/g, '_'));
+    out[k] = secretField ? '[REDACTED:secret-field]' : redactDeep(v, depth + 1);
+  }
   return out;
 }
