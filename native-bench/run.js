@@ -225,9 +225,13 @@ async function daemonSuite(snapshot) {
     for (const [event, xs] of Object.entries(tokens)) {
       if (xs.length) add(metric(`tokens injected at ${event} (cl100k, median of ${xs.length})`, stats(xs).median, 'tokens', { p99: stats(xs).p99 }));
     }
+    // The cost of starting any process here, the reference for the client's own round trip.
+    const spawnOnly = [];
+    for (let i = 0; i < runs; i++) spawnOnly.push((await timeProcess(['/bin/true'], env)).ms);
+    add(metric('spawn: /bin/true, new process', stats(spawnOnly).median, 'ms', { p99: stats(spawnOnly).p99 }));
     const hello = [];
     for (let i = 0; i < runs; i++) hello.push((await timeProcess([NATIVE_CLIENT, 'call', 'hello'], env)).ms);
-    add(metric('native: call hello, new process', stats(hello).median, 'ms', { p99: stats(hello).p99 }));
+    add(metric('native: call hello, new process', stats(hello).median, 'ms', { p99: stats(hello).p99, ref: 'spawn: /bin/true, new process' }));
 
     log('daemon: the Node.js client and the per-hook-process baseline');
     const node = { SessionStart: [], PostToolUse: [] };
