@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { ErrorCode, MnemoError } from './errors.js';
 import type { ContextConfig } from './capture/context.js';
+import { DEFAULT_MODEL, OFFLINE_PACK_NAME } from './embed/registry.js';
 import type { MnemoPaths } from './paths.js';
 
 /** `config.json` in the config dir. Every key is optional. */
@@ -39,8 +40,6 @@ export interface ModelChoice {
   notice: string | null;
 }
 
-const DEFAULT_PULLED = 'all-MiniLM-L6-v2';
-const OFFLINE = 'offline';
 
 /**
  * Which model pack the daemon loads: an explicit choice (flag), else MNEMO_MODEL, else config `model`, else `auto`.
@@ -52,18 +51,18 @@ export function chooseModel(paths: MnemoPaths, env: NodeJS.ProcessEnv, explicit?
   const asked = explicit ?? env.MNEMO_MODEL ?? config.model ?? 'auto';
   const installed = (name: string) => existsSync(join(paths.modelsDir, name, 'manifest.json'));
   if (asked === 'auto') {
-    if (installed(DEFAULT_PULLED)) return { dir: join(paths.modelsDir, DEFAULT_PULLED), asked, build: false, notice: null };
+    if (installed(DEFAULT_MODEL)) return { dir: join(paths.modelsDir, DEFAULT_MODEL), asked, build: false, notice: null };
     return {
-      dir: join(paths.modelsDir, OFFLINE),
+      dir: join(paths.modelsDir, OFFLINE_PACK_NAME),
       asked,
-      build: !installed(OFFLINE),
+      build: !installed(OFFLINE_PACK_NAME),
       notice: 'using the offline word-vector pack; `mnemo model pull` gets all-MiniLM-L6-v2 for better semantic search',
     };
   }
-  if (asked === OFFLINE) return { dir: join(paths.modelsDir, OFFLINE), asked, build: !installed(OFFLINE), notice: null };
+  if (asked === OFFLINE_PACK_NAME) return { dir: join(paths.modelsDir, OFFLINE_PACK_NAME), asked, build: !installed(OFFLINE_PACK_NAME), notice: null };
   const dir = isAbsolute(asked) || asked.includes('/') ? asked : join(paths.modelsDir, asked);
   if (!existsSync(join(dir, 'manifest.json'))) {
-    const hint = asked === DEFAULT_PULLED || !asked.includes('/') ? `; run \`mnemo model pull ${asked}\`` : '';
+    const hint = asked === DEFAULT_MODEL || !asked.includes('/') ? `; run \`mnemo model pull ${asked}\`` : '';
     throw new MnemoError(ErrorCode.MODEL, `model pack ${dir} is not installed (no manifest.json there)${hint}`);
   }
   return { dir, asked, build: false, notice: null };

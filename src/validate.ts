@@ -22,12 +22,6 @@ export function optString(args: Args, field: string, maxLength = 10_000): string
   return v;
 }
 
-export function reqString(args: Args, field: string, maxLength = 10_000): string {
-  const v = optString(args, field, maxLength);
-  if (v === undefined) throw badArgs(`\`${field}\` is required`);
-  return v;
-}
-
 export function optInt(args: Args, field: string, min: number, max: number): number | undefined {
   const v = args[field];
   if (v === undefined || v === null) return undefined;

@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -266,11 +266,3 @@ function buildOfflineInChild(env: NodeJS.ProcessEnv): Promise<void> {
   });
 }
 
-/** The state file of a daemon, if one is written and readable. */
-export function readDaemonState(files: DaemonFiles): { pid: number; ready: boolean; state: string } | null {
-  try {
-    return JSON.parse(readFileSync(files.state, 'utf8')) as { pid: number; ready: boolean; state: string };
-  } catch {
-    return null;
-  }
-}

@@ -52,8 +52,6 @@ export class Embedder {
   private drainQueued = false;
   private inFlight = 0;
   private closed = false;
-  /** The last error a worker reported outside any task, for diagnostics. */
-  lastWorkerError: string | null = null;
   private readonly counters = { calls: 0, texts: 0, cacheHits: 0, cacheMisses: 0 };
 
   private constructor(pack: ModelPack, pool: Piscina<EmbedTask, EmbedResult>, threads: number, options: EmbedderOptions) {
@@ -88,9 +86,7 @@ export class Embedder {
     });
     // A worker that dies outside a task (a model that cannot load, on a thread no task has reached yet) is reported
     // on the pool; unheard, that event would crash the process. Its tasks fail on their own; the pool replaces it.
-    pool.on('error', (err: unknown) => {
-      embedder.lastWorkerError = err instanceof Error ? err.message : String(err);
-    });
+    pool.on('error', () => {});
     const embedder = new Embedder(pack, pool, threads, options);
     try {
       await embedder.warm();

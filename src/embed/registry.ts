@@ -41,6 +41,8 @@ export const REGISTRY: readonly RegistryModel[] = [
 ];
 
 export const DEFAULT_MODEL = 'all-MiniLM-L6-v2';
+/** The pack built with no network from bundled word vectors (embed/offline-pack.ts). */
+export const OFFLINE_PACK_NAME = 'offline';
 
 export const registryModel = (name: string): RegistryModel | undefined => REGISTRY.find((m) => m.name === name);
 
