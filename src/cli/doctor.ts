@@ -1,9 +1,9 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { connect, socketPathFor } from '../client/client.js';
 import { chooseModel, readConfig } from '../config.js';
 import { readManifest } from '../embed/manifest.js';
+import { NATIVE_CLIENT_PATH } from '../install-paths.js';
 import { resolvePaths } from '../paths.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
 
@@ -13,8 +13,6 @@ interface Check {
   status: Status;
   detail: string;
 }
-
-export const NATIVE_CLIENT = fileURLToPath(new URL('../../build/mnemo-client', import.meta.url));
 
 /** Checks what mnemo needs, one line each; exit status 1 when anything fails. */
 export async function doctor(json: boolean): Promise<number> {
@@ -64,12 +62,12 @@ export async function doctor(json: boolean): Promise<number> {
     add('model', 'fail', (err as Error).message);
   }
 
-  if (existsSync(NATIVE_CLIENT)) {
+  if (existsSync(NATIVE_CLIENT_PATH)) {
     try {
-      accessSync(NATIVE_CLIENT, constants.X_OK);
-      add('native client', 'ok', NATIVE_CLIENT);
+      accessSync(NATIVE_CLIENT_PATH, constants.X_OK);
+      add('native client', 'ok', NATIVE_CLIENT_PATH);
     } catch {
-      add('native client', 'fail', `${NATIVE_CLIENT} is not executable`);
+      add('native client', 'fail', `${NATIVE_CLIENT_PATH} is not executable`);
     }
   } else {
     add('native client', 'warn', 'not built (no C compiler at install?); hooks use the slower Node.js client');

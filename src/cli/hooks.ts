@@ -1,9 +1,9 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { applyEdits, modify, parse, printParseErrorCode, type FormattingOptions, type JSONPath, type ParseError } from 'jsonc-parser';
 import { ErrorCode, MnemoError } from '../errors.js';
+import { CLIENT_LAUNCHER_PATH, NATIVE_CLIENT_PATH } from '../install-paths.js';
 
 /**
  * Installs mnemo's hooks into Claude Code's settings: project scope in `<project>/.claude/settings.local.json` (kept
@@ -35,12 +35,9 @@ interface MatcherGroup {
 }
 type Settings = Record<string, unknown> & { hooks?: Record<string, MatcherGroup[]> };
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
 /** The client hooks run: the native binary when it was built, else the launcher that falls back to Node.js. */
 export function clientCommand(): string {
-  const native = join(ROOT, 'build', 'mnemo-client');
-  const path = existsSync(native) ? native : join(ROOT, 'bin', 'mnemo-client');
+  const path = existsSync(NATIVE_CLIENT_PATH) ? NATIVE_CLIENT_PATH : CLIENT_LAUNCHER_PATH;
   return /[\s"'$`\\]/.test(path) ? `'${path.replaceAll("'", "'\\''")}'` : path;
 }
 

@@ -2,8 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ErrorCode, MnemoError } from '../errors.js';
+import { CLI_PATH, PACKAGE_ROOT } from '../install-paths.js';
 import { resolvePaths } from '../paths.js';
 
 /**
@@ -12,9 +12,7 @@ import { resolvePaths } from '../paths.js';
  * daemon works without any of this: the hook client starts it when needed.
  */
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/$/, '');
-const CLI = join(ROOT, 'dist', 'cli', 'main.js');
-const TEMPLATES = join(ROOT, 'systemd');
+const TEMPLATES = join(PACKAGE_ROOT, 'systemd');
 
 export interface RenderedUnits {
   platform: 'systemd' | 'launchd';
@@ -28,7 +26,7 @@ const xml = (s: string) => s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').re
 export function renderUnits(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): RenderedUnits {
   const paths = resolvePaths(env);
   const home = env.HOME || homedir();
-  const vars: Record<string, string> = { '@NODE@': process.execPath, '@CLI@': CLI, '@ROOT@': ROOT, '@LOG@': join(paths.logDir, 'daemon.out') };
+  const vars: Record<string, string> = { '@NODE@': process.execPath, '@CLI@': CLI_PATH, '@ROOT@': PACKAGE_ROOT, '@LOG@': join(paths.logDir, 'daemon.out') };
   const fill = (text: string) => Object.entries(vars).reduce((t, [k, v]) => t.replaceAll(k, v), text);
   if (platform === 'darwin') {
     const plistEnv = env.MNEMO_HOME

@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { DeleteResult, Health, Listing, ReindexResult, Stats, StoreResult } from '../engine.js';
 import { ErrorCode, MnemoError, type ErrorCode as Code } from '../errors.js';
+import { CLI_PATH } from '../install-paths.js';
 import { resolvePaths } from '../paths.js';
 import { encodeFrame, FrameReader } from '../protocol/frame.js';
 import {
@@ -41,7 +41,6 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
-const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 
 export const socketPathFor = (env: NodeJS.ProcessEnv = process.env): string =>
   join(resolvePaths(env).runtimeDir, 'mnemo.sock');
@@ -216,7 +215,7 @@ export function startDaemonProcess(env: NodeJS.ProcessEnv = process.env, extraAr
   mkdirSync(paths.logDir, { recursive: true, mode: 0o700 });
   const out = openSync(join(paths.logDir, 'daemon.out'), 'a');
   // The same overrides as the native client: where Node.js and the CLI are.
-  const cli = env.MNEMO_CLI || CLI;
+  const cli = env.MNEMO_CLI || CLI_PATH;
   const node = env.MNEMO_NODE || process.execPath;
   if (!existsSync(cli)) throw new MnemoError(ErrorCode.INTERNAL, `cannot find the mnemo CLI at ${cli}; run npm run build`);
   const child = spawn(node, [cli, 'daemon', ...extraArgs], {

@@ -1,12 +1,12 @@
 import { chmodSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import pino, { type Logger } from 'pino';
 import { HookHandler } from '../capture/hook.js';
 import { chooseModel, readConfig } from '../config.js';
 import { Engine, VERSION } from '../engine.js';
 import { ErrorCode, MnemoError } from '../errors.js';
+import { CLI_PATH } from '../install-paths.js';
 import { resolvePaths, type MnemoPaths } from '../paths.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
 import { Dispatcher, type DaemonState } from './dispatch.js';
@@ -254,9 +254,8 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
  * which the long-lived daemon should not keep.
  */
 function buildOfflineInChild(env: NodeJS.ProcessEnv): Promise<void> {
-  const cli = fileURLToPath(new URL('../cli/main.js', import.meta.url));
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, 'model', 'build', 'offline', '--json'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [CLI_PATH, 'model', 'build', 'offline', '--json'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr.on('data', (d) => (err += d));
     child.on('error', reject);
