@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { Db } from '../store/db.js';
+import type { Statement } from 'better-sqlite3';
+import { statementCache, type Db } from '../store/db.js';
 import type { HookInput } from './payload.js';
 import type { Project } from './project.js';
 import { redact, redactDeep } from '../store/redact.js';
@@ -64,12 +65,15 @@ export interface PendingRow {
  * event survives a crash. Retries collapse on the natural keys (session + prompt id, session + tool_use_id).
  */
 export class CaptureStore {
-  constructor(readonly db: Db) {}
+  private readonly sql: (sql: string) => Statement;
+
+  constructor(readonly db: Db) {
+    this.sql = statementCache(db);
+  }
 
   /** Creates the session on first sight (any event may be the first one seen), and notes activity. */
   private touchSession(input: HookInput, project: Project, now: number): SessionRow {
-    this.db
-      .prepare(
+    this.sql(
         `INSERT INTO sessions (id, project, cwd, source, model, transcript_path, started_at, last_event_at)
          VALUES (@id, @project, @cwd, @source, @model, @transcript, @now, @now)
          ON CONFLICT (id) DO UPDATE SET last_event_at = max(last_event_at, @now),
@@ -89,16 +93,15 @@ export class CaptureStore {
   }
 
   session(id: string): SessionRow | undefined {
-    return this.db.prepare('SELECT * FROM sessions WHERE id = ?').get(id) as SessionRow | undefined;
+    return this.sql('SELECT * FROM sessions WHERE id = ?').get(id) as SessionRow | undefined;
   }
 
   /** SessionStart: records the session and returns other sessions of the project left open (no SessionEnd came). */
   sessionStart(input: HookInput, project: Project, now: number): { session: SessionRow; abandoned: string[] } {
     return this.db.transaction(() => {
       const session = this.touchSession(input, project, now);
-      if (input.source) this.db.prepare('UPDATE sessions SET source = coalesce(source, ?) WHERE id = ?').run(input.source, input.sessionId);
-      const abandoned = this.db
-        .prepare("SELECT id FROM sessions WHERE project = ? AND id != ? AND status = 'active'")
+      if (input.source) this.sql('UPDATE sessions SET source = coalesce(source, ?) WHERE id = ?').run(input.source, input.sessionId);
+      const abandoned = this.sql("SELECT id FROM sessions WHERE project = ? AND id != ? AND status = 'active'")
         .pluck()
         .all(project.root, input.sessionId) as string[];
       for (const id of abandoned) this.endSession(id, 'no SessionEnd (rolled up at the next session start)', now);
@@ -111,8 +114,7 @@ export class CaptureStore {
     return this.db.transaction(() => {
       this.touchSession(input, project, now);
       if (input.promptId) {
-        const existing = this.db
-          .prepare('SELECT * FROM prompts WHERE session_id = ? AND prompt_id = ?')
+        const existing = this.sql('SELECT * FROM prompts WHERE session_id = ? AND prompt_id = ?')
           .get(input.sessionId, input.promptId) as PromptRow | undefined;
         if (existing) return { prompt: existing, created: false };
       }
@@ -124,26 +126,23 @@ export class CaptureStore {
           return { prompt: last, created: false };
         }
       }
-      const number = ((this.db.prepare('SELECT max(prompt_number) FROM prompts WHERE session_id = ?').pluck().get(input.sessionId) as number | null) ?? 0) + 1;
-      this.db
-        .prepare('INSERT INTO prompts (session_id, prompt_number, prompt_id, text, created_at) VALUES (?, ?, ?, ?, ?)')
+      const number = ((this.sql('SELECT max(prompt_number) FROM prompts WHERE session_id = ?').pluck().get(input.sessionId) as number | null) ?? 0) + 1;
+      this.sql('INSERT INTO prompts (session_id, prompt_number, prompt_id, text, created_at) VALUES (?, ?, ?, ?, ?)')
         .run(input.sessionId, number, input.promptId ?? null, text, now);
       // A turn whose Stop never came is compressed once the next prompt shows it is over.
       if (number > 1) this.enqueue('turn', input.sessionId, number - 1, now);
-      return { prompt: this.db.prepare('SELECT * FROM prompts WHERE session_id = ? AND prompt_number = ?').get(input.sessionId, number) as PromptRow, created: true };
+      return { prompt: this.sql('SELECT * FROM prompts WHERE session_id = ? AND prompt_number = ?').get(input.sessionId, number) as PromptRow, created: true };
     })();
   }
 
   lastPrompt(sessionId: string): PromptRow | undefined {
-    return this.db
-      .prepare('SELECT * FROM prompts WHERE session_id = ? ORDER BY prompt_number DESC LIMIT 1')
+    return this.sql('SELECT * FROM prompts WHERE session_id = ? ORDER BY prompt_number DESC LIMIT 1')
       .get(sessionId) as PromptRow | undefined;
   }
 
   private turnOf(input: HookInput): number {
     if (input.promptId) {
-      const n = this.db
-        .prepare('SELECT prompt_number FROM prompts WHERE session_id = ? AND prompt_id = ?')
+      const n = this.sql('SELECT prompt_number FROM prompts WHERE session_id = ? AND prompt_id = ?')
         .pluck()
         .get(input.sessionId, input.promptId) as number | undefined;
       if (n !== undefined) return n;
@@ -157,8 +156,7 @@ export class CaptureStore {
       this.touchSession(input, project, now);
       const toolUseId = input.toolUseId ?? `sha:${createHash('sha256').update(rawPayload).digest('hex').slice(0, 24)}`;
       const summary = summarizeTool(input.toolName ?? 'unknown', input.toolInput, input.toolResponse, project.root);
-      const info = this.db
-        .prepare(
+      const info = this.sql(
           `INSERT INTO tool_events (session_id, prompt_number, tool_use_id, tool_name, input_summary, outcome_summary,
              files_read, files_changed, is_error, exit_code, duration_ms, created_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (session_id, tool_use_id) DO NOTHING`,
@@ -179,8 +177,7 @@ export class CaptureStore {
         );
       if (info.changes === 0) return { created: false };
       const payload = capText(JSON.stringify(redactDeep({ tool_input: input.toolInput ?? null, tool_response: input.toolResponse ?? null })), PAYLOAD_CAP);
-      this.db
-        .prepare('INSERT INTO tool_event_payloads (event_id, payload, truncated) VALUES (?, ?, ?)')
+      this.sql('INSERT INTO tool_event_payloads (event_id, payload, truncated) VALUES (?, ?, ?)')
         .run(info.lastInsertRowid, payload.text, payload.truncated ? 1 : 0);
       return { created: true };
     })();
@@ -193,8 +190,7 @@ export class CaptureStore {
       const turn = this.turnOf(input);
       if (turn === 0) return;
       const message = input.lastAssistantMessage ? capText(redact(input.lastAssistantMessage), ASSISTANT_CAP).text : null;
-      this.db
-        .prepare(
+      this.sql(
           'UPDATE prompts SET stopped_at = coalesce(stopped_at, ?), last_assistant_message = coalesce(?, last_assistant_message) WHERE session_id = ? AND prompt_number = ?',
         )
         .run(now, message, input.sessionId, turn);
@@ -212,8 +208,7 @@ export class CaptureStore {
 
   /** Ends a session (if still active): queues its last turn and, after it, the session rollup. */
   endSession(id: string, reason: string, now: number): void {
-    const changed = this.db
-      .prepare("UPDATE sessions SET status = 'ended', ended_at = ?, end_reason = ? WHERE id = ? AND status = 'active'")
+    const changed = this.sql("UPDATE sessions SET status = 'ended', ended_at = ?, end_reason = ? WHERE id = ? AND status = 'active'")
       .run(now, oneLine(reason, 200), id).changes;
     if (changed === 0) return;
     const last = this.lastPrompt(id);
@@ -224,8 +219,7 @@ export class CaptureStore {
 
   /** Sessions with no event for `idleMs`: ended as abandoned, so they get rolled up. */
   endIdleSessions(idleMs: number, now: number): number {
-    const idle = this.db
-      .prepare("SELECT id FROM sessions WHERE status = 'active' AND last_event_at < ?")
+    const idle = this.sql("SELECT id FROM sessions WHERE status = 'active' AND last_event_at < ?")
       .pluck()
       .all(now - idleMs) as string[];
     this.db.transaction(() => {
@@ -236,8 +230,7 @@ export class CaptureStore {
 
   /** Queues a compression; the UNIQUE key makes a second enqueue of the same work a no-op. */
   enqueue(kind: 'turn' | 'session', sessionId: string, promptNumber: number, now: number): void {
-    this.db
-      .prepare(
+    this.sql(
         `INSERT INTO pending_compressions (kind, session_id, prompt_number, enqueued_at, not_before)
          VALUES (?, ?, ?, ?, ?) ON CONFLICT (kind, session_id, prompt_number) DO NOTHING`,
       )
@@ -246,8 +239,7 @@ export class CaptureStore {
 
   /** Work that is due: turns before sessions, oldest first. A session waits until its turns are done. */
   due(now: number, limit: number): PendingRow[] {
-    return this.db
-      .prepare(
+    return this.sql(
         `SELECT id, kind, session_id, prompt_number, attempts FROM pending_compressions p
          WHERE status = 'pending' AND not_before <= ?
            AND (kind = 'turn' OR NOT EXISTS (
@@ -258,64 +250,62 @@ export class CaptureStore {
   }
 
   markDone(id: number, memoryHash: string | null): void {
-    this.db.prepare("UPDATE pending_compressions SET status = 'done', memory_hash = ?, last_error = NULL WHERE id = ?").run(memoryHash, id);
+    this.sql("UPDATE pending_compressions SET status = 'done', memory_hash = ?, last_error = NULL WHERE id = ?").run(memoryHash, id);
   }
 
   /** A failure is retried later (exponential backoff); after `maxAttempts` it is parked with its error, not lost. */
   markFailed(id: number, error: string, now: number, maxAttempts: number): 'retry' | 'parked' {
-    const row = this.db.prepare('SELECT attempts FROM pending_compressions WHERE id = ?').get(id) as { attempts: number };
+    const row = this.sql('SELECT attempts FROM pending_compressions WHERE id = ?').get(id) as { attempts: number };
     const attempts = row.attempts + 1;
     const parked = attempts >= maxAttempts;
-    this.db
-      .prepare('UPDATE pending_compressions SET attempts = ?, last_error = ?, status = ?, not_before = ? WHERE id = ?')
+    this.sql('UPDATE pending_compressions SET attempts = ?, last_error = ?, status = ?, not_before = ? WHERE id = ?')
       .run(attempts, oneLine(error, 1000), parked ? 'parked' : 'pending', now + 1000 * 2 ** attempts, id);
     return parked ? 'parked' : 'retry';
   }
 
   prompt(sessionId: string, number: number): PromptRow | undefined {
-    return this.db.prepare('SELECT * FROM prompts WHERE session_id = ? AND prompt_number = ?').get(sessionId, number) as PromptRow | undefined;
+    return this.sql('SELECT * FROM prompts WHERE session_id = ? AND prompt_number = ?').get(sessionId, number) as PromptRow | undefined;
   }
 
   prompts(sessionId: string): PromptRow[] {
-    return this.db.prepare('SELECT * FROM prompts WHERE session_id = ? ORDER BY prompt_number').all(sessionId) as PromptRow[];
+    return this.sql('SELECT * FROM prompts WHERE session_id = ? ORDER BY prompt_number').all(sessionId) as PromptRow[];
   }
 
   toolEvents(sessionId: string, number?: number): ToolEventRow[] {
     return number === undefined
-      ? (this.db.prepare('SELECT * FROM tool_events WHERE session_id = ? ORDER BY id').all(sessionId) as ToolEventRow[])
-      : (this.db.prepare('SELECT * FROM tool_events WHERE session_id = ? AND prompt_number = ? ORDER BY id').all(sessionId, number) as ToolEventRow[]);
+      ? (this.sql('SELECT * FROM tool_events WHERE session_id = ? ORDER BY id').all(sessionId) as ToolEventRow[])
+      : (this.sql('SELECT * FROM tool_events WHERE session_id = ? AND prompt_number = ? ORDER BY id').all(sessionId, number) as ToolEventRow[]);
   }
 
   markSummarized(sessionId: string): void {
-    this.db.prepare("UPDATE sessions SET status = 'summarized' WHERE id = ?").run(sessionId);
+    this.sql("UPDATE sessions SET status = 'summarized' WHERE id = ?").run(sessionId);
   }
 
   /** Memories already put in this session's context. */
   given(sessionId: string): Set<string> {
-    return new Set(this.db.prepare('SELECT memory_hash FROM session_context WHERE session_id = ?').pluck().all(sessionId) as string[]);
+    return new Set(this.sql('SELECT memory_hash FROM session_context WHERE session_id = ?').pluck().all(sessionId) as string[]);
   }
 
   recordGiven(sessionId: string, hashes: readonly string[], now: number): void {
     if (hashes.length === 0) return;
-    const stmt = this.db.prepare('INSERT OR IGNORE INTO session_context (session_id, memory_hash, given_at) VALUES (?, ?, ?)');
+    const stmt = this.sql('INSERT OR IGNORE INTO session_context (session_id, memory_hash, given_at) VALUES (?, ?, ?)');
     this.db.transaction(() => {
       for (const h of hashes) stmt.run(sessionId, h, now);
     })();
   }
 
   hasPending(): boolean {
-    return this.db.prepare("SELECT 1 FROM pending_compressions WHERE status = 'pending' LIMIT 1").get() !== undefined;
+    return this.sql("SELECT 1 FROM pending_compressions WHERE status = 'pending' LIMIT 1").get() !== undefined;
   }
 
   /** The project's session active most recently before this one (the one a /clear just left). */
   previousSession(project: string, exceptId: string): SessionRow | undefined {
-    return this.db
-      .prepare('SELECT * FROM sessions WHERE project = ? AND id != ? ORDER BY last_event_at DESC LIMIT 1')
+    return this.sql('SELECT * FROM sessions WHERE project = ? AND id != ? ORDER BY last_event_at DESC LIMIT 1')
       .get(project, exceptId) as SessionRow | undefined;
   }
 
   queueCounts(): Record<string, number> {
-    const rows = this.db.prepare('SELECT status, count(*) AS n FROM pending_compressions GROUP BY status').all() as { status: string; n: number }[];
+    const rows = this.sql('SELECT status, count(*) AS n FROM pending_compressions GROUP BY status').all() as { status: string; n: number }[];
     return Object.fromEntries(rows.map((r) => [r.status, r.n]));
   }
 }

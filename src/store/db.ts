@@ -1,4 +1,4 @@
-import Database from 'better-sqlite3';
+import Database, { type Statement } from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import * as sqliteVec from 'sqlite-vec';
@@ -32,4 +32,21 @@ export function openDb(path: string, options: OpenDbOptions = {}): Db {
     db.close();
     throw err;
   }
+}
+
+/**
+ * Prepared statements kept by their SQL text, so the hook and search paths compile each statement once instead of
+ * on every call. SQL is only ever built from fixed fragments and table names, never from values, so the set stays
+ * small; a statement for a table that was dropped is simply never asked for again.
+ */
+export function statementCache(db: Db): (sql: string) => Statement {
+  const cache = new Map<string, Statement>();
+  return (sql) => {
+    let stmt = cache.get(sql);
+    if (!stmt) {
+      stmt = db.prepare(sql);
+      cache.set(sql, stmt);
+    }
+    return stmt;
+  };
 }

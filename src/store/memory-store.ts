@@ -1,6 +1,6 @@
 import type { Statement } from 'better-sqlite3';
 import { ErrorCode, MnemoError, badArgs, notFound } from '../errors.js';
-import type { Db } from './db.js';
+import { statementCache, type Db } from './db.js';
 import { filterSql, isFiltering } from './filter.js';
 import type { Memory, MemoryFilter, MemoryRow, ModelRecord } from './types.js';
 import { quantTable } from './migrations.js';
@@ -57,7 +57,7 @@ export interface KeywordHit {
 export class MemoryStore {
   readonly db: Db;
   private readonly stmts: ReturnType<typeof prepare>;
-  private readonly vecInsert = new Map<string, Statement>();
+  private readonly sql: (sql: string) => Statement;
   private readonly pendingAccess = new Map<number, { count: number; at: number }>();
   /** The quantised index of one model (the engine's), once loadIndex() has run. */
   private index: { modelId: number; index: QuantizedIndex; ready: boolean } | null = null;
@@ -67,6 +67,7 @@ export class MemoryStore {
 
   constructor(db: Db) {
     this.db = db;
+    this.sql = statementCache(db);
     this.stmts = prepare(db);
     this.cachedCount = this.count();
   }
@@ -81,8 +82,7 @@ export class MemoryStore {
       throw new MnemoError(ErrorCode.MODEL, `model dimension must be an integer from 1 to 8192, got ${dimension}`);
     }
     return this.db.transaction((): ModelRecord => {
-      const existing = this.db
-        .prepare('SELECT id, name, fingerprint, dimension, vec_table AS vecTable FROM embedding_models WHERE fingerprint = ?')
+      const existing = this.sql('SELECT id, name, fingerprint, dimension, vec_table AS vecTable FROM embedding_models WHERE fingerprint = ?')
         .get(fingerprint) as ModelRecord | undefined;
       if (existing) {
         if (existing.dimension !== dimension) {
@@ -93,14 +93,13 @@ export class MemoryStore {
         }
         return existing;
       }
-      const { lastInsertRowid } = this.db
-        .prepare(
+      const { lastInsertRowid } = this.sql(
           "INSERT INTO embedding_models (name, fingerprint, dimension, vec_table, created_at) VALUES (?, ?, ?, '', ?)",
         )
         .run(name, fingerprint, dimension, Date.now());
       const id = Number(lastInsertRowid);
       const vecTable = `vectors_m${id}`;
-      this.db.prepare('UPDATE embedding_models SET vec_table = ? WHERE id = ?').run(vecTable, id);
+      this.sql('UPDATE embedding_models SET vec_table = ? WHERE id = ?').run(vecTable, id);
       this.db.exec(
         `CREATE VIRTUAL TABLE ${vecTable} USING vec0 (memory_id INTEGER PRIMARY KEY, embedding float[${dimension}] distance_metric=cosine)`,
       );
@@ -110,8 +109,7 @@ export class MemoryStore {
   }
 
   models(): ModelRecord[] {
-    return this.db
-      .prepare('SELECT id, name, fingerprint, dimension, vec_table AS vecTable FROM embedding_models ORDER BY id')
+    return this.sql('SELECT id, name, fingerprint, dimension, vec_table AS vecTable FROM embedding_models ORDER BY id')
       .all() as ModelRecord[];
   }
 
@@ -188,7 +186,7 @@ export class MemoryStore {
   /** Stores (or replaces) vectors of existing memories under `model`, in one transaction. */
   putVectors(items: { id: number; vector: Float32Array }[], model: ModelRecord): void {
     const stmt = this.vectorInsert(model);
-    const remove = this.db.prepare(`DELETE FROM ${model.vecTable} WHERE memory_id = ?`);
+    const remove = this.sql(`DELETE FROM ${model.vecTable} WHERE memory_id = ?`);
     this.withIndexRollback(() =>
       this.db.transaction(() => {
         for (const { id, vector } of items) {
@@ -207,8 +205,7 @@ export class MemoryStore {
       for (const m of others) {
         this.db.exec(`DROP TABLE IF EXISTS ${m.vecTable}`);
         this.db.exec(`DROP TABLE IF EXISTS ${quantTable(m.id)}`);
-        this.db.prepare('DELETE FROM embedding_models WHERE id = ?').run(m.id);
-        this.vecInsert.delete(m.vecTable);
+        this.sql('DELETE FROM embedding_models WHERE id = ?').run(m.id);
       }
     })();
     return others.map((m) => m.name);
@@ -223,7 +220,7 @@ export class MemoryStore {
     }
     stmt.run(BigInt(id), Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength));
     const { q, scale } = QuantizedIndex.quantize(vector);
-    this.db.prepare(`INSERT OR REPLACE INTO ${quantTable(model.id)} (memory_id, q, scale) VALUES (?, ?, ?)`).run(id, Buffer.from(q.buffer, q.byteOffset, q.byteLength), scale);
+    this.sql(`INSERT OR REPLACE INTO ${quantTable(model.id)} (memory_id, q, scale) VALUES (?, ?, ?)`).run(id, Buffer.from(q.buffer, q.byteOffset, q.byteLength), scale);
     // The in-memory index follows the table; a rolled-back transaction is undone in it by the caller (rollbackIndex).
     if (this.index?.modelId === model.id) {
       this.index.index.addQuantized(id, q, scale);
@@ -243,7 +240,7 @@ export class MemoryStore {
       // memory whose replacement failed, or nothing).
       const index = this.index;
       if (index) {
-        const row = this.db.prepare(`SELECT q, scale FROM ${quantTable(index.modelId)} WHERE memory_id = ?`);
+        const row = this.sql(`SELECT q, scale FROM ${quantTable(index.modelId)} WHERE memory_id = ?`);
         for (const id of this.touchedInTxn) {
           const r = row.get(id) as { q: Buffer; scale: number } | undefined;
           if (r) index.index.addQuantized(id, new Int8Array(r.q.buffer, r.q.byteOffset, r.q.byteLength).slice(), r.scale);
@@ -257,13 +254,9 @@ export class MemoryStore {
   }
 
   private vectorInsert(model: ModelRecord): Statement {
-    let stmt = this.vecInsert.get(model.vecTable);
-    if (!stmt) {
-      stmt = this.db.prepare(`INSERT INTO ${model.vecTable} (memory_id, embedding) VALUES (?, ?)`);
-      this.vecInsert.set(model.vecTable, stmt);
-    }
-    return stmt;
+    return this.sql(`INSERT INTO ${model.vecTable} (memory_id, embedding) VALUES (?, ?)`);
   }
+
 
   addTags(id: number, tags: readonly string[]): void {
     for (const tag of tags) this.stmts.insertTag.run(id, tag);
@@ -272,8 +265,7 @@ export class MemoryStore {
   tagsOf(ids: readonly number[]): Map<number, string[]> {
     const out = new Map<number, string[]>();
     if (ids.length === 0) return out;
-    const rows = this.db
-      .prepare(
+    const rows = this.sql(
         'SELECT memory_id AS id, tag FROM memory_tags WHERE memory_id IN (SELECT value FROM json_each(?)) ORDER BY memory_id, tag',
       )
       .all(JSON.stringify(ids)) as { id: number; tag: string }[];
@@ -288,8 +280,7 @@ export class MemoryStore {
   rowsByIds(ids: readonly number[]): Map<number, MemoryRow> {
     const out = new Map<number, MemoryRow>();
     if (ids.length === 0) return out;
-    const rows = this.db
-      .prepare('SELECT * FROM memories WHERE id IN (SELECT value FROM json_each(?))')
+    const rows = this.sql('SELECT * FROM memories WHERE id IN (SELECT value FROM json_each(?))')
       .all(JSON.stringify(ids)) as MemoryRow[];
     for (const row of rows) out.set(row.id, row);
     return out;
@@ -325,14 +316,14 @@ export class MemoryStore {
       }
       sets.push('updated_at = ?');
       params.push(Date.now());
-      this.db.prepare(`UPDATE memories SET ${sets.join(', ')} WHERE id = ?`).run(...params, id);
+      this.sql(`UPDATE memories SET ${sets.join(', ')} WHERE id = ?`).run(...params, id);
       if (patch.tags !== undefined) {
-        this.db.prepare('DELETE FROM memory_tags WHERE memory_id = ?').run(id);
+        this.sql('DELETE FROM memory_tags WHERE memory_id = ?').run(id);
         this.addTags(id, patch.tags);
       }
       if (patch.addTags) this.addTags(id, patch.addTags);
       for (const tag of patch.removeTags ?? []) {
-        this.db.prepare('DELETE FROM memory_tags WHERE memory_id = ? AND tag = ?').run(id, tag);
+        this.sql('DELETE FROM memory_tags WHERE memory_id = ? AND tag = ?').run(id, tag);
       }
     })();
   }
@@ -345,8 +336,8 @@ export class MemoryStore {
       let count = 0;
       for (const id of ids) {
         for (const m of models) {
-          this.db.prepare(`DELETE FROM ${m.vecTable} WHERE memory_id = ?`).run(BigInt(id));
-          this.db.prepare(`DELETE FROM ${quantTable(m.id)} WHERE memory_id = ?`).run(id);
+          this.sql(`DELETE FROM ${m.vecTable} WHERE memory_id = ?`).run(BigInt(id));
+          this.sql(`DELETE FROM ${quantTable(m.id)} WHERE memory_id = ?`).run(id);
         }
         count += this.stmts.deleteById.run(id).changes;
       }
@@ -360,14 +351,13 @@ export class MemoryStore {
   /** Memories matching the filter, newest first. */
   list(filter: MemoryFilter, limit: number, offset = 0): MemoryRow[] {
     const where = filterSql(filter);
-    return this.db
-      .prepare(`SELECT * FROM memories m WHERE ${where.sql} ORDER BY m.created_at DESC, m.id DESC LIMIT ? OFFSET ?`)
+    return this.sql(`SELECT * FROM memories m WHERE ${where.sql} ORDER BY m.created_at DESC, m.id DESC LIMIT ? OFFSET ?`)
       .all(...where.params, limit, offset) as MemoryRow[];
   }
 
   count(filter: MemoryFilter = {}): number {
     const where = filterSql(filter);
-    const row = this.db.prepare(`SELECT count(*) AS n FROM memories m WHERE ${where.sql}`).get(...where.params) as {
+    const row = this.sql(`SELECT count(*) AS n FROM memories m WHERE ${where.sql}`).get(...where.params) as {
       n: number;
     };
     return row.n;
@@ -385,8 +375,7 @@ export class MemoryStore {
     const index = this.index?.modelId === model.id && this.index.ready ? this.index.index : null;
     if (index && index.size > EXACT_KNN_MAX) {
       if (!isFiltering(filter)) return index.search(vector, kk);
-      const where = filterSql(filter);
-      const ids = this.db.prepare(`SELECT m.id FROM memories m WHERE ${where.sql}`).pluck().all(...where.params) as number[];
+      const ids = this.filteredIds(filter);
       if (ids.length === 0) return [];
       if (ids.length > EXACT_KNN_MAX) {
         const allowed = new Set(ids);
@@ -397,21 +386,23 @@ export class MemoryStore {
       return index.searchIds(vector, ids, kk);
     }
     if (!isFiltering(filter)) {
-      return this.db
-        .prepare(
+      return this.sql(
           `SELECT memory_id AS id, distance FROM ${model.vecTable} WHERE embedding MATCH ? AND k = ? ORDER BY distance`,
         )
         .all(blob, kk) as VectorHit[];
     }
-    const where = filterSql(filter);
-    const ids = this.db.prepare(`SELECT m.id FROM memories m WHERE ${where.sql}`).pluck().all(...where.params) as number[];
+    const ids = this.filteredIds(filter);
     if (ids.length === 0) return [];
-    return this.db
-      .prepare(
+    return this.sql(
         `SELECT memory_id AS id, distance FROM ${model.vecTable}
          WHERE embedding MATCH ? AND k = ? AND memory_id IN (SELECT value FROM json_each(?)) ORDER BY distance`,
       )
       .all(blob, Math.min(kk, ids.length), JSON.stringify(ids)) as VectorHit[];
+  }
+
+  private filteredIds(filter: MemoryFilter): number[] {
+    const where = filterSql(filter);
+    return this.sql(`SELECT m.id FROM memories m WHERE ${where.sql}`).pluck().all(...where.params) as number[];
   }
 
   /**
@@ -420,9 +411,9 @@ export class MemoryStore {
    */
   async loadIndex(model: ModelRecord, pageSize = 5000): Promise<void> {
     const index = new QuantizedIndex(model.dimension);
-    index.reserve((this.db.prepare(`SELECT count(*) FROM ${quantTable(model.id)}`).pluck().get() as number) + 64);
+    index.reserve((this.sql(`SELECT count(*) FROM ${quantTable(model.id)}`).pluck().get() as number) + 64);
     this.index = { modelId: model.id, index, ready: false };
-    const page = this.db.prepare(`SELECT memory_id AS id, q, scale FROM ${quantTable(model.id)} WHERE memory_id > ? ORDER BY memory_id LIMIT ?`);
+    const page = this.sql(`SELECT memory_id AS id, q, scale FROM ${quantTable(model.id)} WHERE memory_id > ? ORDER BY memory_id LIMIT ?`);
     let after = 0;
     for (;;) {
       if (this.index?.index !== index || !this.db.open) return;
@@ -443,8 +434,7 @@ export class MemoryStore {
 
   /** How many memories hold each word (FTS5's document frequency); absent words are left out. */
   termDocs(terms: readonly string[]): Map<string, number> {
-    const rows = this.db
-      .prepare('SELECT term, doc FROM memories_fts_vocab WHERE term IN (SELECT value FROM json_each(?))')
+    const rows = this.sql('SELECT term, doc FROM memories_fts_vocab WHERE term IN (SELECT value FROM json_each(?))')
       .all(JSON.stringify(terms)) as { term: string; doc: number }[];
     return new Map(rows.map((r) => [r.term, r.doc]));
   }
@@ -452,8 +442,7 @@ export class MemoryStore {
   /** Full-text matches for an already-escaped FTS5 query, best first, with the filter applied in the same query. */
   keyword(ftsQuery: string, k: number, filter: MemoryFilter = {}): KeywordHit[] {
     const where = filterSql(filter);
-    return this.db
-      .prepare(
+    return this.sql(
         `SELECT m.id AS id, bm25(memories_fts) AS bm25 FROM memories_fts JOIN memories m ON m.id = memories_fts.rowid
          WHERE memories_fts MATCH ? AND ${where.sql} ORDER BY bm25 LIMIT ?`,
       )
@@ -479,7 +468,7 @@ export class MemoryStore {
     if (this.pendingAccess.size === 0) return;
     const pending = [...this.pendingAccess];
     this.pendingAccess.clear();
-    const stmt = this.db.prepare(
+    const stmt = this.sql(
       'UPDATE memories SET access_count = access_count + ?, last_accessed_at = max(coalesce(last_accessed_at, 0), ?) WHERE id = ?',
     );
     this.db.transaction(() => {
@@ -490,14 +479,13 @@ export class MemoryStore {
   /** How many memories have a vector from `model`, and how many have none. */
   vectorCoverage(model: ModelRecord): { withVector: number; withoutVector: number } {
     // The int8 table mirrors the vector table row for row, and a plain table counts in a millisecond where vec0 takes 20.
-    const withVector = (this.db.prepare(`SELECT count(*) AS n FROM ${quantTable(model.id)}`).get() as { n: number }).n;
+    const withVector = (this.sql(`SELECT count(*) AS n FROM ${quantTable(model.id)}`).get() as { n: number }).n;
     const total = this.count();
     return { withVector, withoutVector: Math.max(0, total - withVector) };
   }
 
   idsMissingVector(model: ModelRecord, limit: number): number[] {
-    return this.db
-      .prepare(
+    return this.sql(
         `SELECT m.id FROM memories m WHERE NOT EXISTS (SELECT 1 FROM ${model.vecTable} v WHERE v.memory_id = m.id) ORDER BY m.id LIMIT ?`,
       )
       .pluck()
