@@ -72,12 +72,12 @@ export class CaptureStore {
   }
 
   /** Creates the session on first sight (any event may be the first one seen), and notes activity. */
-  private touchSession(input: HookInput, project: Project, now: number): SessionRow {
+  private touchSession(input: HookInput, project: Project, now: number): void {
     this.sql(
         `INSERT INTO sessions (id, project, cwd, source, model, transcript_path, started_at, last_event_at)
          VALUES (@id, @project, @cwd, @source, @model, @transcript, @now, @now)
          ON CONFLICT (id) DO UPDATE SET last_event_at = max(last_event_at, @now),
-           model = coalesce(@model, model), transcript_path = coalesce(@transcript, transcript_path),
+           source = coalesce(source, @source), model = coalesce(@model, model), transcript_path = coalesce(@transcript, transcript_path),
            status = 'active', ended_at = NULL, end_reason = NULL`,
       )
       .run({
@@ -89,7 +89,6 @@ export class CaptureStore {
         transcript: input.transcriptPath ?? null,
         now,
       });
-    return this.session(input.sessionId)!;
   }
 
   session(id: string): SessionRow | undefined {
@@ -97,15 +96,14 @@ export class CaptureStore {
   }
 
   /** SessionStart: records the session and returns other sessions of the project left open (no SessionEnd came). */
-  sessionStart(input: HookInput, project: Project, now: number): { session: SessionRow; abandoned: string[] } {
+  sessionStart(input: HookInput, project: Project, now: number): { abandoned: string[] } {
     return this.db.transaction(() => {
-      const session = this.touchSession(input, project, now);
-      if (input.source) this.sql('UPDATE sessions SET source = coalesce(source, ?) WHERE id = ?').run(input.source, input.sessionId);
+      this.touchSession(input, project, now);
       const abandoned = this.sql("SELECT id FROM sessions WHERE project = ? AND id != ? AND status = 'active'")
         .pluck()
         .all(project.root, input.sessionId) as string[];
       for (const id of abandoned) this.endSession(id, 'no SessionEnd (rolled up at the next session start)', now);
-      return { session, abandoned };
+      return { abandoned };
     })();
   }
 

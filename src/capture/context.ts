@@ -2,7 +2,7 @@ import type { Engine, FullHit, Listing } from '../engine.js';
 import { preview, type CompactMemory } from '../search/compact.js';
 import { renderCompact } from '../search/render.js';
 import type { Memory } from '../store/types.js';
-import type { CaptureStore, SessionRow } from './capture-store.js';
+import type { CaptureStore } from './capture-store.js';
 import { gist } from './compress.js';
 import { currentBranch, recentCommitSubjects, type Project } from './project.js';
 
@@ -65,7 +65,7 @@ export class ContextBuilder {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async sessionStart(session: SessionRow, project: Project, source: string | undefined): Promise<string> {
+  async sessionStart(sessionId: string, project: Project, source: string | undefined): Promise<string> {
     const e = this.engine;
     const base = { project: project.root, format: 'full' };
     const branch = currentBranch(project);
@@ -79,12 +79,12 @@ export class ContextBuilder {
     if (source === 'compact' || source === 'clear' || source === 'resume') {
       // The agent lost (or is picking up) this session's own context: its recent turns come first. After /clear the
       // session has a new id, so "its own" turns are those of the session it replaced.
-      const own = full(await e.list({ ...base, sessionId: session.id, type: 'observation', limit: 5 }));
-      const previous = source === 'clear' ? this.capture.previousSession(project.root, session.id) : undefined;
+      const own = full(await e.list({ ...base, sessionId: sessionId, type: 'observation', limit: 5 }));
+      const previous = source === 'clear' ? this.capture.previousSession(project.root, sessionId) : undefined;
       if (own.length === 0 && previous) own.push(...full(await e.list({ ...base, sessionId: previous.id, type: 'observation', limit: 5 })));
       sections.push(own);
     }
-    sections.push(lastSummary.filter((m) => m.sessionId !== session.id));
+    sections.push(lastSummary.filter((m) => m.sessionId !== sessionId));
     sections.push(full(await e.list({ ...base, tags: ['decision', 'important'], limit: 4 })));
     sections.push(full(await e.list({ tags: ['decision', 'important'], format: 'full', limit: 8 })).filter((m) => m.project === null).slice(0, 2));
     // Branch names and commit subjects are literal words (file, ticket and feature names): a keyword match, which
@@ -102,21 +102,21 @@ export class ContextBuilder {
         picked.push(m);
       }
     }
-    return this.render('SessionStart', session.id, picked, project, this.config.sessionStartBudget, (n) => `mnemo: ${n} ${n === 1 ? 'memory' : 'memories'} from ${project.name} (\`mnemo get <hash>\` shows one in full)`);
+    return this.render('SessionStart', sessionId, picked, project, this.config.sessionStartBudget, (n) => `mnemo: ${n} ${n === 1 ? 'memory' : 'memories'} from ${project.name} (\`mnemo get <hash>\` shows one in full)`);
   }
 
-  async userPrompt(session: SessionRow, project: Project, prompt: string): Promise<string> {
+  async userPrompt(sessionId: string, project: Project, prompt: string): Promise<string> {
     const words = prompt.trim().split(/\s+/).filter((w) => /[\p{L}\p{N}]/u.test(w));
     if (words.length < 3) return '';
-    const given = this.capture.given(session.id);
+    const given = this.capture.given(sessionId);
     const hits = full(await this.engine.search({ query: prompt.slice(0, 2000), project: project.root, mode: 'hybrid', limit: 10, format: 'full' }));
     const relevant = hits.filter(
       (m) =>
-        m.sessionId !== session.id &&
+        m.sessionId !== sessionId &&
         !given.has(m.hash) &&
         ((m.scores.semantic ?? 0) >= this.config.promptMinSimilarity || (m.scores.keyword ?? 0) >= this.config.promptMinKeyword),
     );
-    return this.render('UserPromptSubmit', session.id, relevant.slice(0, this.config.promptMax), project, this.config.promptBudget, (n) => `mnemo: ${n} related ${n === 1 ? 'memory' : 'memories'}`);
+    return this.render('UserPromptSubmit', sessionId, relevant.slice(0, this.config.promptMax), project, this.config.promptBudget, (n) => `mnemo: ${n} related ${n === 1 ? 'memory' : 'memories'}`);
   }
 
   /** Renders within the budget, header included, and records what the session was given. */

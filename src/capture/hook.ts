@@ -1,7 +1,6 @@
 import { badArgs } from '../errors.js';
 import type { Engine } from '../engine.js';
 import type { HookResult } from '../protocol/messages.js';
-import { redact } from '../store/redact.js';
 import { CaptureStore } from './capture-store.js';
 import { Compressor, type CompressorOptions } from './compress.js';
 import { ContextBuilder, DEFAULT_CONTEXT, type ContextConfig } from './context.js';
@@ -78,19 +77,19 @@ export class HookHandler {
     const now = this.now();
     switch (event) {
       case 'SessionStart': {
-        const { session } = this.capture.sessionStart(input, project, now);
+        this.capture.sessionStart(input, project, now);
         if (this.capture.hasPending()) {
           // Finish queued compressions first (sessions just ended or abandoned, the turn before a /clear), so the
           // context can include them. Bounded: the context must not wait long on it.
           await Promise.race([this.compressor.drain(), new Promise((r) => setTimeout(r, 500).unref())]);
         }
-        return this.reply(() => this.context.sessionStart(session, project, input.source));
+        return this.reply(() => this.context.sessionStart(input.sessionId, project, input.source));
       }
       case 'UserPromptSubmit': {
         const { prompt } = this.capture.userPrompt(input, project, now);
         this.compressor.wake();
-        const session = this.capture.session(input.sessionId)!;
-        return this.reply(() => this.context.userPrompt(session, project, prompt.text || redact(input.prompt ?? '')));
+        // The stored prompt is already redacted (and capped): search with exactly that.
+        return this.reply(() => this.context.userPrompt(input.sessionId, project, prompt.text));
       }
       case 'PostToolUse':
         this.capture.toolUse(input, project, now, payload);
