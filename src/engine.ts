@@ -250,7 +250,11 @@ export class Engine {
     const limit = optInt(args, 'limit', 1, MAX_LIMIT) ?? 5;
     const minScore = optNumber(args, 'minScore', 0, 1) ?? 0;
     const recency = optNumber(args, 'recencyBoost', 0, 1) ?? 0;
-    const filter = this.parseFilter(args);
+    return this.ranked(args, mode, query, this.parseFilter(args), limit, minScore, recency);
+  }
+
+  /** A query's ranking as a listing: the mode that can run (see effectiveMode), the query's vector, the ranking. */
+  private async ranked(args: Args, mode: SearchMode, query: string, filter: MemoryFilter, limit: number, minScore: number, recency: number): Promise<Listing> {
     const { mode: effective, notice } = this.effectiveMode(mode);
     const vector = effective === 'keyword' ? undefined : (await this.embedder.embedQueries([query]))[0];
     const hits = this.rank(effective, query, vector, filter, limit, minScore, recency);
@@ -334,9 +338,7 @@ export class Engine {
     const limit = optInt(args, 'limit', 1, MAX_LIMIT) ?? 10;
     const query = optString(args, 'query', 100_000);
     if (query && query.trim().length > 0) {
-      const { mode, notice } = this.effectiveMode(optEnum(args, 'mode', SEARCH_MODES) ?? 'hybrid');
-      const vector = mode === 'keyword' ? undefined : (await this.embedder.embedQueries([query]))[0];
-      return this.withNotice(this.listing(this.rank(mode, query, vector, filter, limit, optNumber(args, 'minScore', 0, 1) ?? 0, 0), args), notice);
+      return this.ranked(args, optEnum(args, 'mode', SEARCH_MODES) ?? 'hybrid', query, filter, limit, optNumber(args, 'minScore', 0, 1) ?? 0, 0);
     }
     return this.newestFirst(this.storage.list(filter, limit), args);
   }

@@ -148,11 +148,21 @@ export class Embedder {
     const prefix = this.pack.manifest.queryPrefix;
     for (let i = 0; i < missing.length; i += this.maxBatch) {
       const chunk = missing.slice(i, i + this.maxBatch);
-      this.counters.calls++;
-      this.counters.texts += chunk.length;
       this.counters.cacheMisses += chunk.length;
-      const { vectors, dimension } = await this.pool.run({ texts: chunk.map((t) => prefix + t) });
-      chunk.forEach((t, j) => this.cache!.set(t, vectors.slice(j * dimension, (j + 1) * dimension)));
+      const vectors = await this.callModel(chunk.map((t) => prefix + t));
+      chunk.forEach((t, j) => this.cache!.set(t, vectors[j]!));
+    }
+  }
+
+  /** One model call on one worker: the vectors of `texts`, in order. */
+  private async callModel(texts: string[]): Promise<Float32Array[]> {
+    this.counters.calls++;
+    this.counters.texts += texts.length;
+    try {
+      const { vectors, dimension } = await this.pool.run({ texts });
+      return texts.map((_, i) => vectors.slice(i * dimension, (i + 1) * dimension));
+    } catch (err) {
+      throw err instanceof MnemoError ? err : new MnemoError(ErrorCode.INTERNAL, `embedding failed: ${(err as Error).message}`);
     }
   }
 
@@ -219,15 +229,11 @@ export class Embedder {
 
   private async runBatch(batch: Pending[]): Promise<void> {
     this.inFlight++;
-    this.counters.calls++;
-    this.counters.texts += batch.length;
     try {
-      const { vectors, dimension } = await this.pool.run({ texts: batch.map((p) => p.text) });
-      batch.forEach((p, i) => p.resolve(vectors.slice(i * dimension, (i + 1) * dimension)));
+      const vectors = await this.callModel(batch.map((p) => p.text));
+      batch.forEach((p, i) => p.resolve(vectors[i]!));
     } catch (err) {
-      const error =
-        err instanceof MnemoError ? err : new MnemoError(ErrorCode.INTERNAL, `embedding failed: ${(err as Error).message}`);
-      for (const p of batch) p.reject(error);
+      for (const p of batch) p.reject(err);
     } finally {
       this.inFlight--;
       this.drain();
