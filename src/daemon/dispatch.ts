@@ -7,6 +7,7 @@ import {
   PROTOCOL_VERSION,
   toErrorBody,
   type BatchItem,
+  type Op,
   type HelloResult,
   type Render,
   type Request,
@@ -30,6 +31,24 @@ export interface DaemonState {
 }
 
 const MAX_BATCH_CALLS = 256;
+
+/** Operations that are the engine's own, argument checking included. */
+const ENGINE_OPS: Record<Exclude<Op, 'hello' | 'status' | 'shutdown' | 'batch' | 'hook'>, (engine: Engine, args: Record<string, unknown>) => unknown> = {
+  store: (e, a) => e.store(a),
+  storeBatch: (e, a) => e.storeBatch(a),
+  search: (e, a) => e.search(a),
+  searchByTag: (e, a) => e.searchByTag(a),
+  list: (e, a) => e.list(a),
+  recall: (e, a) => e.recall(a),
+  get: (e, a) => e.get(a),
+  update: (e, a) => e.update(a),
+  delete: (e, a) => e.delete(a),
+  health: (e) => e.health(),
+  stats: (e) => e.stats(),
+  tags: (e, a) => e.tags(a),
+  export: (e, a) => e.exportPage(a),
+  reindex: (e, a) => e.reindex(a),
+};
 const RENDERS: readonly Render[] = ['value', 'json', 'text'];
 
 /** Turns a request into a result: argument decoding, readiness, the op table, and the requested rendering. */
@@ -65,34 +84,8 @@ export class Dispatcher {
         if (!this.daemon.hooks) throw new MnemoError(ErrorCode.NOT_READY, 'hooks are not ready');
         return this.daemon.hooks.handle(event, payload);
       }
-      case 'store':
-        return engine.store(args);
-      case 'storeBatch':
-        return engine.storeBatch(args);
-      case 'search':
-        return engine.search(args);
-      case 'searchByTag':
-        return engine.searchByTag(args);
-      case 'list':
-        return engine.list(args);
-      case 'recall':
-        return engine.recall(args);
-      case 'get':
-        return engine.get(args);
-      case 'update':
-        return engine.update(args);
-      case 'delete':
-        return engine.delete(args);
-      case 'health':
-        return engine.health();
-      case 'stats':
-        return engine.stats();
-      case 'tags':
-        return engine.tags(args);
-      case 'export':
-        return engine.exportPage(args);
-      case 'reindex':
-        return engine.reindex(args);
+      default:
+        return ENGINE_OPS[op](engine, args);
     }
   }
 
