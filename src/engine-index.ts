@@ -1,4 +1,5 @@
 /** `import { Engine } from 'mnemo/engine'`: mnemo in-process (store, embed, search), without a daemon. */
+import './node-check.js';
 export { Engine, VERSION } from './engine.js';
 export type { EngineOptions, StoreResult, Listing, FullHit, DeleteResult, Health, Stats, ResultFormat } from './engine.js';
 export { ErrorCode, MnemoError, isMnemoError } from './errors.js';

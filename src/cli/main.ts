@@ -10,6 +10,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { connect, MnemoClient, startDaemonProcess, socketPathFor } from '../client/client.js';
 import { ErrorCode, MnemoError } from '../errors.js';
 import { resolvePaths } from '../paths.js';
+import { unsupportedNode } from '../node-support.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
 
 type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
@@ -68,6 +69,11 @@ const FILTERS: ParseArgsConfig['options'] = {
 class UsageError extends Error {}
 
 async function main(argv: string[]): Promise<number> {
+  const unsupported = unsupportedNode();
+  if (unsupported) {
+    process.stderr.write(`mnemo: ${unsupported}\n`);
+    return 1;
+  }
   const [command, ...rest] = argv;
   if (!command || command === 'help' || command === '--help' || command === '-h') {
     process.stdout.write(HELP);

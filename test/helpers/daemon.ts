@@ -78,7 +78,8 @@ export function cleanup(env: NodeJS.ProcessEnv): void {
   } catch {
     // No daemon left.
   }
-  rmSync(env.MNEMO_HOME!, { recursive: true, force: true });
+  // A daemon that was stopping may still be writing its last log lines while the folder goes.
+  rmSync(env.MNEMO_HOME!, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
 }
 
 /** A raw socket for sending arbitrary bytes and reading whole frames back. */
