@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -86,10 +87,15 @@ static void mkdirs(const char *path) {
     mkdir(buf, 0700);
 }
 
-/* Same rules as src/paths.ts: MNEMO_HOME moves everything; else XDG dirs; else under HOME. */
+/* The rule of src/paths.ts (documented there): MNEMO_HOME moves everything; else XDG dirs; else under HOME (or the
+ * account's home directory, as Node's os.homedir()). `mnemo-client paths` prints the result; a test compares it. */
 static int resolve_dirs(void) {
     const char *home = getenv("MNEMO_HOME");
     const char *user = getenv("HOME");
+    if (!user || !*user) {
+        struct passwd *pw = getpwuid(getuid());
+        user = pw && pw->pw_dir && *pw->pw_dir ? pw->pw_dir : "/tmp";
+    }
     int a, b;
     if (home && *home) {
         a = snprintf(runtime_dir, sizeof runtime_dir, "%s/run", home);
@@ -97,7 +103,6 @@ static int resolve_dirs(void) {
     } else {
         const char *xrt = getenv("XDG_RUNTIME_DIR");
         const char *xdata = getenv("XDG_DATA_HOME");
-        if (!user || !*user) user = "/tmp";
         a = xrt && *xrt ? snprintf(runtime_dir, sizeof runtime_dir, "%s/mnemo", xrt)
                         : snprintf(runtime_dir, sizeof runtime_dir, "%s/.mnemo/run", user);
         b = xdata && *xdata ? snprintf(log_dir, sizeof log_dir, "%s/mnemo/logs", xdata)
@@ -421,7 +426,8 @@ static int read_stdin(buf_t *in, size_t limit) {
 static int usage(void) {
     fprintf(stderr, "usage: mnemo-client hook <Event> < hook.json\n"
                     "       mnemo-client call <op> [json-args] [--json]\n"
-                    "       mnemo-client batch [--json] < calls.json\n");
+                    "       mnemo-client batch [--json] < calls.json\n"
+                    "       mnemo-client paths\n");
     return 2;
 }
 
@@ -429,6 +435,12 @@ int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
     if (argc < 2) return usage();
     const char *mode = argv[1];
+    if (strcmp(mode, "paths") == 0) {
+        /* Where this client looks: the socket it connects to and the log it writes. */
+        if (resolve_dirs() != 0) return 1;
+        printf("socket %s/mnemo.sock\nclientLog %s/client.log\n", runtime_dir, log_dir);
+        return 0;
+    }
     int hook = strcmp(mode, "hook") == 0;
     int call = strcmp(mode, "call") == 0;
     int batch = strcmp(mode, "batch") == 0;

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateBertPack, MINILM_L6_SHAPE, TINY_SHAPE } from '../dist/embed/bert-pack.js';
+import { generateBertPack, MINILM_L6_SHAPE, TINY_SHAPE } from '../dist/embed/packs/bert-pack.js';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const CLI = join(REPO, 'dist', 'cli', 'main.js');

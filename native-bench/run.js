@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { Bench } from 'tinybench';
 import { connect } from '../dist/client/client.js';
-import { Engine, countTokens, renderCompact } from '../dist/engine-index.js';
+import { Engine, LocalMnemo, countTokens, renderCompact } from '../dist/engine-index.js';
 import { encodeFrame, FrameReader } from '../dist/protocol/frame.js';
 import { benchPack, CLI, corpus, FALLBACK_CLIENT, gitProject, judge, machine, metric, NATIVE_CLIENT, printTable, REPO, stats, timeProcess } from './lib.js';
 
@@ -58,6 +58,8 @@ const tinybench = async (tasks) => {
 async function engineSuite() {
   const dbPath = join(work, 'engine', 'mnemo.db');
   const engine = await Engine.open({ modelDir: pack, dbPath, embedder: { threads } });
+  // The operations as the daemon runs them (arguments parsed at the edge, results shaped), minus the socket.
+  const api = new LocalMnemo(engine);
   const text = corpus(1);
   let snapshot10k = null;
   try {
@@ -83,16 +85,16 @@ async function engineSuite() {
       log(`engine: filling to ${size} memories`);
       while (stored < size) {
         const n = Math.min(256, size - stored);
-        await engine.storeBatch({ memories: Array.from({ length: n }, (_, i) => ({ content: text.sentence(), project: `/work/p${(stored + i) % 20}`, tags: [`t${(stored + i) % 50}`] })) });
+        await api.storeBatch({ memories: Array.from({ length: n }, (_, i) => ({ content: text.sentence(), project: `/work/p${(stored + i) % 20}`, tags: [`t${(stored + i) % 50}`] })) });
         stored += n;
       }
       await engine.indexed;
       const queries = Array.from({ length: 32 }, () => text.query());
       let qi = 0;
       const timed = await tinybench([
-        [`store @${size}`, () => engine.store({ content: text.sentence() })],
-        [`storeBatch 32 @${size}`, () => engine.storeBatch({ memories: Array.from({ length: 32 }, () => ({ content: text.sentence() })) })],
-        ...['semantic', 'keyword', 'hybrid'].map((mode) => [`search ${mode} @${size}`, () => engine.search({ query: queries[qi++ % queries.length], mode, limit: 10 })]),
+        [`store @${size}`, () => api.store({ content: text.sentence() })],
+        [`storeBatch 32 @${size}`, () => api.storeBatch({ memories: Array.from({ length: 32 }, () => ({ content: text.sentence() })) })],
+        ...['semantic', 'keyword', 'hybrid'].map((mode) => [`search ${mode} @${size}`, () => api.search({ query: queries[qi++ % queries.length], mode, limit: 10 })]),
       ]);
       const target = size <= 10_000 ? 5 : size <= 100_000 ? 10 : size <= 1_000_000 ? 50 : undefined;
       for (const [k, l] of Object.entries(timed)) {
@@ -118,7 +120,7 @@ async function engineSuite() {
       add(metric(`engine: exact knn @${size}`, e.median, 'ms', { p99: e.p99 }));
       add(metric(`engine: semantic recall@10 vs exact @${size}`, recall / qv.length, 'ratio', { target: { op: '>=', value: 0.95 } }));
       if (size === Math.min(...sizes.filter((s) => s >= 1000), Infinity) || (smoke && size === sizes[sizes.length - 1])) {
-        const r = await engine.search({ query: queries[0], limit: 5, format: 'text', budget: 100_000 });
+        const r = await api.search({ query: queries[0], limit: 5, format: 'text', budget: 100_000 });
         add(metric('tokens: 5-result compact search as text (cl100k, 200-char previews)', countTokens(r.text), 'tokens', { target: { op: '<=', value: 250 } }));
       }
       if (size === 10_000 || (smoke && size === sizes[sizes.length - 1])) {
@@ -265,7 +267,7 @@ async function daemonSuite(snapshot) {
         while (performance.now() < until) {
           const id = `ing-${wi}-${n++}`;
           const p = w
-            .hook('PostToolUse', JSON.stringify({ session_id: `ingest-${wi}`, cwd: project, tool_name: 'Bash', tool_input: { command: `echo ${id}` }, tool_use_id: id, tool_response: { stdout: id } }))
+            .hook({ event: 'PostToolUse', payload: JSON.stringify({ session_id: `ingest-${wi}`, cwd: project, tool_name: 'Bash', tool_input: { command: `echo ${id}` }, tool_use_id: id, tool_response: { stdout: id } }) })
             .then(() => acked.add(id))
             .finally(() => inflight.delete(p));
           inflight.add(p);

@@ -1,32 +1,63 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
+import { z } from 'zod';
 import { ErrorCode, MnemoError } from './errors.js';
 import type { ContextConfig } from './capture/context.js';
 import { DEFAULT_MODEL, OFFLINE_PACK_NAME } from './embed/registry.js';
 import type { MnemoPaths } from './paths.js';
+import { badArgsFrom, int, num, text } from './protocol/fields.js';
 
-/** `config.json` in the config dir. Every key is optional. */
-export interface MnemoConfig {
-  /** A model pack folder, or the name of a pack under the models dir. */
-  model?: string;
-  /** Embedding worker threads (default: the number of cores). */
-  threads?: number;
-  /** Context injection budgets and relevance bar (see capture/context.ts for the defaults). */
-  context?: Partial<ContextConfig>;
-  /** Minutes without any event after which a session with no SessionEnd is rolled up (default 120). */
-  sessionIdleMinutes?: number;
-}
+/**
+ * `config.json` in the config dir, every key optional. Parsed with this schema when a process starts (the daemon,
+ * `mnemo doctor`, the model commands): a wrong value or an unknown key is an error naming it, never a silent default.
+ */
+const contextSchema = z
+  .object({
+    sessionStartBudget: int(50, 20_000).opt,
+    sessionStartMax: int(1, 50).opt,
+    promptBudget: int(20, 20_000).opt,
+    promptMax: int(0, 20).opt,
+    promptMinSimilarity: num(0, 1).opt,
+    promptMinKeyword: num(0, 1).opt,
+  })
+  .strict();
+const configSchema = z
+  .object({
+    /** A model pack folder, or the name of a pack under the models dir (auto, offline, all-MiniLM-L6-v2, ...). */
+    model: text(4096).opt,
+    /** Embedding worker threads (default: the number of cores). */
+    threads: int(1, 64).opt,
+    /** Context injection budgets and relevance bar (see capture/context.ts for the defaults). */
+    context: contextSchema.optional(),
+    /** Minutes without any event after which a session with no SessionEnd is rolled up (default 120). */
+    sessionIdleMinutes: int(1, 10_080).opt,
+  })
+  .strict();
 
+export type MnemoConfig = z.output<typeof configSchema> & { context?: Partial<ContextConfig> };
+
+/** Reads and checks `config.json` ({} when there is none). Throws E_BAD_ARGS naming the file and the key. */
 export function readConfig(paths: MnemoPaths): MnemoConfig {
-  const path = join(paths.configDir, 'config.json');
+  const path = paths.configPath;
   if (!existsSync(path)) return {};
+  let raw: unknown;
   try {
-    const raw = JSON.parse(readFileSync(path, 'utf8')) as unknown;
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('it must hold a JSON object');
-    return raw as MnemoConfig;
+    raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
     throw new MnemoError(ErrorCode.BAD_ARGS, `cannot read ${path}: ${(err as Error).message}`);
   }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new MnemoError(ErrorCode.BAD_ARGS, `${path} must hold a JSON object`);
+  const r = configSchema.safeParse(raw);
+  if (!r.success) throw new MnemoError(ErrorCode.BAD_ARGS, `${path}: ${badArgsFrom(r.error, [...Object.keys(configSchema.shape), ...Object.keys(contextSchema.shape)]).message}`);
+  return withoutUndefined(r.data) as MnemoConfig;
+}
+
+function withoutUndefined(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(o)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [k, v !== null && typeof v === 'object' && !Array.isArray(v) ? withoutUndefined(v as Record<string, unknown>) : v]),
+  );
 }
 
 export interface ModelChoice {
@@ -46,8 +77,7 @@ export interface ModelChoice {
  * `auto`: the default model if it was pulled, else the offline pack (built on first start when missing). A registry
  * name must have been pulled; any other value is a pack folder (a bare name means one under the models dir).
  */
-export function chooseModel(paths: MnemoPaths, env: NodeJS.ProcessEnv, explicit?: string): ModelChoice {
-  const config = readConfig(paths);
+export function chooseModel(paths: MnemoPaths, env: NodeJS.ProcessEnv, explicit?: string, config: MnemoConfig = readConfig(paths)): ModelChoice {
   const asked = explicit ?? env.MNEMO_MODEL ?? config.model ?? 'auto';
   const installed = (name: string) => existsSync(join(paths.modelsDir, name, 'manifest.json'));
   if (asked === 'auto') {

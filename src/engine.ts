@@ -2,30 +2,18 @@ import { statSync } from 'node:fs';
 import { Embedder, type EmbedderOptions } from './embed/embedder.js';
 import { badArgs } from './errors.js';
 import { resolvePaths } from './paths.js';
-import { preview, SHORT_HASH_LENGTH, DEFAULT_PREVIEW_CHARS, type CompactMemory } from './search/compact.js';
-import { renderCompact, type Rendered } from './search/render.js';
-import { applyRecency, retrieve, SEARCH_MODES, type ScoredId, type SearchMode } from './search/retrieve.js';
-import { parseTimeExpression } from './search/time.js';
-import { openDb, type Db } from './store/db.js';
+import type { FilterArgs, NewMemoryArgs, SearchMode } from './protocol/ops.js';
+import type { DeleteResult, ExportPage, Health, Memory, ReindexResult, Stats, StoreResult, TagCount } from './protocol/results.js';
+import { compactOf } from './search/compact.js';
+import { applyRecency, retrieve, type ScoredId } from './search/retrieve.js';
+import { findTimeExpression, parseTimeExpression } from './search/time.js';
+import { openDb } from './store/db.js';
+import { isFiltering } from './store/filter.js';
 import { MemoryStore, type MemoryPatch, type NewMemory } from './store/memory-store.js';
 import { SCHEMA_VERSION } from './store/migrations.js';
-import { contentHash, normalizeContent, normalizeTags } from './store/normalize.js';
+import { contentHash, normalizeContent } from './store/normalize.js';
 import { redact, redactDeep } from './store/redact.js';
-import type { Memory, MemoryFilter, MemoryRow, ModelRecord } from './store/types.js';
-import {
-  asArgs,
-  normalizeType,
-  optBool,
-  optEnum,
-  optInt,
-  optMetadata,
-  optNumber,
-  optString,
-  optTime,
-  optTypes,
-  type Args,
-} from './validate.js';
-
+import type { MemoryFilter, MemoryRow, ModelRecord } from './store/types.js';
 import { VERSION } from './version.js';
 
 export { VERSION };
@@ -40,93 +28,64 @@ export interface EngineOptions {
   now?: () => number;
 }
 
-export type ResultFormat = 'compact' | 'full' | 'text';
-const FORMATS: readonly ResultFormat[] = ['compact', 'full', 'text'];
-
-export interface StoreResult {
-  hash: string;
-  created: boolean;
-  memory: CompactMemory;
-}
-
-export interface FullHit extends Memory {
+/** A ranked memory: its 0..1 score and, where each side ran, its own (see the README's "Scores"). */
+export interface Hit {
+  memory: Memory;
   score: number;
-  scores: { semantic?: number; keyword?: number };
+  semantic?: number;
+  keyword?: number;
 }
 
-export type Listing = (
-  | { format: 'compact'; results: CompactMemory[] }
-  | { format: 'full'; results: FullHit[] }
-  | ({ format: 'text' } & Rendered)
-) & {
+export interface Ranked {
+  hits: Hit[];
   /** Set when the search could not be what was asked (semantic search is off until a reindex). */
   notice?: string;
-};
-
-export interface ReindexResult {
-  model: string;
-  /** Memories re-embedded by this call. */
-  reindexed: number;
-  /** Memories still without a vector from the current model. */
-  remaining: number;
-  total: number;
-  /** Vector tables of earlier models dropped once nothing needed them. */
-  dropped: string[];
 }
 
-export interface DeleteResult {
+export interface SearchQuery {
+  text: string;
+  mode: SearchMode;
+  limit: number;
+  filter: MemoryFilter;
+  minScore?: number;
+  /** 0..1: how much creation time counts against the match (see applyRecency). */
+  recencyBoost?: number;
+}
+
+export interface UpdatePatch {
+  type?: string | undefined;
+  tags?: string[] | undefined;
+  addTags?: string[] | undefined;
+  removeTags?: string[] | undefined;
+  metadata?: Record<string, unknown> | undefined;
+  /** Replace the metadata instead of merging into it (JSON merge patch). */
+  replaceMetadata?: boolean | undefined;
+}
+
+export interface DeleteSelection {
+  /** Hashes or unique prefixes; with a filter, only those the filter also matches. */
+  hashes?: string[] | undefined;
+  filter: MemoryFilter;
   dryRun: boolean;
-  /** Memories the filter matched. */
-  matched: number;
-  /** Memories removed (0 on a dry run). */
-  deleted: number;
-  /** The matched memories, compact, at most 100. */
-  memories: CompactMemory[];
 }
 
-export interface Health {
-  status: 'ok' | 'degraded';
-  version: string;
-  schemaVersion: number;
-  model: { name: string; dimension: number; fingerprint: string };
-  memories: number;
-  vectors: { current: number; missing: number };
-  warnings: string[];
-  dbPath: string;
-  dbBytes: number;
-  sqlite: string;
-  sqliteVec: string;
-}
-
-export interface Stats {
-  memories: number;
-  contentBytes: number;
-  byType: Record<string, number>;
-  byProject: { project: string | null; count: number }[];
-  topTags: { tag: string; count: number }[];
-  oldest: number | null;
-  newest: number | null;
-  accessed: number;
-  embedder: Embedder['stats'];
-}
-
-const MAX_LIMIT = 100;
-const MAX_BATCH = 1000;
-const DEFAULT_TEXT_BUDGET = 500;
+/** How many matched memories a delete result lists. */
+const DELETE_LISTED = 100;
 /** How often access counts gathered by reads are written. */
 const ACCESS_FLUSH_MS = 5000;
 
 /**
- * The in-process API of mnemo: store, embed and search composed. The daemon, the tests and the benchmarks all go
- * through this class. Every operation takes loosely typed arguments (they may come off the wire) and checks them.
+ * mnemo's domain: store, embed and search composed. Inputs are typed and already checked (the daemon parses every
+ * request at the edge with protocol/ops.ts); results are domain values (memories and hits), shaped for the wire by the
+ * daemon's handlers. Everything a method could refuse is refused before it reads or writes anything. No SQL here: it
+ * is all in store/.
  */
 export class Engine {
   readonly storage: MemoryStore;
   readonly embedder: Embedder;
   readonly model: ModelRecord;
   readonly dbPath: string;
-  private readonly db: Db;
-  private readonly now: () => number;
+  readonly now: () => number;
   private readonly accessTimer: NodeJS.Timeout;
   /** Resolves when the in-memory vector index has loaded. */
   readonly indexed: Promise<void>;
@@ -134,10 +93,9 @@ export class Engine {
   private missingVectors: number;
   private closed = false;
 
-  private constructor(db: Db, dbPath: string, embedder: Embedder, model: ModelRecord, now: () => number) {
-    this.db = db;
+  private constructor(storage: MemoryStore, dbPath: string, embedder: Embedder, model: ModelRecord, now: () => number) {
+    this.storage = storage;
     this.dbPath = dbPath;
-    this.storage = new MemoryStore(db);
     this.embedder = embedder;
     this.model = model;
     this.now = now;
@@ -151,15 +109,14 @@ export class Engine {
   static async open(options: EngineOptions): Promise<Engine> {
     const dbPath = options.dbPath ?? resolvePaths().dbPath;
     const embedder = await Embedder.open(options.modelDir, options.embedder);
-    let db: Db | undefined;
+    let storage: MemoryStore | undefined;
     try {
-      db = openDb(dbPath);
-      const store = new MemoryStore(db);
+      storage = new MemoryStore(openDb(dbPath));
       const { manifest, fingerprint } = embedder.pack;
-      const model = store.attachModel(manifest.name, fingerprint, manifest.dimension);
-      return new Engine(db, dbPath, embedder, model, options.now ?? Date.now);
+      const model = storage.attachModel(manifest.name, fingerprint, manifest.dimension);
+      return new Engine(storage, dbPath, embedder, model, options.now ?? Date.now);
     } catch (err) {
-      db?.close();
+      storage?.db.close();
       await embedder.close();
       throw err;
     }
@@ -167,44 +124,39 @@ export class Engine {
 
   // ---- store ----
 
-  async store(input: unknown): Promise<StoreResult> {
-    const [result] = await this.storeMany([this.parseNew(asArgs(input))]);
+  async store(input: NewMemoryArgs): Promise<StoreResult> {
+    const [result] = await this.storeMany([this.newMemory(input)]);
     return result!;
   }
 
   /** Stores many memories in one transaction, with one embedding request for all the new ones. */
-  async storeBatch(input: unknown): Promise<StoreResult[]> {
-    const args = asArgs(input);
-    const items = args.memories ?? args.items;
-    if (!Array.isArray(items)) throw badArgs('`memories` must be an array of memories to store');
-    if (items.length > MAX_BATCH) throw badArgs(`\`memories\` holds ${items.length} items; the limit is ${MAX_BATCH}`);
-    const parsed = items.map((item, i) => {
+  async storeBatch(inputs: NewMemoryArgs[]): Promise<StoreResult[]> {
+    const items = inputs.map((input, i) => {
       try {
-        return this.parseNew(asArgs(item, `memories[${i}]`));
+        return this.newMemory(input);
       } catch (err) {
         if (err instanceof Error) err.message = `memories[${i}]: ${err.message}`;
         throw err;
       }
     });
-    return this.storeMany(parsed);
+    return this.storeMany(items);
   }
 
-  private parseNew(args: Args): NewMemory {
+  private newMemory(m: NewMemoryArgs): NewMemory {
     // Private blocks and secrets never reach the database, the index or the model (see store/redact.ts).
-    const content = normalizeContent(typeof args.content === 'string' ? redact(args.content) : args.content);
+    const content = normalizeContent(redact(m.content));
     return {
       hash: contentHash(content),
       content,
-      type: args.type === undefined || args.type === null ? 'note' : normalizeType(args.type),
-      project: optString(args, 'project', 4096) ?? null,
-      sessionId: optString(args, 'sessionId', 200) ?? optString(args, 'session_id', 200) ?? null,
-      tags: normalizeTags(args.tags),
-      metadata: (redactDeep(optMetadata(args) ?? {}) as Record<string, unknown>),
-      createdAt: optTime(args, 'createdAt') ?? optTime(args, 'created') ?? this.now(),
-      updatedAt: optTime(args, 'updatedAt'),
-      // An import keeps the access history it was exported with.
-      accessCount: optInt(args, 'accessCount', 0, Number.MAX_SAFE_INTEGER),
-      lastAccessedAt: optTime(args, 'lastAccessedAt'),
+      type: m.type ?? 'note',
+      project: m.project ?? null,
+      sessionId: m.sessionId ?? null,
+      tags: m.tags ?? [],
+      metadata: redactDeep(m.metadata ?? {}) as Record<string, unknown>,
+      createdAt: m.createdAt ?? this.now(),
+      updatedAt: m.updatedAt,
+      accessCount: m.accessCount,
+      lastAccessedAt: m.lastAccessedAt,
     };
   }
 
@@ -235,30 +187,52 @@ export class Engine {
     return written.map(({ row, created }) => ({
       hash: row.hash,
       created,
-      memory: this.compact(row, tags.get(row.id) ?? []),
+      memory: compactOf(this.storage.toMemory(row, tags.get(row.id) ?? [])),
     }));
   }
 
-  // ---- search ----
+  // ---- reading ----
 
-  async search(input: unknown): Promise<Listing> {
-    this.assertOpen();
-    const args = asArgs(input);
-    const query = optString(args, 'query', 100_000);
-    if (query === undefined || query.trim().length === 0) throw badArgs('`query` is required and must not be empty');
-    const mode = optEnum(args, 'mode', SEARCH_MODES) ?? 'hybrid';
-    const limit = optInt(args, 'limit', 1, MAX_LIMIT) ?? 5;
-    const minScore = optNumber(args, 'minScore', 0, 1) ?? 0;
-    const recency = optNumber(args, 'recencyBoost', 0, 1) ?? 0;
-    return this.ranked(args, mode, query, this.parseFilter(args), limit, minScore, recency);
+  /**
+   * A filter as the store applies it: a time expression ("last week") becomes a range on this engine's clock, and
+   * meets `since`/`until` when both are given. Throws E_BAD_ARGS for an expression it cannot read or an empty range.
+   */
+  filter(spec: FilterArgs): MemoryFilter {
+    const filter: MemoryFilter = {};
+    if (spec.project !== undefined) filter.project = spec.project;
+    if (spec.sessionId !== undefined) filter.sessionId = spec.sessionId;
+    if (spec.type !== undefined) filter.types = spec.type;
+    if (spec.tags !== undefined) filter.tags = spec.tags;
+    if (spec.tagMode !== undefined) filter.tagMode = spec.tagMode;
+    if (spec.since !== undefined) filter.since = spec.since;
+    if (spec.until !== undefined) filter.until = spec.until;
+    if (spec.time !== undefined) this.narrowToTime(filter, spec.time);
+    return filter;
   }
 
-  /** A query's ranking as a listing: the mode that can run (see effectiveMode), the query's vector, the ranking. */
-  private async ranked(args: Args, mode: SearchMode, query: string, filter: MemoryFilter, limit: number, minScore: number, recency: number): Promise<Listing> {
-    const { mode: effective, notice } = this.effectiveMode(mode);
-    const vector = effective === 'keyword' ? undefined : (await this.embedder.embedQueries([query]))[0];
-    const hits = this.rank(effective, query, vector, filter, limit, minScore, recency);
-    return this.withNotice(this.listing(hits, args), notice);
+  private narrowToTime(filter: MemoryFilter, expression: string): void {
+    const range = parseTimeExpression(expression, new Date(this.now()));
+    if (range.since !== undefined) filter.since = Math.max(range.since, filter.since ?? -Infinity);
+    if (range.until !== undefined) filter.until = Math.min(range.until, filter.until ?? Infinity);
+    if (filter.since !== undefined && filter.until !== undefined && filter.since >= filter.until) {
+      throw badArgs('the time range is empty: `since` must be before `until`');
+    }
+  }
+
+  /** Ranks memories for a query: retrieval (see search/retrieve.ts), the recency blend, the score floor. */
+  async search(q: SearchQuery): Promise<Ranked> {
+    this.assertOpen();
+    const { mode, notice } = this.effectiveMode(q.mode);
+    const vector = mode === 'keyword' ? undefined : (await this.embedder.embedQueries([q.text]))[0];
+    const recency = q.recencyBoost ?? 0;
+    const depth = recency > 0 ? Math.min(4096, q.limit * 4) : q.limit;
+    let scored = retrieve(this.storage, this.model, { mode, limit: depth, filter: q.filter, text: q.text, ...(vector ? { vector } : {}) });
+    if (recency > 0) {
+      const rows = this.storage.rowsByIds(scored.map((h) => h.id));
+      scored = applyRecency(scored, (id) => rows.get(id)?.created_at ?? 0, recency, this.now());
+    }
+    const hits = this.hits(scored.filter((h) => h.score >= (q.minScore ?? 0)).slice(0, q.limit));
+    return notice ? { hits, notice } : { hits };
   }
 
   /**
@@ -274,177 +248,109 @@ export class Engine {
     };
   }
 
-  private withNotice(listing: Listing, notice: string | undefined): Listing {
-    return notice ? { ...listing, notice } : listing;
+  /** Memories matching the filter, newest first. */
+  list(filter: MemoryFilter, limit: number, offset = 0): Memory[] {
+    this.assertOpen();
+    return this.hits(this.storage.list(filter, limit, offset).map((r) => ({ id: r.id, score: 1 }))).map((h) => h.memory);
   }
 
-  /** Ranks ids for a query: retrieval, then the recency blend, then the score floor. */
-  private rank(
-    mode: SearchMode,
-    text: string,
-    vector: Float32Array | undefined,
-    filter: MemoryFilter,
-    limit: number,
-    minScore: number,
-    recency: number,
-  ): ScoredId[] {
-    const depth = recency > 0 ? Math.min(4096, limit * 4) : limit;
-    let hits = retrieve(this.storage, this.model, { mode, limit: depth, filter, text, ...(vector ? { vector } : {}) });
-    if (recency > 0) {
-      const rows = this.storage.rowsByIds(hits.map((h) => h.id));
-      hits = applyRecency(hits, (id) => rows.get(id)?.created_at ?? 0, recency, this.now());
+  /**
+   * Memories from a time ("yesterday", "last week"), newest first, or ranked by `query` within that time. Without a
+   * time, the time phrase is taken out of the query ("what did we decide last week about auth").
+   */
+  async recall(when: string | undefined, filter: MemoryFilter, o: { limit: number; query?: string | undefined; mode: SearchMode; minScore?: number | undefined }): Promise<Ranked> {
+    this.assertOpen();
+    let query = o.query;
+    if (when === undefined) {
+      const found = findTimeExpression(query ?? '', new Date(this.now()));
+      if (!found) throw badArgs(`no time in the query '${(query ?? '').slice(0, 80)}'; give \`time\`, for example 'yesterday' or 'last week'`);
+      when = found.time;
+      query = found.rest;
     }
-    return hits.filter((h) => h.score >= minScore).slice(0, limit);
+    const within = { ...filter };
+    this.narrowToTime(within, when);
+    if (query !== undefined && query.trim().length > 0) {
+      return this.search({ text: query, mode: o.mode, limit: o.limit, filter: within, minScore: o.minScore ?? 0 });
+    }
+    return { hits: this.list(within, o.limit).map((memory) => ({ memory, score: 1 })) };
   }
 
-  async searchByTag(input: unknown): Promise<Listing> {
-    this.assertOpen();
-    const args = asArgs(input);
-    const tags = normalizeTags(args.tags ?? args.tag, args.tags === undefined ? 'tag' : 'tags');
-    if (tags.length === 0) throw badArgs('`tags` must hold at least one tag');
-    const filter = { ...this.parseFilter(args), tags };
-    const limit = optInt(args, 'limit', 1, MAX_LIMIT) ?? 10;
-    const offset = optInt(args, 'offset', 0, 1_000_000) ?? 0;
-    return this.newestFirst(this.storage.list(filter, limit, offset), args);
-  }
-
-  /** Memories matching the filters (project, sessionId, type, tags, time), newest first. */
-  async list(input: unknown): Promise<Listing> {
-    this.assertOpen();
-    const args = asArgs(input);
-    const limit = optInt(args, 'limit', 1, MAX_LIMIT) ?? 10;
-    const offset = optInt(args, 'offset', 0, 1_000_000) ?? 0;
-    const rows = this.storage.list(this.parseFilter(args), limit, offset);
-    return this.newestFirst(rows, args);
-  }
-
-  private newestFirst(rows: MemoryRow[], args: Args): Listing {
-    return this.listing(
-      rows.map((r) => ({ id: r.id, score: 1 })),
-      { ...args, scores: false },
+  /** Ranked ids as memories (tags included), in rank order; a read counts as an access. */
+  private hits(scored: ScoredId[]): Hit[] {
+    const ids = scored.map((h) => h.id);
+    const rows = this.storage.rowsByIds(ids);
+    const tags = this.storage.tagsOf(ids);
+    const present = scored.filter((h) => rows.has(h.id));
+    this.storage.touch(
+      present.map((h) => h.id),
+      this.now(),
     );
+    return present.map((h) => ({
+      memory: this.storage.toMemory(rows.get(h.id)!, tags.get(h.id) ?? []),
+      score: h.score,
+      ...(h.semantic !== undefined ? { semantic: h.semantic } : {}),
+      ...(h.keyword !== undefined ? { keyword: h.keyword } : {}),
+    }));
   }
 
-  /** Memories from a time ("yesterday", "last week"), newest first, or ranked by `query` within that time. */
-  async recall(input: unknown): Promise<Listing> {
+  /** One memory by hash or unique prefix; counted as an access. */
+  get(hash: string): Memory {
     this.assertOpen();
-    const args = asArgs(input);
-    const time = optString(args, 'time', 200);
-    if (time === undefined) throw badArgs("`time` is required, for example 'yesterday' or 'last week'");
-    const range = parseTimeExpression(time, new Date(this.now()));
-    const filter = this.parseFilter({ ...args, time: undefined });
-    if (range.since !== undefined) filter.since = Math.max(range.since, filter.since ?? -Infinity);
-    if (range.until !== undefined) filter.until = Math.min(range.until, filter.until ?? Infinity);
-    const limit = optInt(args, 'limit', 1, MAX_LIMIT) ?? 10;
-    const query = optString(args, 'query', 100_000);
-    if (query && query.trim().length > 0) {
-      return this.ranked(args, optEnum(args, 'mode', SEARCH_MODES) ?? 'hybrid', query, filter, limit, optNumber(args, 'minScore', 0, 1) ?? 0, 0);
-    }
-    return this.newestFirst(this.storage.list(filter, limit), args);
-  }
-
-  // ---- single memories ----
-
-  get(input: unknown): Memory {
-    this.assertOpen();
-    const args = typeof input === 'string' ? { hash: input } : asArgs(input);
-    const row = this.storage.resolve(args.hash);
+    const row = this.storage.resolve(hash);
     this.storage.touch([row.id], this.now());
     this.storage.flushAccess();
     return this.storage.toMemory(this.storage.rowsByIds([row.id]).get(row.id)!);
   }
 
+  // ---- changing ----
+
   /** Changes tags, type or metadata. Content is immutable: its hash is its identity. */
-  update(input: unknown): Memory {
+  update(hash: string, p: UpdatePatch): Memory {
     this.assertOpen();
-    const args = asArgs(input);
-    if (args.content !== undefined) {
-      throw badArgs('`content` cannot be changed (a memory is identified by its content); store a new memory instead');
-    }
-    const row = this.storage.resolve(args.hash);
+    const row = this.storage.resolve(hash);
     const patch: MemoryPatch = {};
-    if (args.type !== undefined) patch.type = normalizeType(args.type);
-    if (args.tags !== undefined) patch.tags = normalizeTags(args.tags);
-    if (args.addTags !== undefined) patch.addTags = normalizeTags(args.addTags, 'addTags');
-    if (args.removeTags !== undefined) patch.removeTags = normalizeTags(args.removeTags, 'removeTags');
-    const given = optMetadata(args);
-    const metadata = given === undefined ? undefined : (redactDeep(given) as Record<string, unknown>);
-    if (metadata !== undefined) {
-      const replace = optBool(args, 'replaceMetadata') ?? false;
-      patch.metadata = replace ? metadata : mergePatch(JSON.parse(row.metadata) as Record<string, unknown>, metadata);
+    if (p.type !== undefined) patch.type = p.type;
+    if (p.tags !== undefined) patch.tags = p.tags;
+    if (p.addTags !== undefined) patch.addTags = p.addTags;
+    if (p.removeTags !== undefined) patch.removeTags = p.removeTags;
+    if (p.metadata !== undefined) {
+      const metadata = redactDeep(p.metadata) as Record<string, unknown>;
+      patch.metadata = p.replaceMetadata ? metadata : mergePatch(JSON.parse(row.metadata) as Record<string, unknown>, metadata);
     }
-    if (Object.keys(patch).length === 0) {
-      throw badArgs('nothing to update: give `tags`, `addTags`, `removeTags`, `type` or `metadata`');
-    }
+    if (Object.keys(patch).length === 0) throw badArgs('nothing to update: give `tags`, `addTags`, `removeTags`, `type` or `metadata`');
     this.storage.update(row.id, patch);
     return this.storage.toMemory(this.storage.rowsByIds([row.id]).get(row.id)!);
   }
 
   /**
-   * Deletes by hash (`hash` or `hashes`), by tags, by time range (`since`/`until` or `time`), by project or type, or a
-   * combination (all must hold). An empty filter is refused; `dryRun` reports what would go and removes nothing.
+   * Deletes by hashes, by filter, or both (both must hold). A selection with no hash and a filter that narrows
+   * nothing (store/filter.ts `isFiltering`: a tag mode alone, or an empty tag list, narrows nothing) is refused:
+   * deleting is never more than was asked for. A dry run reports what would go and removes nothing.
    */
-  delete(input: unknown): DeleteResult {
+  delete(s: DeleteSelection): DeleteResult {
     this.assertOpen();
-    const args = asArgs(input);
-    const dryRun = optBool(args, 'dryRun') ?? false;
-    const hashList = args.hashes ?? (args.hash === undefined ? undefined : [args.hash]);
-    let ids: number[] | undefined;
-    if (hashList !== undefined) {
-      if (!Array.isArray(hashList) || hashList.length === 0) throw badArgs('`hashes` must be a non-empty array of hashes');
-      if (hashList.length > MAX_BATCH) throw badArgs(`\`hashes\` holds more than ${MAX_BATCH} hashes`);
-      ids = [...new Set(hashList.map((h) => this.storage.resolve(h, 'hash').id))];
-    }
-    const filter = this.parseFilter(args);
-    const filtering = Object.values(filter).some((v) => v !== undefined && !(Array.isArray(v) && v.length === 0));
-    if (ids === undefined && !filtering) {
-      throw badArgs('refusing to delete with an empty filter: give `hash`, `hashes`, `tags`, a time range, `project` or `type`');
+    const filtering = isFiltering(s.filter);
+    if (s.hashes === undefined && !filtering) {
+      throw badArgs('refusing to delete with an empty filter: give `hash`, `hashes`, `tags`, a time range, `project`, `sessionId` or `type`');
     }
     let rows: MemoryRow[];
-    if (ids !== undefined) {
+    if (s.hashes !== undefined) {
+      const ids = [...new Set(s.hashes.map((h) => this.storage.resolve(h, 'hash').id))];
       const byId = this.storage.rowsByIds(ids);
-      const allowed = filtering ? new Set(this.storage.list(filter, 10_000_000).map((r) => r.id)) : null;
-      rows = ids.map((id) => byId.get(id)!).filter((r) => r && (!allowed || allowed.has(r.id)));
+      const allowed = filtering ? new Set(this.storage.idsMatching(s.filter)) : null;
+      rows = ids.flatMap((id) => {
+        const row = byId.get(id);
+        return row && (!allowed || allowed.has(id)) ? [row] : [];
+      });
     } else {
-      rows = this.storage.list(filter, 10_000_000);
+      rows = this.storage.list(s.filter, Number.MAX_SAFE_INTEGER);
     }
-    const tags = this.storage.tagsOf(rows.slice(0, 100).map((r) => r.id));
-    const memories = rows.slice(0, 100).map((r) => this.compact(r, tags.get(r.id) ?? []));
-    const deleted = dryRun ? 0 : this.storage.deleteIds(rows.map((r) => r.id));
+    const listed = rows.slice(0, DELETE_LISTED);
+    const tags = this.storage.tagsOf(listed.map((r) => r.id));
+    const memories = listed.map((r) => compactOf(this.storage.toMemory(r, tags.get(r.id) ?? [])));
+    const deleted = s.dryRun ? 0 : this.storage.deleteIds(rows.map((r) => r.id));
     if (deleted > 0 && this.missingVectors > 0) this.missingVectors = this.storage.vectorCoverage(this.model).withoutVector;
-    return { dryRun, matched: rows.length, deleted, memories };
-  }
-
-  /** Every tag with how many memories carry it, most used first. */
-  tags(input: unknown = {}): { tag: string; count: number }[] {
-    this.assertOpen();
-    const args = asArgs(input);
-    const limit = optInt(args, 'limit', 1, 100_000) ?? 1000;
-    const project = optString(args, 'project', 4096);
-    const where = project === undefined ? '' : 'JOIN memories m ON m.id = t.memory_id WHERE m.project = ?';
-    return this.db
-      .prepare(`SELECT t.tag, count(*) AS count FROM memory_tags t ${where} GROUP BY t.tag ORDER BY count DESC, t.tag LIMIT ?`)
-      .all(...(project === undefined ? [] : [project]), limit) as { tag: string; count: number }[];
-  }
-
-  /** Whole memories in storage order, a page at a time, for a lossless export. `cursor` comes from the last page. */
-  exportPage(input: unknown = {}): { memories: Memory[]; cursor: number | null } {
-    this.assertOpen();
-    const args = asArgs(input);
-    const after = optInt(args, 'cursor', 0, Number.MAX_SAFE_INTEGER) ?? 0;
-    const limit = optInt(args, 'limit', 1, 1000) ?? 500;
-    const rows = this.db.prepare('SELECT * FROM memories WHERE id > ? ORDER BY id LIMIT ?').all(after, limit) as MemoryRow[];
-    const tags = this.storage.tagsOf(rows.map((r) => r.id));
-    return {
-      memories: rows.map((r) => this.storage.toMemory(r, tags.get(r.id) ?? [])),
-      cursor: rows.length === limit ? rows[rows.length - 1]!.id : null,
-    };
-  }
-
-  /** Embeds query texts in one model call and caches them, so the searches that follow do not wait on the model. */
-  async prepareQueries(texts: string[]): Promise<void> {
-    this.assertOpen();
-    await this.embedder.embedQueriesTogether(texts);
+    return { dryRun: s.dryRun, matched: rows.length, deleted, memories };
   }
 
   /**
@@ -452,10 +358,8 @@ export class Engine {
    * until `remaining` is 0; it resumes wherever it stopped, since the state is the vector table itself. When nothing
    * is left, the vector tables of earlier models are dropped.
    */
-  async reindex(input: unknown = {}): Promise<ReindexResult> {
+  async reindex(limit: number): Promise<ReindexResult> {
     this.assertOpen();
-    const args = asArgs(input);
-    const limit = optInt(args, 'limit', 1, 1000) ?? 64;
     const ids = this.storage.idsMissingVector(this.model, limit);
     const rows = this.storage.rowsByIds(ids);
     const present = ids.filter((id) => rows.has(id));
@@ -476,11 +380,33 @@ export class Engine {
     };
   }
 
-  // ---- state ----
+  // ---- describing ----
+
+  /** Every tag with how many memories carry it, most used first. */
+  tags(limit: number, project?: string): TagCount[] {
+    this.assertOpen();
+    return this.storage.tagCounts(limit, project);
+  }
+
+  /** Whole memories in storage order, a page at a time, for a lossless export. `cursor` comes from the last page. */
+  exportPage(cursor: number, limit: number): ExportPage {
+    this.assertOpen();
+    const rows = this.storage.rowsAfter(cursor, limit);
+    const tags = this.storage.tagsOf(rows.map((r) => r.id));
+    return {
+      memories: rows.map((r) => this.storage.toMemory(r, tags.get(r.id) ?? [])),
+      cursor: rows.length === limit ? rows[rows.length - 1]!.id : null,
+    };
+  }
+
+  /** Embeds query texts in one model call and caches them, so the searches that follow do not wait on the model. */
+  async prepareQueries(texts: string[]): Promise<void> {
+    this.assertOpen();
+    await this.embedder.embedQueriesTogether(texts);
+  }
 
   health(): Health {
     this.assertOpen();
-    const memories = this.storage.count();
     const coverage = this.storage.vectorCoverage(this.model);
     const warnings: string[] = [];
     if (coverage.withoutVector > 0) {
@@ -488,54 +414,23 @@ export class Engine {
         `${coverage.withoutVector} memories have no vector from ${this.model.name} (the model changed): semantic search is off until \`mnemo reindex\``,
       );
     }
-    const versions = this.db.prepare('SELECT sqlite_version() AS sqlite, vec_version() AS vec').get() as {
-      sqlite: string;
-      vec: string;
-    };
     return {
       status: warnings.length === 0 ? 'ok' : 'degraded',
       version: VERSION,
       schemaVersion: SCHEMA_VERSION,
       model: { name: this.model.name, dimension: this.model.dimension, fingerprint: this.model.fingerprint.slice(0, 12) },
-      memories,
+      memories: this.storage.count(),
       vectors: { current: coverage.withVector, missing: coverage.withoutVector },
       warnings,
       dbPath: this.dbPath,
       dbBytes: fileSize(this.dbPath) + fileSize(`${this.dbPath}-wal`),
-      sqlite: versions.sqlite,
-      sqliteVec: versions.vec,
+      ...this.storage.versions(),
     };
   }
 
   stats(): Stats {
     this.assertOpen();
-    this.storage.flushAccess();
-    const q = <T>(sql: string) => this.db.prepare(sql).all() as T[];
-    const totals = this.db
-      .prepare(
-        `SELECT count(*) AS n, coalesce(sum(length(CAST(content AS BLOB))), 0) AS bytes, min(created_at) AS oldest,
-                max(created_at) AS newest, coalesce(sum(access_count > 0), 0) AS accessed FROM memories`,
-      )
-      .get() as { n: number; bytes: number; oldest: number | null; newest: number | null; accessed: number };
-    return {
-      memories: totals.n,
-      contentBytes: totals.bytes,
-      byType: Object.fromEntries(
-        q<{ type: string; n: number }>('SELECT type, count(*) AS n FROM memories GROUP BY type ORDER BY n DESC').map(
-          (r) => [r.type, r.n],
-        ),
-      ),
-      byProject: q<{ project: string | null; count: number }>(
-        'SELECT project, count(*) AS count FROM memories GROUP BY project ORDER BY count DESC LIMIT 20',
-      ),
-      topTags: q<{ tag: string; count: number }>(
-        'SELECT tag, count(*) AS count FROM memory_tags GROUP BY tag ORDER BY count DESC, tag LIMIT 20',
-      ),
-      oldest: totals.oldest,
-      newest: totals.newest,
-      accessed: totals.accessed,
-      embedder: this.embedder.stats,
-    };
+    return { ...this.storage.statistics(), embedder: this.embedder.stats };
   }
 
   async close(): Promise<void> {
@@ -543,100 +438,15 @@ export class Engine {
     this.closed = true;
     clearInterval(this.accessTimer);
     await this.embedder.close();
-    try {
-      this.storage.flushAccess();
-      this.db.pragma('wal_checkpoint(TRUNCATE)');
-    } finally {
-      this.db.close();
-    }
+    this.storage.close();
   }
-
-  // ---- helpers ----
 
   private assertOpen(): void {
     if (this.closed) throw badArgs('the engine is closed');
   }
-
-  /** Filters shared by search, listing and delete: project, type, tags (+ tagMode), since/until or time. */
-  private parseFilter(args: Args): MemoryFilter {
-    const filter: MemoryFilter = {};
-    const project = optString(args, 'project', 4096);
-    if (project !== undefined) filter.project = project;
-    const sessionId = optString(args, 'sessionId', 200);
-    if (sessionId !== undefined) filter.sessionId = sessionId;
-    const types = optTypes(args);
-    if (types) filter.types = types;
-    if (args.tags !== undefined) filter.tags = normalizeTags(args.tags);
-    const tagMode = optEnum(args, 'tagMode', ['any', 'all'] as const);
-    if (tagMode) filter.tagMode = tagMode;
-    const since = optTime(args, 'since');
-    const until = optTime(args, 'until');
-    if (since !== undefined) filter.since = since;
-    if (until !== undefined) filter.until = until;
-    const time = optString(args, 'time', 200);
-    if (time !== undefined) {
-      const range = parseTimeExpression(time, new Date(this.now()));
-      if (range.since !== undefined) filter.since = Math.max(range.since, filter.since ?? -Infinity);
-      if (range.until !== undefined) filter.until = Math.min(range.until, filter.until ?? Infinity);
-    }
-    if (filter.since !== undefined && filter.until !== undefined && filter.since >= filter.until) {
-      throw badArgs('the time range is empty: `since` must be before `until`');
-    }
-    return filter;
-  }
-
-  private compact(row: MemoryRow, tags: string[], score?: number, previewChars = DEFAULT_PREVIEW_CHARS): CompactMemory {
-    const c: CompactMemory = {
-      hash: row.hash.slice(0, SHORT_HASH_LENGTH),
-      preview: preview(row.content, previewChars),
-      tags,
-      type: row.type,
-      created: row.created_at,
-    };
-    if (score !== undefined) c.score = Math.round(score * 1000) / 1000;
-    return c;
-  }
-
-  /** Shapes ranked ids into the requested result form and records the access. */
-  private listing(hits: ScoredId[], args: Args): Listing {
-    const format = optEnum(args, 'format', FORMATS) ?? 'compact';
-    const previewChars = optInt(args, 'previewChars', 20, 2000) ?? DEFAULT_PREVIEW_CHARS;
-    const withScores = args.scores !== false;
-    const ids = hits.map((h) => h.id);
-    const rows = this.storage.rowsByIds(ids);
-    const tags = this.storage.tagsOf(ids);
-    const present = hits.filter((h) => rows.has(h.id));
-    this.storage.touch(
-      present.map((h) => h.id),
-      this.now(),
-    );
-    if (format === 'full') {
-      return {
-        format,
-        results: present.map((h) => ({
-          ...this.storage.toMemory(rows.get(h.id)!, tags.get(h.id) ?? []),
-          score: h.score,
-          scores: {
-            ...(h.semantic !== undefined ? { semantic: h.semantic } : {}),
-            ...(h.keyword !== undefined ? { keyword: h.keyword } : {}),
-          },
-        })),
-      };
-    }
-    const compact = present.map((h) =>
-      this.compact(rows.get(h.id)!, tags.get(h.id) ?? [], withScores ? h.score : undefined, previewChars),
-    );
-    if (format === 'compact') return { format, results: compact };
-    const budget = optInt(args, 'budget', 1, 100_000) ?? DEFAULT_TEXT_BUDGET;
-    const header = optString(args, 'header', 500);
-    return {
-      format,
-      ...renderCompact(compact, { budget, now: this.now(), scores: withScores, ...(header ? { header } : {}) }),
-    };
-  }
 }
 
-/** JSON merge patch (RFC 7396) on one level: a null value removes the key, objects merge recursively. */
+/** JSON merge patch (RFC 7396): a null value removes the key, objects merge recursively. */
 function mergePatch(target: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...target };
   for (const [key, value] of Object.entries(patch)) {

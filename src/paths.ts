@@ -1,22 +1,37 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
+/**
+ * Every place mnemo keeps something, resolved once per process entry point. The native client follows the same rule
+ * for its two (the socket and client.log; `mnemo-client paths` prints them, and a test holds the two together):
+ * - `MNEMO_HOME` set: runtime `$MNEMO_HOME/run`, data `$MNEMO_HOME/data`, config `$MNEMO_HOME/config`;
+ * - else runtime `$XDG_RUNTIME_DIR/mnemo` (or `~/.mnemo/run`), data `$XDG_DATA_HOME/mnemo` (or
+ *   `~/.local/share/mnemo`), config `$XDG_CONFIG_HOME/mnemo` (or `~/.config/mnemo`); `~` is `$HOME`.
+ * Tests always set MNEMO_HOME, so no test can reach a real user's memories.
+ */
 export interface MnemoPaths {
-  /** Socket, pid and lock files: `$XDG_RUNTIME_DIR/mnemo`, else `~/.mnemo/run`. */
+  /** Socket, lock and state files. */
   runtimeDir: string;
-  /** Database and model packs: `$XDG_DATA_HOME/mnemo`, else `~/.local/share/mnemo`. */
+  /** Database, model packs, logs. */
   dataDir: string;
-  /** `config.json`: `$XDG_CONFIG_HOME/mnemo`, else `~/.config/mnemo`. */
   configDir: string;
+  socketPath: string;
+  /** Held (an SQLite exclusive lock) by the one running daemon. */
+  lockPath: string;
+  /** The running daemon's pid, socket, version and readiness (JSON). */
+  statePath: string;
   dbPath: string;
   modelsDir: string;
   logDir: string;
+  /** The daemon's structured log. */
+  daemonLog: string;
+  /** What a daemon process prints (stdout and stderr of `mnemo daemon` started in the background). */
+  daemonOut: string;
+  /** Why a hook client failed open. */
+  clientLog: string;
+  configPath: string;
 }
 
-/**
- * Where mnemo keeps things. `MNEMO_HOME` moves all of it under one folder: tests always set it, so no test can reach
- * a real user's memories.
- */
 export function resolvePaths(env: NodeJS.ProcessEnv = process.env): MnemoPaths {
   const home = env.MNEMO_HOME;
   let runtimeDir: string;
@@ -32,12 +47,20 @@ export function resolvePaths(env: NodeJS.ProcessEnv = process.env): MnemoPaths {
     dataDir = join(env.XDG_DATA_HOME || join(user, '.local', 'share'), 'mnemo');
     configDir = join(env.XDG_CONFIG_HOME || join(user, '.config'), 'mnemo');
   }
+  const logDir = join(dataDir, 'logs');
   return {
     runtimeDir,
     dataDir,
     configDir,
+    socketPath: join(runtimeDir, 'mnemo.sock'),
+    lockPath: join(runtimeDir, 'daemon.lock'),
+    statePath: join(runtimeDir, 'daemon.json'),
     dbPath: join(dataDir, 'mnemo.db'),
     modelsDir: join(dataDir, 'models'),
-    logDir: join(dataDir, 'logs'),
+    logDir,
+    daemonLog: join(logDir, 'daemon.log'),
+    daemonOut: join(logDir, 'daemon.out'),
+    clientLog: join(logDir, 'client.log'),
+    configPath: join(configDir, 'config.json'),
   };
 }

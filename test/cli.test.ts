@@ -85,20 +85,20 @@ describe('mnemo CLI', () => {
     expect(dry.stdout).toMatch(/^would delete 1 memory \(dry run, nothing changed\)\n- /);
     expect(json(await mnemo(env, ['delete', '--tag', 'paths', '--dry-run', '--json']))).toMatchObject({ dryRun: true, matched: 1, deleted: 0 });
     const refused = await mnemo(env, ['delete']);
-    expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/^mnemo: refusing to delete with an empty filter.*\(E_BAD_ARGS\)\n$/);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/^mnemo: refusing to delete with an empty filter.*\n$/);
   });
 
   it('errors are one clear line and a non-zero status', async () => {
     const r = await mnemo(env, ['get', 'nothex']);
-    expect(r).toMatchObject({ code: 1, stdout: '' });
+    expect(r).toMatchObject({ code: 2, stdout: '' });
     expect(r.stderr.trim().split('\n').length).toBe(1);
     const j = await mnemo(env, ['get', 'abcdef12', '--json']);
     expect(j.code).toBe(1);
     expect(JSON.parse(j.stdout)).toMatchObject({ error: { code: 'E_NOT_FOUND' } });
     expect((await mnemo(env, ['search'])).code).toBe(2);
     expect((await mnemo(env, ['frobnicate'])).code).toBe(2);
-    expect((await mnemo(env, ['search', 'x', '--limit', 'ten'])).stderr).toMatch(/--limit must be a whole number/);
+    expect((await mnemo(env, ['search', 'x', '--limit', 'ten'])).stderr).toMatch(/--limit must be an integer from 1 to 100, got 'ten'/);
   });
 
   it('export then import into a fresh home reproduces every memory, tag and timestamp', async () => {

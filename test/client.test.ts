@@ -133,13 +133,15 @@ describe("import { connect } from 'mnemo'", () => {
       const { connect, ErrorCode: Codes } = await import('mnemo');
       const client = await connect({ env: d.env });
       const stored = await client.store({ content: 'code API memory', tags: ['api'] });
-      const [search, tags] = await client.batch([
-        { op: 'search', args: { query: 'code API memory' } },
-        { op: 'tags', args: {} },
-      ]);
+      const [search, tags] = await client.batch({
+        calls: [
+          { op: 'search', args: { query: 'code API memory' } },
+          { op: 'tags', args: {} },
+        ],
+      });
       expect(search).toMatchObject({ ok: true, result: { format: 'compact', results: [{ hash: stored.memory.hash }] } });
       expect(tags).toEqual({ ok: true, result: [{ tag: 'api', count: 1 }] });
-      await expect(client.get('00000000')).rejects.toMatchObject({ code: Codes.NOT_FOUND });
+      await expect(client.get({ hash: '00000000' })).rejects.toMatchObject({ code: Codes.NOT_FOUND });
       client.close();
       await expect(client.hello()).rejects.toMatchObject({ code: Codes.CLOSED });
     } finally {

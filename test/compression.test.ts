@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { HookHandler } from '../dist/capture/hook.js';
 import { gist, turnObservation } from '../dist/capture/compress.js';
-import { Engine } from '../dist/engine-index.js';
+import { Engine, LocalMnemo } from '../dist/engine-index.js';
 import { openTestEngine, type TestEngine } from './helpers/engine.js';
 import { tinyPack } from './helpers/packs.js';
 
@@ -26,11 +26,11 @@ describe('the compression queue', () => {
     await t.engine.close();
 
     const engine = await Engine.open({ modelDir: tinyPack(), dbPath: t.dbPath, embedder: { threads: 1 } });
-    t = { ...t, engine, close: () => engine.close() };
+    t = { ...t, engine, api: new LocalMnemo(engine), close: () => engine.close() };
     const h2 = new HookHandler(engine, { compressor: { intervalMs: 60_000 } });
     await h2.compressor.drain();
     expect(h2.capture.queueCounts()).toEqual({ done: 1 });
-    const l = await engine.list({ sessionId: 's1', format: 'full' });
+    const l = await new LocalMnemo(engine).list({ sessionId: 's1', format: 'full' });
     expect(l.format === 'full' && l.results[0]?.content).toMatch(/^Add retries to the payment client/);
     await h2.stop();
   });
@@ -90,7 +90,7 @@ describe('review regressions', () => {
       await send(h, 'Stop', { session_id: 'e1', prompt_id: 'p', last_assistant_message: `${'b'.repeat(299)}😀 done` });
       await h.compressor.drain();
       expect(h.capture.queueCounts()).toEqual({ done: 1 });
-      const l = await t.engine.list({ sessionId: 'e1', format: 'full' });
+      const l = await t.api.list({ sessionId: 'e1', format: 'full' });
       expect(l.format === 'full' && l.results[0]!.content.isWellFormed()).toBe(true);
       await h.stop();
     } finally {
@@ -113,11 +113,11 @@ describe('review regressions', () => {
       await send(h, 'UserPromptSubmit', { session_id: 'A', prompt: 'third task in session A', prompt_id: 'a3' });
       await send(h, 'SessionEnd', { session_id: 'A', reason: 'prompt_input_exit' });
       await h.compressor.drain();
-      const summaries = await t.engine.list({ sessionId: 'A', type: 'session-summary', format: 'full' });
+      const summaries = await t.api.list({ sessionId: 'A', type: 'session-summary', format: 'full' });
       if (summaries.format !== 'full') throw new Error('full');
       expect(summaries.results.length).toBe(1);
       expect(summaries.results[0]!.content).toMatch(/3 turns/);
-      const observations = await t.engine.list({ sessionId: 'A', type: 'observation', format: 'full' });
+      const observations = await t.api.list({ sessionId: 'A', type: 'observation', format: 'full' });
       expect(observations.format === 'full' && observations.results.length).toBe(3);
       await h.stop();
     } finally {

@@ -44,7 +44,7 @@ describe('daemon over its socket', () => {
   it('serves every operation', async () => {
     const s = await c.store({ content: 'daemon op test: we use msgpack frames', tags: ['proto'], type: 'decision' });
     expect(s.created).toBe(true);
-    const batch = await c.storeBatch([{ content: 'batch a over the wire' }, { content: 'batch b over the wire', tags: ['wire'] }]);
+    const batch = await c.storeBatch({ memories: [{ content: 'batch a over the wire' }, { content: 'batch b over the wire', tags: ['wire'] }] });
     expect(batch.map((b) => b.created)).toEqual([true, true]);
     const found = await c.search({ query: 'msgpack frames', mode: 'keyword' });
     expect(found.format === 'compact' && found.results[0]?.hash).toBe(s.memory.hash);
@@ -52,7 +52,7 @@ describe('daemon over its socket', () => {
     expect(byTag.format === 'compact' && byTag.results.length).toBe(1);
     const recalled = await c.recall({ time: 'today' });
     expect(recalled.format === 'compact' && recalled.results.length).toBe(3);
-    expect((await c.get(s.hash.slice(0, 8))).content).toBe('daemon op test: we use msgpack frames');
+    expect((await c.get({ hash: s.hash.slice(0, 8) })).content).toBe('daemon op test: we use msgpack frames');
     expect((await c.update({ hash: s.hash, addTags: ['wire'] })).tags).toEqual(['proto', 'wire']);
     expect(await c.tags()).toEqual([
       { tag: 'wire', count: 2 },
@@ -60,20 +60,20 @@ describe('daemon over its socket', () => {
     ]);
     expect((await c.health()).memories).toBe(3);
     expect((await c.stats()).memories).toBe(3);
-    const page = await c.exportPage({ limit: 2 });
+    const page = await c.export({ limit: 2 });
     expect(page.memories.length).toBe(2);
     expect(page.cursor).not.toBeNull();
     expect((await c.delete({ tags: ['proto'], dryRun: true })).matched).toBe(1);
     expect((await c.delete({ hash: batch[0]!.hash })).deleted).toBe(1);
-    expect(await c.hook('Stop', '{"session_id":"s"}')).toEqual({ stdout: '', exitCode: 0 });
+    expect(await c.hook({ event: 'Stop', payload: '{"session_id":"s"}' })).toEqual({ stdout: '', exitCode: 0 });
     const status = await c.status();
     expect(status).toMatchObject({ pid: d.proc.pid, state: 'ready', memories: 2 });
     expect((status.requestsMs as { count: number }).count).toBeGreaterThan(10);
-    expect(await codeOf(c.get('ffffffff'))).toBe(ErrorCode.NOT_FOUND);
+    expect(await codeOf(c.get({ hash: 'ffffffff' }))).toBe(ErrorCode.NOT_FOUND);
   });
 
   it('takes args_json and renders text or JSON on request', async () => {
-    const text = await c.request<string>('search', undefined, { render: 'text' }).catch((e: MnemoError) => e.code);
+    const text = await c.request('search', undefined as never, { render: 'text' }).catch((e: MnemoError) => e.code);
     expect(text).toBe(ErrorCode.BAD_ARGS);
     const raw = await RawConnection.open(socketOf(d.env));
     raw.send({ id: 1, op: 'tags', args_json: '{"limit": 1}', render: 'text' });
@@ -98,7 +98,7 @@ describe('daemon over its socket', () => {
 
   it('runs a batch in order and embeds all its queries in one model call', async () => {
     const before = (await c.stats()).embedder.calls;
-    const items = await c.batch([
+    const items = await c.batch({ calls: [
       { op: 'search', args: { query: 'first fresh batch query' } },
       { op: 'search', args: { query: 'second fresh batch query', mode: 'semantic' } },
       { op: 'recall', args: { time: 'today', query: 'third fresh batch query' } },
@@ -106,7 +106,7 @@ describe('daemon over its socket', () => {
       { op: 'nope' },
       { op: 'batch', args: { calls: [] } },
       { op: 'tags' },
-    ]);
+    ] });
     const after = (await c.stats()).embedder.calls;
     expect(after - before).toBe(1);
     expect(items.map((i) => (i.ok ? 'ok' : i.error.code))).toEqual(['ok', 'ok', 'ok', ErrorCode.NOT_FOUND, ErrorCode.UNKNOWN_OP, ErrorCode.BAD_ARGS, 'ok']);
@@ -129,7 +129,7 @@ describe('daemon over its socket', () => {
           if (kind === 0) pending.push(client.store({ content: `load ${marker}`, tags: [`c${ci}`] }).then((r) => r.memory.preview === `load ${marker}`));
           else if (kind === 1) pending.push(client.search({ query: `load ${marker}`, limit: 3 }).then((r) => r.format === 'compact'));
           else if (kind === 2) pending.push(client.hello().then((h) => h.pid === d.proc.pid));
-          else if (kind === 3) pending.push(client.request<{ tag: string }[]>('tags', { limit: 5 }).then((t) => Array.isArray(t)));
+          else if (kind === 3) pending.push(client.request('tags', { limit: 5 }).then((t) => Array.isArray(t)));
           else pending.push(client.searchByTag({ tags: [`c${ci}`], limit: 100 }).then((r) => r.format === 'compact'));
           window.push(pending[pending.length - 1]!);
         }
@@ -245,7 +245,7 @@ describe('daemon lifecycle', () => {
     const again = await startDaemon(env);
     try {
       const c2 = await again.client();
-      expect((await c2.get(s.hash)).tags).toEqual(['durable']);
+      expect((await c2.get({ hash: s.hash })).tags).toEqual(['durable']);
       c2.close();
     } finally {
       await again.stop();
@@ -256,7 +256,7 @@ describe('daemon lifecycle', () => {
   it('drains in-flight requests on SIGTERM, then removes its socket and exits 0', async () => {
     const d = await startDaemon();
     const c = await d.client();
-    const inflight = c.storeBatch(Array.from({ length: 200 }, (_, i) => ({ content: `drain test ${i}` })));
+    const inflight = c.storeBatch({ memories: Array.from({ length: 200 }, (_, i) => ({ content: `drain test ${i}` })) });
     await new Promise((r) => setTimeout(r, 5));
     d.proc.kill('SIGTERM');
     const stored = await inflight;

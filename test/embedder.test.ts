@@ -155,7 +155,7 @@ describe('model pack checks', () => {
 
 describe('tokenizers and pack shapes', () => {
   it('runs a WordLevel tokenizer.json (unknown words become [UNK])', async () => {
-    const { generateBertPack, TINY_SHAPE } = await import('../dist/embed/bert-pack.js');
+    const { generateBertPack, TINY_SHAPE } = await import('../dist/embed/packs/bert-pack.js');
     const words = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'car', 'repair', 'fixing', 'my', 'automobile'];
     const tokenizer = {
       version: '1.0',

@@ -42,7 +42,7 @@ describe('FTS-hostile queries', () => {
   let t: TestEngine;
   beforeAll(async () => {
     t = await openTestEngine();
-    await t.engine.storeBatch({
+    await t.api.storeBatch({
       memories: [
         { content: 'naïve café résumé with accents' },
         { content: 'sqlite FTS5 with NEAR and NOT as plain words' },
@@ -58,15 +58,15 @@ describe('FTS-hostile queries', () => {
   it('never throws, in any mode', async () => {
     for (const q of HOSTILE) {
       for (const mode of ['keyword', 'hybrid', 'semantic'] as const) {
-        await expect(t.engine.search({ query: q, mode, limit: 3 }), `${mode}: ${q.slice(0, 40)}`).resolves.toBeDefined();
+        await expect(t.api.search({ query: q, mode, limit: 3 }), `${mode}: ${q.slice(0, 40)}`).resolves.toBeDefined();
       }
     }
-    expect(t.engine.health().memories).toBe(4);
+    expect((await t.api.health()).memories).toBe(4);
   });
 
   it('treats operators and punctuation as words, still finding matches', async () => {
     const hits = async (query: string) => {
-      const r = await t.engine.search({ query, mode: 'keyword' });
+      const r = await t.api.search({ query, mode: 'keyword' });
       if (r.format !== 'compact') throw new Error(r.format);
       return r.results.map((m) => m.preview);
     };

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ErrorCode, MnemoError, type Engine } from '../dist/engine-index.js';
+import { ErrorCode, MnemoError, type LocalMnemo } from '../dist/engine-index.js';
 import { openTestEngine, type TestEngine } from './helpers/engine.js';
 
 const DAY = 86_400_000;
@@ -18,19 +18,19 @@ async function rejectsWith(p: Promise<unknown> | (() => unknown), code: string, 
   return error as MnemoError;
 }
 
-const results = (listing: Awaited<ReturnType<Engine['search']>>) => {
+const results = (listing: Awaited<ReturnType<LocalMnemo['search']>>) => {
   if (listing.format !== 'compact') throw new Error(`expected compact results, got ${listing.format}`);
   return listing.results;
 };
 
 describe('store, search and the memory operations', () => {
   let t: TestEngine;
-  let e: Engine;
+  let e: LocalMnemo;
   const now = Date.parse('2026-11-25T12:00:00Z');
 
   beforeAll(async () => {
     t = await openTestEngine({ now: () => now });
-    e = t.engine;
+    e = t.api;
   });
   afterAll(async () => {
     await t?.close();
@@ -83,11 +83,11 @@ describe('store, search and the memory operations', () => {
   it('normalises tags: trimmed, lower-case, no empties, no duplicates', async () => {
     const r = await e.store({ content: 'tag normalisation sample', tags: ['  Foo ', 'foo', '', 'BAR  baz', '   '] });
     expect(r.memory.tags).toEqual(['bar baz', 'foo']); // tags come back sorted
-    await rejectsWith(e.store({ content: 'x', tags: [1] }), ErrorCode.BAD_ARGS, /tags/);
+    await rejectsWith(e.store({ content: 'x', tags: [1] } as never), ErrorCode.BAD_ARGS, /tags/);
   });
 
   it('stores a batch in one call, deduplicating inside the batch', async () => {
-    const before = e.embedder.stats.texts;
+    const before = t.engine.embedder.stats.texts;
     const out = await e.storeBatch({
       memories: [
         { content: 'batch one: parser refactor', tags: ['batch'] },
@@ -97,7 +97,7 @@ describe('store, search and the memory operations', () => {
     });
     expect(out.map((r) => r.created)).toEqual([true, true, false]);
     expect(out[2]!.hash).toBe(out[0]!.hash);
-    expect(e.embedder.stats.texts - before).toBe(2);
+    expect(t.engine.embedder.stats.texts - before).toBe(2);
     await rejectsWith(e.storeBatch({ memories: [{ content: 'fine' }, { content: '' }] }), ErrorCode.BAD_ARGS, /memories\[1\]/);
     // Nothing of a refused batch is stored.
     expect(results(await e.search({ query: 'fine', mode: 'keyword' })).some((m) => m.preview === 'fine')).toBe(false);
@@ -147,7 +147,7 @@ describe('store, search and the memory operations', () => {
     const lastWeeks = results(await e.recall({ time: 'past 3 weeks', query: 'http worker', mode: 'keyword' }));
     expect(lastWeeks[0]?.preview).toContain('http worker');
     await rejectsWith(e.recall({ time: 'the day the music died' }), ErrorCode.BAD_ARGS, /could not understand/);
-    await rejectsWith(e.recall({}), ErrorCode.BAD_ARGS, /time/);
+    await rejectsWith(e.recall({} as never), ErrorCode.BAD_ARGS, /time/);
   });
 
   it('searches by tag', async () => {
@@ -159,13 +159,13 @@ describe('store, search and the memory operations', () => {
 
   it('gets by unique short prefix and reports ambiguity with candidates', async () => {
     const stored = await e.store({ content: 'prefix lookup target', tags: ['prefix'] });
-    const got = e.get(stored.hash.slice(0, 6));
+    const got = await e.get({ hash: stored.hash.slice(0, 6) });
     expect(got.content).toBe('prefix lookup target');
     expect(got.accessCount).toBe(1);
-    expect(e.get({ hash: stored.hash }).accessCount).toBe(2);
-    await rejectsWith(() => e.get('abc'), ErrorCode.BAD_ARGS, /at least 6/);
-    await rejectsWith(() => e.get('zzzzzzzz'), ErrorCode.BAD_ARGS, /hex/);
-    await rejectsWith(() => e.get('ffffffffffff'), ErrorCode.NOT_FOUND);
+    expect((await e.get({ hash: stored.hash })).accessCount).toBe(2);
+    await rejectsWith(() => e.get({ hash: 'abc' }), ErrorCode.BAD_ARGS, /at least 6/);
+    await rejectsWith(() => e.get({ hash: 'zzzzzzzz' }), ErrorCode.BAD_ARGS, /hex/);
+    await rejectsWith(() => e.get({ hash: 'ffffffffffff' }), ErrorCode.NOT_FOUND);
 
     // Two contents whose hashes share their first six characters (found deterministically among 20,000 probes).
     const { createHash } = await import('node:crypto');
@@ -182,27 +182,27 @@ describe('store, search and the memory operations', () => {
     let common = 0;
     while (a!.hash[common] === b!.hash[common]) common++;
     expect(common).toBeGreaterThanOrEqual(6);
-    const err = await rejectsWith(() => e.get(a!.hash.slice(0, 6)), ErrorCode.AMBIGUOUS, /give more characters/);
+    const err = await rejectsWith(() => e.get({ hash: a!.hash.slice(0, 6) }), ErrorCode.AMBIGUOUS, /give more characters/);
     expect((err.details?.candidates as { hash: string }[]).map((c) => c.hash).sort()).toEqual(
       [a!.hash.slice(0, 12), b!.hash.slice(0, 12)].sort(),
     );
-    expect(e.get(a!.hash.slice(0, common + 1)).content).toBe(pair![0]);
-    expect(e.get(b!.hash.slice(0, common + 1)).content).toBe(pair![1]);
+    expect((await e.get({ hash: a!.hash.slice(0, common + 1) })).content).toBe(pair![0]);
+    expect((await e.get({ hash: b!.hash.slice(0, common + 1) })).content).toBe(pair![1]);
   });
 
   it('updates tags, type and metadata; content is immutable', async () => {
     const s = await e.store({ content: 'update me', tags: ['a', 'b'], metadata: { keep: 1, drop: 2, nested: { x: 1 } } });
-    const u = e.update({ hash: s.hash, addTags: ['C'], removeTags: ['a'], type: 'Decision', metadata: { drop: null, nested: { y: 2 } } });
+    const u = await e.update({ hash: s.hash, addTags: ['C'], removeTags: ['a'], type: 'Decision', metadata: { drop: null, nested: { y: 2 } } });
     expect(u.tags.sort()).toEqual(['b', 'c']);
     expect(u.type).toBe('decision');
     expect(u.metadata).toEqual({ keep: 1, nested: { x: 1, y: 2 } });
-    const r = e.update({ hash: s.hash.slice(0, 10), tags: ['only'], metadata: { fresh: true }, replaceMetadata: true });
+    const r = await e.update({ hash: s.hash.slice(0, 10), tags: ['only'], metadata: { fresh: true }, replaceMetadata: true });
     expect(r.tags).toEqual(['only']);
     expect(r.metadata).toEqual({ fresh: true });
-    await rejectsWith(() => e.update({ hash: s.hash, content: 'changed' }), ErrorCode.BAD_ARGS, /content/);
+    await rejectsWith(() => e.update({ hash: s.hash, content: 'changed' } as never), ErrorCode.BAD_ARGS, /content/);
     await rejectsWith(() => e.update({ hash: s.hash }), ErrorCode.BAD_ARGS, /nothing to update/);
     await rejectsWith(() => e.update({ hash: s.hash, type: 'no spaces allowed' }), ErrorCode.BAD_ARGS, /type/);
-    expect(e.get(s.hash).content).toBe('update me');
+    expect((await e.get({ hash: s.hash })).content).toBe('update me');
   });
 
   it('deletes by hash, tags and time range; dry run changes nothing; empty filter refused', async () => {
@@ -213,31 +213,31 @@ describe('store, search and the memory operations', () => {
         { content: 'survivor', tags: ['keeper'], createdAt: now - 100 * DAY },
       ],
     });
-    const total = e.health().memories;
+    const total = (await e.health()).memories;
     await rejectsWith(() => e.delete({}), ErrorCode.BAD_ARGS, /empty filter/);
     await rejectsWith(() => e.delete({ tags: [] }), ErrorCode.BAD_ARGS, /empty filter/);
 
-    const dry = e.delete({ tags: ['doomed'], dryRun: true });
+    const dry = await e.delete({ tags: ['doomed'], dryRun: true });
     expect(dry).toMatchObject({ dryRun: true, matched: 2, deleted: 0 });
     expect(dry.memories.map((m) => m.preview).sort()).toEqual(['doomed one', 'doomed two']);
-    expect(e.health().memories).toBe(total);
+    expect((await e.health()).memories).toBe(total);
 
-    expect(e.delete({ tags: ['doomed'] })).toMatchObject({ matched: 2, deleted: 2 });
-    expect(e.health().memories).toBe(total - 2);
+    expect(await e.delete({ tags: ['doomed'] })).toMatchObject({ matched: 2, deleted: 2 });
+    expect((await e.health()).memories).toBe(total - 2);
     expect(results(await e.search({ query: 'doomed one', mode: 'keyword' })).some((m) => m.preview.startsWith('doomed'))).toBe(false);
     expect(results(await e.search({ query: 'doomed one', mode: 'semantic', limit: 100 })).some((m) => m.preview.startsWith('doomed'))).toBe(false);
 
-    const byTime = e.delete({ since: now - 100.5 * DAY, until: now - 99.5 * DAY });
+    const byTime = await e.delete({ since: now - 100.5 * DAY, until: now - 99.5 * DAY });
     expect(byTime.deleted).toBe(1);
     expect(byTime.memories[0]?.preview).toBe('survivor');
 
     const s = await e.store({ content: 'delete me by hash' });
-    expect(e.delete({ hash: s.hash.slice(0, 8) }).deleted).toBe(1);
-    await rejectsWith(() => e.get(s.hash), ErrorCode.NOT_FOUND);
+    expect((await e.delete({ hash: s.hash.slice(0, 8) })).deleted).toBe(1);
+    await rejectsWith(() => e.get({ hash: s.hash }), ErrorCode.NOT_FOUND);
     const vectors = new Database(t.dbPath, { readonly: true });
     try {
       // The vector row went with the memory.
-      const table = e.model.vecTable;
+      const table = t.engine.model.vecTable;
       const orphans = vectors
         .prepare(`SELECT count(*) AS n FROM ${table}_rowids r WHERE NOT EXISTS (SELECT 1 FROM memories m WHERE m.id = r.rowid)`)
         .get() as { n: number };
@@ -248,13 +248,13 @@ describe('store, search and the memory operations', () => {
   });
 
   it('reports health and stats', async () => {
-    const h = e.health();
+    const h = await e.health();
     expect(h.status).toBe('ok');
     expect(h.model.dimension).toBe(32);
     expect(h.vectors.current).toBe(h.memories);
     expect(h.dbBytes).toBeGreaterThan(0);
     expect(h.sqliteVec).toMatch(/^v0\.1/);
-    const s = e.stats();
+    const s = await e.stats();
     expect(s.memories).toBe(h.memories);
     expect(s.byType.observation).toBeGreaterThan(0);
     expect(s.topTags.find((t) => t.tag === 'round')?.count).toBe(30);
@@ -271,7 +271,7 @@ describe('store, search and the memory operations', () => {
   });
 
   it('refuses bad input with typed errors and keeps what is stored', async () => {
-    const before = e.health().memories;
+    const before = (await e.health()).memories;
     const bad: [unknown, RegExp][] = [
       [{ content: 42 }, /content.*string/],
       [{ content: '   ' }, /empty/],
@@ -281,12 +281,12 @@ describe('store, search and the memory operations', () => {
       [{ content: 'ok', createdAt: 'not a date' }, /createdAt/],
       ['just a string', /object/],
     ];
-    for (const [input, message] of bad) await rejectsWith(e.store(input), ErrorCode.BAD_ARGS, message);
+    for (const [input, message] of bad) await rejectsWith(e.store(input as never), ErrorCode.BAD_ARGS, message);
     await rejectsWith(e.search({ query: '' }), ErrorCode.BAD_ARGS, /query/);
     await rejectsWith(e.search({ query: 'x', limit: 0 }), ErrorCode.BAD_ARGS, /limit/);
-    await rejectsWith(e.search({ query: 'x', limit: 'ten' }), ErrorCode.BAD_ARGS, /`limit` must be an integer from 1 to 100, got 'ten'/);
-    await rejectsWith(e.search({ query: 'x', mode: 'fuzzy' }), ErrorCode.BAD_ARGS, /mode/);
+    await rejectsWith(e.search({ query: 'x', limit: 'ten' } as never), ErrorCode.BAD_ARGS, /`limit` must be an integer from 1 to 100, got 'ten'/);
+    await rejectsWith(e.search({ query: 'x', mode: 'fuzzy' } as never), ErrorCode.BAD_ARGS, /mode/);
     await rejectsWith(e.search({ query: 'x', since: now, until: now - 1 }), ErrorCode.BAD_ARGS, /empty/);
-    expect(e.health().memories).toBe(before);
+    expect((await e.health()).memories).toBe(before);
   });
 });

@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Embedder } from '../dist/embed/embedder.js';
-import { buildOfflinePack, wordVectorsPath } from '../dist/embed/offline-pack.js';
+import { buildOfflinePack, wordVectorsPath } from '../dist/embed/packs/offline-pack.js';
 import { pullModel } from '../dist/embed/pull.js';
 import type { RegistryModel } from '../dist/embed/registry.js';
-import { Engine, ErrorCode, MnemoError } from '../dist/engine-index.js';
+import { Engine, ErrorCode, LocalMnemo, MnemoError } from '../dist/engine-index.js';
 import { openTestEngine } from './helpers/engine.js';
 import { PACK_CACHE, tinyPack } from './helpers/packs.js';
 
@@ -210,12 +210,12 @@ describe.runIf(wordVectorsPath() !== null)('the offline pack', () => {
   it('finds paraphrases that keyword search misses', async () => {
     const t = await openTestEngine({ modelDir: dir });
     try {
-      const stored = await t.engine.storeBatch({ memories: PARAPHRASES.map(([doc]) => ({ content: doc })) });
+      const stored = await t.api.storeBatch({ memories: PARAPHRASES.map(([doc]) => ({ content: doc })) });
       let semantic = 0;
       let keyword = 0;
       for (const [i, [, query]] of PARAPHRASES.entries()) {
-        const s = await t.engine.search({ query, mode: 'semantic', limit: 1 });
-        const k = await t.engine.search({ query, mode: 'keyword', limit: 1 });
+        const s = await t.api.search({ query, mode: 'semantic', limit: 1 });
+        const k = await t.api.search({ query, mode: 'keyword', limit: 1 });
         if (s.format === 'compact' && s.results[0]?.hash === stored[i]!.memory.hash) semantic++;
         if (k.format === 'compact' && k.results[0]?.hash === stored[i]!.memory.hash) keyword++;
       }
@@ -232,24 +232,24 @@ describe('switching models', () => {
   it('detects the switch, degrades to keyword with a notice, reindexes resumably, then searches by vector again', async () => {
     const t = await openTestEngine();
     const contents = Array.from({ length: 70 }, (_, i) => `memory number ${i} about ${i % 2 ? 'payments' : 'caching'}`);
-    await t.engine.storeBatch({ memories: contents.map((content) => ({ content })) });
+    await t.api.storeBatch({ memories: contents.map((content) => ({ content })) });
     await t.engine.close();
 
     // The same database, another model with another dimension.
     const other = tinyPack(2);
     let engine = await Engine.open({ modelDir: other, dbPath: t.dbPath, embedder: { threads: 1 } });
     try {
-      const health = engine.health();
+      const health = (await new LocalMnemo(engine).health());
       expect(health.status).toBe('degraded');
       expect(health.vectors).toEqual({ current: 0, missing: 70 });
       expect(health.warnings[0]).toMatch(/70 memories have no vector from tiny-bert-s2 .*mnemo reindex/);
-      const degraded = await engine.search({ query: 'memory number 7 about payments', mode: 'semantic' });
+      const degraded = await new LocalMnemo(engine).search({ query: 'memory number 7 about payments', mode: 'semantic' });
       expect(degraded.notice).toMatch(/semantic search is off until `mnemo reindex` embeds 70 memories with tiny-bert-s2; these are keyword matches/);
       expect(degraded.format === 'compact' && degraded.results.length).toBeGreaterThan(0);
       // Stores with the new model still work.
-      await engine.store({ content: 'stored after the switch' });
+      await new LocalMnemo(engine).store({ content: 'stored after the switch' });
 
-      const first = await engine.reindex({ limit: 32 });
+      const first = await new LocalMnemo(engine).reindex({ limit: 32 });
       expect(first).toMatchObject({ model: 'tiny-bert-s2', reindexed: 32, remaining: 38, total: 71, dropped: [] });
     } finally {
       await engine.close();
@@ -257,12 +257,12 @@ describe('switching models', () => {
     // Interrupted: a new process picks it up where it stopped.
     engine = await Engine.open({ modelDir: other, dbPath: t.dbPath, embedder: { threads: 1 } });
     try {
-      expect(engine.health().vectors.missing).toBe(38);
-      let r = await engine.reindex({ limit: 32 });
-      while (r.remaining > 0) r = await engine.reindex({ limit: 32 });
+      expect((await new LocalMnemo(engine).health()).vectors.missing).toBe(38);
+      let r = await new LocalMnemo(engine).reindex({ limit: 32 });
+      while (r.remaining > 0) r = await new LocalMnemo(engine).reindex({ limit: 32 });
       expect(r.dropped).toEqual(['tiny-bert-s1']);
-      expect(engine.health()).toMatchObject({ status: 'ok', vectors: { current: 71, missing: 0 } });
-      const back = await engine.search({ query: contents[7]!, mode: 'semantic', format: 'full' });
+      expect((await new LocalMnemo(engine).health())).toMatchObject({ status: 'ok', vectors: { current: 71, missing: 0 } });
+      const back = await new LocalMnemo(engine).search({ query: contents[7]!, mode: 'semantic', format: 'full' });
       expect(back.notice).toBeUndefined();
       expect(back.format === 'full' && back.results[0]?.content).toBe(contents[7]);
       expect(back.format === 'full' && back.results[0]?.scores.semantic).toBeCloseTo(1, 4);

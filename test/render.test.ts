@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { countTokens, renderCompact, type CompactMemory } from '../dist/engine-index.js';
-import { SeededRandom } from '../dist/embed/onnx-builder.js';
+import { SeededRandom } from '../dist/embed/packs/onnx-builder.js';
 import { preview, relativeAge } from '../dist/search/compact.js';
 
 const now = Date.parse('2026-11-25T12:00:00Z');

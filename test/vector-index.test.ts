@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { Embedder } from '../dist/embed/embedder.js';
-import { SeededRandom } from '../dist/embed/onnx-builder.js';
+import { SeededRandom } from '../dist/embed/packs/onnx-builder.js';
 import { QuantizedIndex } from '../dist/store/vector-index.js';
 import { openTestEngine } from './helpers/engine.js';
 import { PACK_CACHE } from './helpers/packs.js';
-import { wordVectorsPath } from '../dist/embed/offline-pack.js';
+import { wordVectorsPath } from '../dist/embed/packs/offline-pack.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -113,21 +113,21 @@ describe('the quantised vector index', () => {
     const t = await openTestEngine();
     try {
       const texts = sentences(9000, 5).map((s, i) => `${s} #${i}`);
-      for (let i = 0; i < texts.length; i += 1000) await t.engine.storeBatch({ memories: texts.slice(i, i + 1000).map((content) => ({ content, project: i % 2000 === 0 ? '/a' : '/b' })) });
+      for (let i = 0; i < texts.length; i += 1000) await t.api.storeBatch({ memories: texts.slice(i, i + 1000).map((content) => ({ content, project: i % 2000 === 0 ? '/a' : '/b' })) });
       await t.engine.indexed;
       expect(t.engine.storage.indexState).toEqual({ size: 9000, ready: true });
-      const exact = await t.engine.search({ query: texts[1234]!, mode: 'semantic', limit: 1, format: 'full' });
+      const exact = await t.api.search({ query: texts[1234]!, mode: 'semantic', limit: 1, format: 'full' });
       expect(exact.format === 'full' && exact.results[0]?.content).toBe(texts[1234]);
-      const gone = await t.engine.store({ content: 'a fresh memory after the index loaded' });
+      const gone = await t.api.store({ content: 'a fresh memory after the index loaded' });
       expect(t.engine.storage.indexState?.size).toBe(9001);
-      const found = await t.engine.search({ query: 'a fresh memory after the index loaded', mode: 'semantic', limit: 1 });
+      const found = await t.api.search({ query: 'a fresh memory after the index loaded', mode: 'semantic', limit: 1 });
       expect(found.format === 'compact' && found.results[0]?.hash).toBe(gone.memory.hash);
-      t.engine.delete({ hash: gone.hash });
+      t.api.delete({ hash: gone.hash });
       expect(t.engine.storage.indexState?.size).toBe(9000);
       // A filter narrower than the exact-scan size goes to sqlite-vec; a wide one through the index: same answers.
-      const narrow = await t.engine.search({ query: texts[10]!, mode: 'semantic', project: '/a', limit: 3, format: 'full' });
+      const narrow = await t.api.search({ query: texts[10]!, mode: 'semantic', project: '/a', limit: 3, format: 'full' });
       expect(narrow.format === 'full' && narrow.results.every((m) => m.project === '/a')).toBe(true);
-      const wide = await t.engine.search({ query: texts[1500]!, mode: 'semantic', project: '/b', limit: 3, format: 'full' });
+      const wide = await t.api.search({ query: texts[1500]!, mode: 'semantic', project: '/b', limit: 3, format: 'full' });
       expect(wide.format === 'full' && wide.results[0]?.content).toBe(texts[1500]);
       expect(wide.format === 'full' && wide.results.every((m) => m.project === '/b')).toBe(true);
     } finally {

@@ -226,7 +226,7 @@ export class Compressor {
     const events = this.capture.toolEvents(sessionId);
     const { content, facts } = sessionSummary(session, prompts, events);
     // A session that went on after an earlier rollup (it was only thought abandoned) gets one summary: the new one.
-    this.engine.delete({ sessionId, type: 'session-summary' });
+    this.engine.delete({ filter: { sessionId, types: ['session-summary'] }, dryRun: false });
     const stored = await this.engine.store({
       content,
       type: 'session-summary',

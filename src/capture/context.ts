@@ -1,7 +1,7 @@
-import type { Engine, FullHit, Listing } from '../engine.js';
-import { preview, type CompactMemory } from '../search/compact.js';
+import type { Engine, Hit } from '../engine.js';
+import type { CompactMemory, Memory } from '../protocol/results.js';
+import { compactOf } from '../search/compact.js';
 import { renderCompact } from '../search/render.js';
-import type { Memory } from '../store/types.js';
 import type { CaptureStore } from './capture-store.js';
 import { gist } from './compress.js';
 import { currentBranch, recentCommitSubjects, type Project } from './project.js';
@@ -32,18 +32,10 @@ export const DEFAULT_CONTEXT: ContextConfig = {
 /** Branch names that say nothing about the work on them. */
 const PLAIN_BRANCHES = new Set(['main', 'master', 'trunk', 'develop', 'dev', 'HEAD']);
 
-const full = (l: Listing): FullHit[] => (l.format === 'full' ? l.results : []);
-
 /** The compact line form for context, minus the tags every memory of a project carries anyway. */
-function toCompact(m: Memory & { score?: number }, project: Project): CompactMemory {
+function toCompact(m: Memory, project: Project): CompactMemory {
   const noise = new Set([project.name.toLowerCase(), 'observation', 'session-summary']);
-  return {
-    hash: m.hash.slice(0, 8),
-    preview: preview(m.content),
-    tags: m.tags.filter((t) => !noise.has(t)).slice(0, 3),
-    type: m.type,
-    created: m.createdAt,
-  };
+  return compactOf(m, { tags: m.tags.filter((t) => !noise.has(t)).slice(0, 3) });
 }
 
 /** hookSpecificOutput JSON for Claude Code, or nothing. */
@@ -67,34 +59,40 @@ export class ContextBuilder {
 
   async sessionStart(sessionId: string, project: Project, source: string | undefined): Promise<string> {
     const e = this.engine;
-    const base = { project: project.root, format: 'full' };
+    const inProject = { project: project.root };
     const branch = currentBranch(project);
     const subjects = recentCommitSubjects(project, 5);
-    const lastSummary = full(await e.list({ ...base, type: 'session-summary', limit: 1 }));
+    const lastSummary = e.list({ ...inProject, types: ['session-summary'] }, 1);
     const branchQuery = [branch && !PLAIN_BRANCHES.has(branch) ? branch.replace(/[-_/]+/g, ' ') : '', ...subjects].filter(Boolean).join('\n');
     const projectQuery = [project.name, branch && !PLAIN_BRANCHES.has(branch) ? branch : '', gist(lastSummary[0]?.content, 200)].filter(Boolean).join(' ');
     if (projectQuery) await e.prepareQueries([projectQuery]);
+    const memories = (r: { hits: Hit[] }) => r.hits.map((h) => h.memory);
 
-    const sections: FullHit[][] = [];
+    const sections: Memory[][] = [];
     if (source === 'compact' || source === 'clear' || source === 'resume') {
       // The agent lost (or is picking up) this session's own context: its recent turns come first. After /clear the
       // session has a new id, so "its own" turns are those of the session it replaced.
-      const own = full(await e.list({ ...base, sessionId: sessionId, type: 'observation', limit: 5 }));
+      const turns = (id: string) => e.list({ ...inProject, sessionId: id, types: ['observation'] }, 5);
+      const own = turns(sessionId);
       const previous = source === 'clear' ? this.capture.previousSession(project.root, sessionId) : undefined;
-      if (own.length === 0 && previous) own.push(...full(await e.list({ ...base, sessionId: previous.id, type: 'observation', limit: 5 })));
+      if (own.length === 0 && previous) own.push(...turns(previous.id));
       sections.push(own);
     }
     sections.push(lastSummary.filter((m) => m.sessionId !== sessionId));
-    sections.push(full(await e.list({ ...base, tags: ['decision', 'important'], limit: 4 })));
-    sections.push(full(await e.list({ tags: ['decision', 'important'], format: 'full', limit: 8 })).filter((m) => m.project === null).slice(0, 2));
+    const flagged = { tags: ['decision', 'important'] };
+    sections.push(e.list({ ...inProject, ...flagged }, 4));
+    sections.push(e.list(flagged, 8).filter((m) => m.project === null).slice(0, 2));
     // Branch names and commit subjects are literal words (file, ticket and feature names): a keyword match, which
     // also keeps SessionStart fast (a hybrid search here cost 6 ms of its 12 at 10k memories, measured).
-    if (branchQuery) sections.push(full(await e.search({ ...base, query: branchQuery, mode: 'keyword', limit: 4 })));
-    sections.push(full(await e.list({ ...base, limit: 6 })).filter((m) => m.type !== 'session-summary'));
-    if (projectQuery) sections.push(full(await e.search({ ...base, query: projectQuery, mode: 'semantic', limit: 4 })).filter((m) => (m.scores.semantic ?? 0) >= 0.3));
+    if (branchQuery) sections.push(memories(await e.search({ text: branchQuery, mode: 'keyword', limit: 4, filter: inProject })));
+    sections.push(e.list(inProject, 6).filter((m) => m.type !== 'session-summary'));
+    if (projectQuery) {
+      const near = await e.search({ text: projectQuery, mode: 'semantic', limit: 4, filter: inProject });
+      sections.push(near.hits.filter((h) => (h.semantic ?? 0) >= 0.3).map((h) => h.memory));
+    }
 
     const seen = new Set<string>();
-    const picked: FullHit[] = [];
+    const picked: Memory[] = [];
     for (const section of sections) {
       for (const m of section) {
         if (seen.has(m.hash) || picked.length >= this.config.sessionStartMax) continue;
@@ -109,21 +107,21 @@ export class ContextBuilder {
     const words = prompt.trim().split(/\s+/).filter((w) => /[\p{L}\p{N}]/u.test(w));
     if (words.length < 3) return '';
     const given = this.capture.given(sessionId);
-    const hits = full(await this.engine.search({ query: prompt.slice(0, 2000), project: project.root, mode: 'hybrid', limit: 10, format: 'full' }));
+    const { hits } = await this.engine.search({ text: prompt.slice(0, 2000), mode: 'hybrid', limit: 10, filter: { project: project.root } });
     const relevant = hits.filter(
-      (m) =>
-        m.sessionId !== sessionId &&
-        !given.has(m.hash) &&
-        ((m.scores.semantic ?? 0) >= this.config.promptMinSimilarity || (m.scores.keyword ?? 0) >= this.config.promptMinKeyword),
+      (h) =>
+        h.memory.sessionId !== sessionId &&
+        !given.has(h.memory.hash) &&
+        ((h.semantic ?? 0) >= this.config.promptMinSimilarity || (h.keyword ?? 0) >= this.config.promptMinKeyword),
     );
-    return this.render('UserPromptSubmit', sessionId, relevant.slice(0, this.config.promptMax), project, this.config.promptBudget, (n) => `mnemo: ${n} related ${n === 1 ? 'memory' : 'memories'}`);
+    return this.render('UserPromptSubmit', sessionId, relevant.slice(0, this.config.promptMax).map((h) => h.memory), project, this.config.promptBudget, (n) => `mnemo: ${n} related ${n === 1 ? 'memory' : 'memories'}`);
   }
 
   /** Renders within the budget, header included, and records what the session was given. */
   private render(
     event: 'SessionStart' | 'UserPromptSubmit',
     sessionId: string,
-    memories: FullHit[],
+    memories: Memory[],
     project: Project,
     budget: number,
     header: (n: number) => string,

@@ -168,7 +168,7 @@ export async function importPeer(
       const batch = memories.slice(i, i + 100);
       let results;
       try {
-        results = await client.storeBatch(batch as unknown as Record<string, unknown>[]);
+        results = await client.storeBatch({ memories: batch });
       } catch (err) {
         // One bad memory must not sink its batch: store them one by one and count what is refused.
         results = [];

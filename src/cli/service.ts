@@ -26,7 +26,7 @@ const xml = (s: string) => s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').re
 export function renderUnits(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): RenderedUnits {
   const paths = resolvePaths(env);
   const home = env.HOME || homedir();
-  const vars: Record<string, string> = { '@NODE@': process.execPath, '@CLI@': CLI_PATH, '@ROOT@': PACKAGE_ROOT, '@LOG@': join(paths.logDir, 'daemon.out') };
+  const vars: Record<string, string> = { '@NODE@': process.execPath, '@CLI@': CLI_PATH, '@ROOT@': PACKAGE_ROOT, '@LOG@': paths.daemonOut };
   const fill = (text: string) => Object.entries(vars).reduce((t, [k, v]) => t.replaceAll(k, v), text);
   if (platform === 'darwin') {
     const plistEnv = env.MNEMO_HOME
@@ -39,7 +39,7 @@ export function renderUnits(env: NodeJS.ProcessEnv = process.env, platform: Node
     };
   }
   // Without MNEMO_HOME the socket is the one systemd's %t (the runtime dir) names; with it, the path mnemo uses.
-  const socket = env.MNEMO_HOME ? join(paths.runtimeDir, 'mnemo.sock') : '%t/mnemo/mnemo.sock';
+  const socket = env.MNEMO_HOME ? paths.socketPath : '%t/mnemo/mnemo.sock';
   const environment = env.MNEMO_HOME ? `Environment=MNEMO_HOME=${env.MNEMO_HOME}` : '';
   return {
     platform: 'systemd',

@@ -1,22 +1,13 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
-import { join } from 'node:path';
-import type { DeleteResult, Health, Listing, ReindexResult, Stats, StoreResult } from '../engine.js';
 import { ErrorCode, MnemoError, type ErrorCode as Code } from '../errors.js';
 import { CLI_PATH } from '../install-paths.js';
 import { resolvePaths } from '../paths.js';
 import { encodeFrame, FrameReader } from '../protocol/frame.js';
-import {
-  PROTOCOL_VERSION,
-  type BatchCall,
-  type BatchItem,
-  type HelloResult,
-  type HookResult,
-  type Render,
-  type Response,
-} from '../protocol/messages.js';
-import type { Memory } from '../store/types.js';
+import { PROTOCOL_VERSION, type Render, type Response } from '../protocol/messages.js';
+import { OP_NAMES, type Op } from '../protocol/op-names.js';
+import type { ArgsOf, ResultOf } from '../protocol/ops.js';
 
 export interface ConnectOptions {
   /** Default: the socket in the runtime dir of `env` (MNEMO_HOME, XDG_RUNTIME_DIR, ~/.mnemo/run). */
@@ -42,14 +33,25 @@ interface Pending {
 }
 
 
-export const socketPathFor = (env: NodeJS.ProcessEnv = process.env): string =>
-  join(resolvePaths(env).runtimeDir, 'mnemo.sock');
+export const socketPathFor = (env: NodeJS.ProcessEnv = process.env): string => resolvePaths(env).socketPath;
+
+/** A method per operation, named after it, typed from the op table: `client.search({ query: 'x' })`. */
+export type OpMethods = { [K in Op]: {} extends ArgsOf<K> ? (args?: ArgsOf<K>) => Promise<ResultOf<K>> : (args: ArgsOf<K>) => Promise<ResultOf<K>> };
+
+export interface RequestOptions {
+  timeoutMs?: number;
+}
+
+// The methods are made from the op names below; this declaration gives them their types.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export interface MnemoClient extends OpMethods {}
 
 /**
- * A connection to the daemon: typed methods for every operation, pipelined requests matched by id, a deadline on each
- * request, and one clear failure for all pending requests when the connection goes away. This is also the code API
- * agents can import instead of calling MCP tools.
+ * A connection to the daemon: a typed method for every operation (protocol/ops.ts), pipelined requests matched by id,
+ * a deadline on each request, and one clear failure for all pending requests when the connection goes away. This is
+ * also the code API agents can import instead of calling MCP tools.
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class MnemoClient {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
@@ -119,16 +121,19 @@ export class MnemoClient {
   }
 
   /** One request; resolves with its result or rejects with the daemon's error (code and message). */
-  request<T = unknown>(op: string, args?: Record<string, unknown>, options: { timeoutMs?: number; render?: Render } = {}): Promise<T> {
+  request<K extends Op>(op: K, args?: ArgsOf<K>, options?: RequestOptions): Promise<ResultOf<K>>;
+  /** The result rendered by the daemon: human text, or a JSON string. */
+  request<K extends Op>(op: K, args: ArgsOf<K> | undefined, options: RequestOptions & { render: 'text' | 'json' }): Promise<string>;
+  request(op: Op, args?: unknown, options: RequestOptions & { render?: Render } = {}): Promise<unknown> {
     if (this.closedReason) return Promise.reject(this.closedReason);
     const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
+    return new Promise<unknown>((resolve, reject) => {
       const ms = options.timeoutMs ?? this.timeoutMs;
       const timer = setTimeout(() => {
         this.pending.delete(id);
         reject(new MnemoError(ErrorCode.TIMEOUT, `no answer to ${op} within ${ms} ms`));
       }, ms);
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
+      this.pending.set(id, { resolve, reject, timer });
       const request: Record<string, unknown> = { id, op };
       if (args !== undefined) request.args = args;
       if (options.render && options.render !== 'value') request.render = options.render;
@@ -164,26 +169,16 @@ export class MnemoClient {
     this.socket.destroy();
   }
 
-  hello = () => this.request<HelloResult>('hello');
-  status = () => this.request<Record<string, unknown>>('status');
-  store = (args: { content: string; tags?: string[]; type?: string; project?: string; metadata?: Record<string, unknown>; createdAt?: number | string }) =>
-    this.request<StoreResult>('store', args);
-  storeBatch = (memories: Record<string, unknown>[]) => this.request<StoreResult[]>('storeBatch', { memories });
-  search = (args: Record<string, unknown>) => this.request<Listing>('search', args);
-  searchByTag = (args: Record<string, unknown>) => this.request<Listing>('searchByTag', args);
-  recall = (args: Record<string, unknown>) => this.request<Listing>('recall', args);
-  list = (args: Record<string, unknown> = {}) => this.request<Listing>('list', args);
-  get = (hash: string) => this.request<Memory>('get', { hash });
-  update = (args: Record<string, unknown>) => this.request<Memory>('update', args);
-  delete = (args: Record<string, unknown>) => this.request<DeleteResult>('delete', args);
-  health = () => this.request<Health>('health');
-  stats = () => this.request<Stats>('stats');
-  tags = (args: Record<string, unknown> = {}) => this.request<{ tag: string; count: number }[]>('tags', args);
-  exportPage = (args: { cursor?: number; limit?: number } = {}) => this.request<{ memories: Memory[]; cursor: number | null }>('export', args);
-  reindex = (limit = 64) => this.request<ReindexResult>('reindex', { limit });
-  batch = (calls: BatchCall[]) => this.request<BatchItem[]>('batch', { calls });
-  hook = (event: string, payload: Buffer | string) => this.request<HookResult>('hook', { event, payload });
-  shutdown = () => this.request<{ stopping: boolean }>('shutdown');
+}
+
+for (const op of OP_NAMES) {
+  Object.defineProperty(MnemoClient.prototype, op, {
+    value: function (this: MnemoClient, args?: unknown) {
+      return this.request(op, args as never);
+    },
+    writable: true,
+    configurable: true,
+  });
 }
 
 export const connect = (options?: ConnectOptions): Promise<MnemoClient> => MnemoClient.connect(options);
@@ -213,7 +208,7 @@ function openSocket(path: string, timeoutMs: number): Promise<Socket> {
 export function startDaemonProcess(env: NodeJS.ProcessEnv = process.env, extraArgs: string[] = []): number | undefined {
   const paths = resolvePaths(env);
   mkdirSync(paths.logDir, { recursive: true, mode: 0o700 });
-  const out = openSync(join(paths.logDir, 'daemon.out'), 'a');
+  const out = openSync(paths.daemonOut, 'a');
   // The same overrides as the native client: where Node.js and the CLI are.
   const cli = env.MNEMO_CLI || CLI_PATH;
   const node = env.MNEMO_NODE || process.execPath;

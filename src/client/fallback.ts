@@ -6,7 +6,6 @@
  */
 import { appendFileSync, mkdirSync, statSync, renameSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
-import { join } from 'node:path';
 import { resolvePaths } from '../paths.js';
 import { encodeFrame, FrameReader } from '../protocol/frame.js';
 import type { Response } from '../protocol/messages.js';
@@ -24,9 +23,8 @@ const json = rest.includes('--json') || target === '--json';
 
 function log(line: string): void {
   try {
-    const dir = resolvePaths().logDir;
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const path = join(dir, 'client.log');
+    const { logDir, clientLog: path } = resolvePaths();
+    mkdirSync(logDir, { recursive: true, mode: 0o700 });
     try {
       if (statSync(path).size > 1024 * 1024) renameSync(path, `${path}.1`);
     } catch {
@@ -60,10 +58,15 @@ async function readStdin(deadline: number): Promise<Buffer> {
 }
 
 async function main(): Promise<void> {
+  if (mode === 'paths') {
+    const { socketPath, clientLog } = resolvePaths();
+    process.stdout.write(`socket ${socketPath}\nclientLog ${clientLog}\n`);
+    return;
+  }
   if (!['hook', 'call', 'batch'].includes(mode) || (mode !== 'batch' && !target)) {
     // A hook must never exit 2 (it would block the prompt or tool call), even when it is set up wrong.
     if (hook) fail('usage: mnemo-client hook <Event> (the event name is missing)');
-    process.stderr.write('usage: mnemo-client hook <Event> | call <op> [json-args] [--json] | batch [--json]\n');
+    process.stderr.write('usage: mnemo-client hook <Event> | call <op> [json-args] [--json] | batch [--json] | paths\n');
     process.exit(2);
   }
   const envTimeout = Number(process.env.MNEMO_CLIENT_TIMEOUT_MS);

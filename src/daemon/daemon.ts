@@ -1,5 +1,4 @@
 import { chmodSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import pino, { type Logger } from 'pino';
 import { HookHandler } from '../capture/hook.js';
@@ -38,216 +37,217 @@ export interface DaemonFiles {
   log: string;
 }
 
-export function daemonFiles(paths: MnemoPaths): DaemonFiles {
-  return {
-    socket: join(paths.runtimeDir, 'mnemo.sock'),
-    lock: join(paths.runtimeDir, 'daemon.lock'),
-    state: join(paths.runtimeDir, 'daemon.json'),
-    log: join(paths.logDir, 'daemon.log'),
-  };
-}
-
-export interface RunningDaemon {
-  files: DaemonFiles;
-  /** Resolves when the model is warm (or rejects with why it could not load). */
-  ready: Promise<void>;
-  /** Resolves when the daemon has stopped. */
-  stopped: Promise<void>;
-  stop(): Promise<void>;
-}
+const REPLACED = 'socket file removed or replaced';
 
 /**
- * Starts the daemon: takes the per-user lock, cleans what a dead daemon left, listens at once (so `hello` answers and
- * other requests get E_NOT_READY while the model loads), then loads and warms the model. Every way of stopping goes
- * through one idempotent shutdown: stop accepting, answer what is in flight, checkpoint the WAL, remove the socket and
- * state file, release the lock.
+ * The daemon: takes the per-user lock, cleans what a dead daemon left, listens at once (so `hello` answers and other
+ * requests get E_NOT_READY while the model loads), then loads and warms the model. Every way of stopping (SIGTERM,
+ * SIGINT, a `shutdown` request, its socket file deleted, `stop()`) goes through one idempotent `shutdown(reason)`:
+ * stop accepting, answer what is in flight, checkpoint the WAL, remove the socket and state file, release the lock.
  */
-export async function startDaemon(options: DaemonOptions = {}): Promise<RunningDaemon> {
-  const env = options.env ?? process.env;
-  const paths = resolvePaths(env);
-  const files = daemonFiles(paths);
-  // Socket activation (systemd): the listening socket is descriptor 3, passed with LISTEN_FDS for this very process.
-  if (options.listenFd === undefined && env.LISTEN_FDS === '1' && Number(env.LISTEN_PID) === process.pid) {
-    options = { ...options, listenFd: 3 };
-    // Not for children (the embedding workers, an offline-pack build).
-    delete env.LISTEN_FDS;
-    delete env.LISTEN_PID;
-    delete env.LISTEN_FDNAMES;
+export class Daemon {
+  readonly files: DaemonFiles;
+  /** Resolves when the model is warm (or rejects with why it could not load). */
+  ready: Promise<void> = Promise.resolve();
+  /** Resolves when the daemon has stopped. */
+  readonly stopped: Promise<void>;
+  private readonly state: DaemonState;
+  private readonly log: Logger;
+  private server: DaemonServer | null = null;
+  private stopping: Promise<void> | null = null;
+  private resolveStopped!: () => void;
+  private watch: NodeJS.Timeout | undefined;
+
+  private constructor(
+    private readonly paths: MnemoPaths,
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly options: DaemonOptions,
+    private readonly lock: DaemonLock,
+  ) {
+    this.files = { socket: paths.socketPath, lock: paths.lockPath, state: paths.statePath, log: paths.daemonLog };
+    this.log = pino({ base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: this.files.log, sync: true, mkdir: true }));
+    this.stopped = new Promise<void>((resolve) => (this.resolveStopped = resolve));
+    this.state = {
+      engine: null,
+      hooks: null,
+      notice: null,
+      state: 'loading model',
+      startedAt: Date.now(),
+      latency: new LatencyRing(),
+      connections: () => this.server?.connections ?? 0,
+      shutdown: () => void this.shutdown('shutdown request'),
+    };
   }
-  if (options.listenFd === undefined && files.socket.length > MAX_SOCKET_PATH) {
-    throw new MnemoError(
-      ErrorCode.BAD_ARGS,
-      `socket path ${files.socket} is ${files.socket.length} bytes, over the ${MAX_SOCKET_PATH}-byte limit for Unix sockets; use a shorter MNEMO_HOME or XDG_RUNTIME_DIR`,
-    );
+
+  /** Starts a daemon: resolves once it listens (the model loads after; see `ready`). */
+  static async start(options: DaemonOptions = {}): Promise<Daemon> {
+    const env = options.env ?? process.env;
+    const paths = resolvePaths(env);
+    // Socket activation (systemd): the listening socket is descriptor 3, passed with LISTEN_FDS for this very process.
+    if (options.listenFd === undefined && env.LISTEN_FDS === '1' && Number(env.LISTEN_PID) === process.pid) {
+      options = { ...options, listenFd: 3 };
+      // Not for children (the embedding workers, an offline-pack build).
+      delete env.LISTEN_FDS;
+      delete env.LISTEN_PID;
+      delete env.LISTEN_FDNAMES;
+    }
+    if (options.listenFd === undefined && paths.socketPath.length > MAX_SOCKET_PATH) {
+      throw new MnemoError(
+        ErrorCode.BAD_ARGS,
+        `socket path ${paths.socketPath} is ${paths.socketPath.length} bytes, over the ${MAX_SOCKET_PATH}-byte limit for Unix sockets; use a shorter MNEMO_HOME or XDG_RUNTIME_DIR`,
+      );
+    }
+    mkdirSync(paths.runtimeDir, { recursive: true, mode: 0o700 });
+    chmodSync(paths.runtimeDir, 0o700);
+    mkdirSync(paths.logDir, { recursive: true, mode: 0o700 });
+    const daemon = new Daemon(paths, env, options, DaemonLock.acquire(paths.lockPath));
+    try {
+      await daemon.listen();
+    } catch (err) {
+      daemon.lock.release();
+      throw err;
+    }
+    if (options.ownProcess) {
+      process.once('SIGTERM', () => void daemon.shutdown('SIGTERM'));
+      process.once('SIGINT', () => void daemon.shutdown('SIGINT'));
+      // However it was asked to stop, the daemon process ends once it has stopped: a leftover handle in a library must
+      // not keep a stopped daemon alive.
+      void daemon.stopped.then(() => process.exit(process.exitCode ?? 0));
+    }
+    daemon.ready = daemon.load();
+    // A load failure is reported through `ready`, `hello` and the log; it must not crash an embedding caller.
+    daemon.ready.catch(() => {});
+    return daemon;
   }
-  mkdirSync(paths.runtimeDir, { recursive: true, mode: 0o700 });
-  chmodSync(paths.runtimeDir, 0o700);
-  mkdirSync(paths.logDir, { recursive: true, mode: 0o700 });
-  const lock = DaemonLock.acquire(files.lock);
 
-  const log: Logger = pino(
-    { base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime },
-    pino.destination({ dest: files.log, sync: true, mkdir: true }),
-  );
-  const latency = new LatencyRing();
-  let server: DaemonServer | null = null;
-  let stopping: Promise<void> | null = null;
-  let resolveStopped!: () => void;
-  const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
+  stop(): Promise<void> {
+    return this.shutdown('stop()');
+  }
 
-  const state: DaemonState = {
-    engine: null,
-    hooks: null,
-    notice: null,
-    state: 'loading model',
-    startedAt: Date.now(),
-    latency,
-    connections: () => server?.connections ?? 0,
-    shutdown: () => void shutdown('shutdown request'),
-  };
-  const writeState = () => {
-    const tmp = `${files.state}.${process.pid}.tmp`;
-    writeFileSync(
-      tmp,
-      JSON.stringify({
-        pid: process.pid,
-        socket: files.socket,
-        version: VERSION,
-        protocol: PROTOCOL_VERSION,
-        startedAt: state.startedAt,
-        state: state.state,
-        ready: state.engine !== null,
-      }),
-      { mode: 0o600 },
-    );
-    renameSync(tmp, files.state);
-  };
-
-  // A daemon whose socket file was deleted (its home removed, or another daemon took over the path) can never be
-  // reached again: it stops instead of lingering.
-  let watch: NodeJS.Timeout | undefined;
-  const watchSocket = () => {
-    const inode = statSync(files.socket).ino;
-    watch = setInterval(() => {
-      let current: number | null = null;
-      try {
-        current = statSync(files.socket).ino;
-      } catch {
-        // Gone.
-      }
-      if (current !== inode) void shutdown('socket file removed or replaced');
-    }, SOCKET_WATCH_MS);
-    watch.unref();
-  };
-
-  const shutdown = (why: string): Promise<void> => {
-    clearInterval(watch);
-    stopping ??= (async () => {
-      log.info({ why }, 'stopping');
+  /** The one way to stop, whatever asked for it; later calls get the same promise. */
+  shutdown(why: string): Promise<void> {
+    clearInterval(this.watch);
+    this.stopping ??= (async () => {
+      this.log.info({ why }, 'stopping');
       try {
         // A replaced socket file belongs to another daemon now: closing our listener would unlink it.
-        await server?.close(10_000, why === 'socket file removed or replaced');
-        await state.hooks?.stop();
-        await state.engine?.close();
+        await this.server?.close(10_000, why === REPLACED);
+        await this.state.hooks?.stop();
+        await this.state.engine?.close();
       } catch (err) {
-        log.error({ err }, 'error while stopping');
+        this.log.error({ err }, 'error while stopping');
       } finally {
-        if (options.listenFd === undefined && why !== 'socket file removed or replaced') rmSync(files.socket, { force: true });
-        rmSync(files.state, { force: true });
-        lock.release();
-        log.info('stopped');
-        log.flush();
-        resolveStopped();
+        if (this.options.listenFd === undefined && why !== REPLACED) rmSync(this.files.socket, { force: true });
+        rmSync(this.files.state, { force: true });
+        this.lock.release();
+        this.log.info('stopped');
+        this.log.flush();
+        this.resolveStopped();
       }
     })();
-    return stopping;
-  };
+    return this.stopping;
+  }
 
-  try {
+  /** Binds the socket (or takes the inherited one), 0600 from the start, and writes the state file. */
+  private async listen(): Promise<void> {
+    const { files, options } = this;
     // We hold the lock, so a socket or state file here is a dead daemon's: remove it before binding. (An inherited
     // socket's path belongs to systemd and stays.)
     if (options.listenFd === undefined) rmSync(files.socket, { force: true });
     rmSync(files.state, { force: true });
-    const dispatcher = new Dispatcher(state);
-    server = new DaemonServer(
+    const dispatcher = new Dispatcher(this.state);
+    this.server = new DaemonServer(
       dispatcher.handle,
       { ...DEFAULT_LIMITS, ...options.limits },
       {
-        onRequest: (_op, ms, failed) => latency.add(ms, failed),
-        onBadTraffic: (reason) => log.warn({ reason }, 'closed a connection after bad traffic'),
-        onInternalError: (op, err) => log.error({ op, err }, 'internal error'),
+        onRequest: (_op, ms, failed) => this.state.latency.add(ms, failed),
+        onBadTraffic: (reason) => this.log.warn({ reason }, 'closed a connection after bad traffic'),
+        onInternalError: (op, err) => this.log.error({ op, err }, 'internal error'),
       },
     );
     // The socket is created 0600: no window in which another user could connect.
     const umask = process.umask(0o177);
     try {
-      await server.listen(options.listenFd === undefined ? files.socket : { fd: options.listenFd });
+      await this.server.listen(options.listenFd === undefined ? files.socket : { fd: options.listenFd });
     } finally {
       process.umask(umask);
     }
-    writeState();
-    log.info({ socket: files.socket, version: VERSION, ...(options.listenFd !== undefined ? { fd: options.listenFd } : {}) }, 'listening');
-    if (options.listenFd === undefined) watchSocket();
-  } catch (err) {
-    lock.release();
-    throw err;
+    this.writeState();
+    this.log.info({ socket: files.socket, version: VERSION, ...(options.listenFd !== undefined ? { fd: options.listenFd } : {}) }, 'listening');
+    if (options.listenFd === undefined) this.watchSocket();
   }
 
-  if (options.ownProcess) {
-    process.once('SIGTERM', () => void shutdown('SIGTERM'));
-    process.once('SIGINT', () => void shutdown('SIGINT'));
-    // However it was asked to stop, the daemon process ends once it has stopped: a leftover handle in a library must
-    // not keep a stopped daemon alive.
-    void stopped.then(() => process.exit(process.exitCode ?? 0));
-  }
-
-  const ready = (async () => {
+  /** Reads the config once, builds the offline pack if it must, opens the engine and the hook handler. */
+  private async load(): Promise<void> {
     const started = performance.now();
     try {
-      const config = readConfig(paths);
-      const choice = chooseModel(paths, env, options.modelDir);
-      state.notice = choice.notice;
+      const config = readConfig(this.paths);
+      const choice = chooseModel(this.paths, this.env, this.options.modelDir, config);
+      this.state.notice = choice.notice;
       if (choice.build) {
-        state.state = 'building the offline model pack (first start only)';
-        writeState();
-        log.info({ dir: choice.dir }, 'building the offline model pack');
-        await buildOfflineInChild(env);
+        this.state.state = 'building the offline model pack (first start only)';
+        this.writeState();
+        this.log.info({ dir: choice.dir }, 'building the offline model pack');
+        await buildOfflineInChild(this.env);
       }
-      state.state = 'loading model';
-      const modelDir = choice.dir;
-      const threads = options.threads ?? config.threads;
-      const engine = await Engine.open({
-        modelDir,
-        dbPath: paths.dbPath,
-        ...(threads ? { embedder: { threads } } : {}),
-      });
-      if (stopping) {
+      this.state.state = 'loading model';
+      const threads = this.options.threads ?? config.threads;
+      const engine = await Engine.open({ modelDir: choice.dir, dbPath: this.paths.dbPath, ...(threads ? { embedder: { threads } } : {}) });
+      if (this.stopping) {
         await engine.close();
         return;
       }
       const hooks = new HookHandler(engine, {
         ...(config.context ? { context: config.context } : {}),
         compressor: { ...(config.sessionIdleMinutes ? { idleMs: config.sessionIdleMinutes * 60_000 } : {}) },
-        onProblem: (what, detail) => log.warn({ detail: detail instanceof Error ? detail.message : detail }, what),
+        onProblem: (what, detail) => this.log.warn({ detail: detail instanceof Error ? detail.message : detail }, what),
       });
       hooks.start();
-      state.hooks = hooks;
-      state.engine = engine;
-      state.state = 'ready';
-      writeState();
-      log.info({ model: engine.model.name, ms: Math.round(performance.now() - started) }, 'ready');
+      this.state.hooks = hooks;
+      this.state.engine = engine;
+      this.state.state = 'ready';
+      this.writeState();
+      this.log.info({ model: engine.model.name, ms: Math.round(performance.now() - started) }, 'ready');
     } catch (err) {
-      state.state = `model failed to load: ${(err as Error).message}`;
-      log.error({ err }, 'model failed to load');
-      writeState();
+      this.state.state = `model failed to load: ${(err as Error).message}`;
+      this.log.error({ err }, 'model failed to load');
+      this.writeState();
       throw err;
     }
-  })();
-  // A load failure is reported through `ready`, `hello` and the log; it must not crash an embedding caller.
-  ready.catch(() => {});
+  }
 
-  return { files, ready, stopped, stop: () => shutdown('stop()') };
+  private writeState(): void {
+    const tmp = `${this.files.state}.${process.pid}.tmp`;
+    const s = this.state;
+    writeFileSync(
+      tmp,
+      JSON.stringify({ pid: process.pid, socket: this.files.socket, version: VERSION, protocol: PROTOCOL_VERSION, startedAt: s.startedAt, state: s.state, ready: s.engine !== null }),
+      { mode: 0o600 },
+    );
+    renameSync(tmp, this.files.state);
+  }
+
+  /**
+   * A daemon whose socket file was deleted (its home removed, or another daemon took over the path) can never be
+   * reached again: it stops instead of lingering.
+   */
+  private watchSocket(): void {
+    const inode = statSync(this.files.socket).ino;
+    this.watch = setInterval(() => {
+      let current: number | null = null;
+      try {
+        current = statSync(this.files.socket).ino;
+      } catch {
+        // Gone.
+      }
+      if (current !== inode) void this.shutdown(REPLACED);
+    }, SOCKET_WATCH_MS);
+    this.watch.unref();
+  }
 }
+
+/** Starts the daemon (see Daemon). */
+export const startDaemon = (options: DaemonOptions = {}): Promise<Daemon> => Daemon.start(options);
 
 /**
  * Builds the offline pack in a separate process: parsing the word vectors takes about a gigabyte for a few seconds,

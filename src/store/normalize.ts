@@ -31,22 +31,30 @@ export function normalizeContent(content: unknown, field = 'content'): string {
 
 export const contentHash = (normalized: string): string => createHash('sha256').update(normalized, 'utf8').digest('hex');
 
+/** Why `tags` (an array of strings, or one comma-separated string) cannot be tags, or null when it can. */
+export function tagsProblem(tags: unknown): string | null {
+  const list = typeof tags === 'string' ? tags.split(',') : tags;
+  if (!Array.isArray(list)) return `must be an array of strings, got ${describe(tags)}`;
+  const out = new Set<string>();
+  for (const tag of list) {
+    if (typeof tag !== 'string') return `must hold only strings, got ${describe(tag)}`;
+    if (!tag.isWellFormed()) return 'holds a tag that is not valid Unicode text';
+    const t = normalizeTag(tag);
+    if (t.length > MAX_TAG_LENGTH) return `holds a tag longer than ${MAX_TAG_LENGTH} characters`;
+    if (t.length > 0) out.add(t);
+  }
+  return out.size > MAX_TAGS ? `holds ${out.size} tags; the limit is ${MAX_TAGS}` : null;
+}
+
+const normalizeTag = (tag: string) => tag.normalize('NFC').trim().toLowerCase().replace(/\s+/g, ' ');
+
 /** Tags are trimmed, lower-cased, inner whitespace collapsed to one space; empties and duplicates go. */
 export function normalizeTags(tags: unknown, field = 'tags'): string[] {
   if (tags === undefined || tags === null) return [];
-  const list = typeof tags === 'string' ? tags.split(',') : tags;
-  if (!Array.isArray(list)) throw badArgs(`\`${field}\` must be an array of strings, got ${describe(tags)}`);
-  const out = new Set<string>();
-  for (const tag of list) {
-    if (typeof tag !== 'string') throw badArgs(`\`${field}\` must hold only strings, got ${describe(tag)}`);
-    if (!tag.isWellFormed()) throw badArgs(`\`${field}\` holds a tag that is not valid Unicode text`);
-    const t = tag.normalize('NFC').trim().toLowerCase().replace(/\s+/g, ' ');
-    if (t.length === 0) continue;
-    if (t.length > MAX_TAG_LENGTH) throw badArgs(`a tag in \`${field}\` is longer than ${MAX_TAG_LENGTH} characters`);
-    out.add(t);
-  }
-  if (out.size > MAX_TAGS) throw badArgs(`\`${field}\` holds ${out.size} tags; the limit is ${MAX_TAGS}`);
-  return [...out];
+  const problem = tagsProblem(tags);
+  if (problem) throw badArgs(`\`${field}\` ${problem}`);
+  const list = (typeof tags === 'string' ? tags.split(',') : tags) as string[];
+  return [...new Set(list.map(normalizeTag).filter((t) => t.length > 0))];
 }
 
 export function describe(value: unknown): string {

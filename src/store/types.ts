@@ -1,17 +1,6 @@
-/** A memory as programs see it (the "full" form). Times are milliseconds since the Unix epoch. */
-export interface Memory {
-  hash: string;
-  content: string;
-  type: string;
-  project: string | null;
-  sessionId: string | null;
-  tags: string[];
-  metadata: Record<string, unknown>;
-  createdAt: number;
-  updatedAt: number;
-  accessCount: number;
-  lastAccessedAt: number | null;
-}
+import type { Memory } from '../protocol/results.js';
+
+export type { Memory };
 
 export interface MemoryRow {
   id: number;

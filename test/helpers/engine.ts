@@ -1,11 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Engine, type EngineOptions } from '../../dist/engine-index.js';
+import { Engine, LocalMnemo, type EngineOptions } from '../../dist/engine-index.js';
 import { tinyPack } from './packs.js';
 
 export interface TestEngine {
   engine: Engine;
+  /** The operations as the daemon runs them (arguments parsed at the edge), in process. */
+  api: LocalMnemo;
   home: string;
   dbPath: string;
   close(): Promise<void>;
@@ -23,6 +25,7 @@ export async function openTestEngine(options: Partial<EngineOptions> = {}): Prom
   });
   return {
     engine,
+    api: new LocalMnemo(engine),
     home,
     dbPath,
     async close() {

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateBertPack, MINILM_L6_SHAPE, TINY_SHAPE } from '../../dist/embed/bert-pack.js';
+import { generateBertPack, MINILM_L6_SHAPE, TINY_SHAPE } from '../../dist/embed/packs/bert-pack.js';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** Generated packs are cached here (git-ignored) so the suite does not rebuild them every run. */

@@ -1,11 +1,11 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { connect, socketPathFor } from '../client/client.js';
-import { chooseModel, readConfig } from '../config.js';
-import { readManifest } from '../embed/manifest.js';
-import { NATIVE_CLIENT_PATH } from '../install-paths.js';
-import { resolvePaths } from '../paths.js';
-import { PROTOCOL_VERSION } from '../protocol/messages.js';
+import { connect, socketPathFor } from '../../client/client.js';
+import { chooseModel, readConfig, type MnemoConfig } from '../../config.js';
+import { readManifest } from '../../embed/manifest.js';
+import { NATIVE_CLIENT_PATH } from '../../install-paths.js';
+import { resolvePaths } from '../../paths.js';
+import { PROTOCOL_VERSION } from '../../protocol/messages.js';
+import type { Command } from '../command.js';
 
 type Status = 'ok' | 'warn' | 'fail';
 interface Check {
@@ -41,17 +41,18 @@ export async function doctor(json: boolean): Promise<number> {
   const socket = socketPathFor();
   add('socket path', socket.length <= 107 ? 'ok' : 'fail', `${socket} (${socket.length} bytes; the limit is 107)`);
 
+  let config: MnemoConfig = {};
   try {
-    readConfig(paths);
-    add('config', 'ok', existsSync(join(paths.configDir, 'config.json')) ? join(paths.configDir, 'config.json') : 'none (defaults)');
+    config = readConfig(paths);
+    add('config', 'ok', existsSync(paths.configPath) ? paths.configPath : 'none (defaults)');
   } catch (err) {
     add('config', 'fail', (err as Error).message);
   }
 
   try {
-    const choice = chooseModel(paths, process.env);
+    const choice = chooseModel(paths, process.env, undefined, config);
     if (choice.build) {
-      const { wordVectorsPath } = await import('../embed/offline-pack.js');
+      const { wordVectorsPath } = await import('../../embed/registry.js');
       if (wordVectorsPath()) add('model', 'warn', `the offline pack is built at the first start (${choice.dir}); ${choice.notice ?? ''}`.trim());
       else add('model', 'fail', 'no model installed and no word vectors to build the offline pack from; run `mnemo model pull`');
     } else {
@@ -91,3 +92,12 @@ export async function doctor(json: boolean): Promise<number> {
   else for (const c of checks) process.stdout.write(`${c.status.padEnd(4)}  ${c.check.padEnd(13)} ${c.detail}\n`);
   return checks.some((c) => c.status === 'fail') ? 1 : 0;
 }
+
+export const doctorCommand: Command = {
+  name: 'doctor',
+  usage: '',
+  summary: 'check paths, permissions, config, model, native client, daemon and database, one line each (exit 1 on a failure)',
+  flags: [],
+  ops: ['hello'],
+  run: ({ json }) => doctor(json),
+};

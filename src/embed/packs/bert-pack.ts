@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { GraphBuilder, SeededRandom } from './onnx-builder.js';
-import type { PackManifest, Pooling } from './manifest.js';
+import type { PackManifest, Pooling } from '../manifest.js';
 
 /** The shape of a BERT encoder. */
 export interface BertShape {

@@ -1,0 +1,241 @@
+import type { HookHandler } from '../capture/hook.js';
+import type { Engine, Hit, Ranked } from '../engine.js';
+import { ErrorCode, MnemoError } from '../errors.js';
+import type { Op, ParsedArgs, ResultOf, ShapeArgs } from '../protocol/ops.js';
+import { PROTOCOL_VERSION } from '../protocol/messages.js';
+import type { BatchItem, FullHit, Listing } from '../protocol/results.js';
+import { compactOf } from '../search/compact.js';
+import { renderCompact } from '../search/render.js';
+import { VERSION } from '../version.js';
+import type { LatencyRing } from './metrics.js';
+import { deleteText, keyValues, listingText, memoryText, plural, storeLine } from './text.js';
+
+/** What a handler may use: the engine (null until the model is warm) and the daemon around it. */
+export interface DaemonState {
+  engine: Engine | null;
+  hooks: HookHandler | null;
+  /** A one-line notice about the model (a fallback in use), for hello and status. */
+  notice: string | null;
+  /** "loading model", "ready", or why the model failed. */
+  state: string;
+  startedAt: number;
+  latency: LatencyRing;
+  connections(): number;
+  shutdown(): void;
+}
+
+export interface HandlerContext {
+  daemon: DaemonState;
+  /** The engine; the dispatcher only calls handlers that need it once it is ready. */
+  engine: Engine;
+  /** Runs one call of a batch (parse, readiness, handler), answered on its own. */
+  call(op: string, args: unknown): Promise<BatchItem>;
+}
+
+/**
+ * One entry per operation: `run` takes arguments the edge has parsed (protocol/ops.ts) and returns the op's result;
+ * `text` renders that result for people (the CLI and the native client only print a string). `idle` operations
+ * answer before the model is ready.
+ */
+export interface Handler<K extends Op> {
+  idle?: true;
+  run(ctx: HandlerContext, args: ParsedArgs<K>): ResultOf<K> | Promise<ResultOf<K>>;
+  text(result: ResultOf<K>, args: ParsedArgs<K>, now: number): string;
+}
+
+const DEFAULT_TEXT_BUDGET = 500;
+
+/** Ranked hits in the form the request asked for: compact lines (default), whole memories, or budgeted text. */
+export function listing(ranked: Ranked, shape: ShapeArgs, o: { scores: boolean; now: number }): Listing {
+  const notice = ranked.notice ? { notice: ranked.notice } : {};
+  const format = shape.format ?? 'compact';
+  if (format === 'full') {
+    return { format, results: ranked.hits.map(fullHit), ...notice };
+  }
+  const compact = ranked.hits.map((h) => compactOf(h.memory, { score: o.scores ? h.score : undefined, previewChars: shape.previewChars }));
+  if (format === 'compact') return { format, results: compact, ...notice };
+  const rendered = renderCompact(compact, {
+    budget: shape.budget ?? DEFAULT_TEXT_BUDGET,
+    now: o.now,
+    scores: o.scores,
+    ...(shape.header ? { header: shape.header } : {}),
+  });
+  return { format, ...rendered, ...notice };
+}
+
+function fullHit(h: Hit): FullHit {
+  return {
+    ...h.memory,
+    score: h.score,
+    scores: { ...(h.semantic !== undefined ? { semantic: h.semantic } : {}), ...(h.keyword !== undefined ? { keyword: h.keyword } : {}) },
+  };
+}
+
+const newestFirst = (memories: ReturnType<Engine['list']>): Ranked => ({ hits: memories.map((memory) => ({ memory, score: 1 })) });
+
+export const HANDLERS: { [K in Op]: Handler<K> } = {
+  hello: {
+    idle: true,
+    run: ({ daemon }) => ({
+      protocol: PROTOCOL_VERSION,
+      version: VERSION,
+      pid: process.pid,
+      uptimeMs: Date.now() - daemon.startedAt,
+      ready: daemon.engine !== null,
+      model: daemon.engine ? { name: daemon.engine.model.name, dimension: daemon.engine.model.dimension } : null,
+      state: daemon.state,
+      notice: daemon.notice,
+    }),
+    text: (r) => keyValues(r),
+  },
+  status: {
+    idle: true,
+    run: ({ daemon }) => {
+      const engine = daemon.engine;
+      const health = engine?.health();
+      return {
+        pid: process.pid,
+        version: VERSION,
+        protocol: PROTOCOL_VERSION,
+        state: daemon.state,
+        uptimeSeconds: Math.round((Date.now() - daemon.startedAt) / 1000),
+        model: engine ? `${engine.model.name} (${engine.model.dimension} dimensions, ${engine.embedder.threads} workers)` : null,
+        memories: health?.memories ?? null,
+        dbBytes: health?.dbBytes ?? null,
+        dbPath: health?.dbPath ?? null,
+        rssBytes: process.memoryUsage().rss,
+        connections: daemon.connections(),
+        requestsMs: daemon.latency.percentiles(),
+        compressionQueue: daemon.hooks?.capture.queueCounts() ?? null,
+        notice: daemon.notice,
+        warnings: health?.warnings ?? [],
+      };
+    },
+    text: (r) => keyValues(r),
+  },
+  shutdown: {
+    idle: true,
+    run: ({ daemon }) => {
+      setImmediate(() => daemon.shutdown());
+      return { stopping: true };
+    },
+    text: () => 'the daemon is stopping',
+  },
+  batch: {
+    /**
+     * Runs calls in order, each answered on its own. The query texts of every search and recall in the batch are
+     * embedded first, together, in one model call.
+     */
+    run: async (ctx, a) => {
+      const queries = a.calls.flatMap((c) => {
+        const q = c.args?.query;
+        return (c.op === 'search' || c.op === 'recall') && typeof q === 'string' && q.trim() !== '' && c.args?.mode !== 'keyword' ? [q] : [];
+      });
+      if (queries.length > 0) await ctx.engine.prepareQueries(queries);
+      const out: BatchItem[] = [];
+      for (const c of a.calls) {
+        if (c.op === 'batch') out.push({ ok: false, error: { code: ErrorCode.BAD_ARGS, message: 'a batch cannot contain another batch' } });
+        else out.push(await ctx.call(c.op, c.args ?? {}));
+      }
+      return out;
+    },
+    text: (items, a, now) =>
+      items
+        .map((item, i) => {
+          if (!item.ok) return `error ${item.error.code}: ${item.error.message}`;
+          const call = a.calls[i]!;
+          const handler = (HANDLERS as Record<string, Handler<Op>>)[call.op];
+          return handler ? handler.text(item.result as never, (call.args ?? {}) as never, now) : JSON.stringify(item.result);
+        })
+        .join('\n\n'),
+  },
+  hook: {
+    run: ({ daemon }, a) => {
+      if (!daemon.hooks) throw new MnemoError(ErrorCode.NOT_READY, 'hooks are not ready');
+      return daemon.hooks.handle(a.event, a.payload);
+    },
+    text: (r) => r.stdout,
+  },
+  store: {
+    run: ({ engine }, a) => engine.store(a),
+    text: (r) => storeLine(r),
+  },
+  storeBatch: {
+    run: ({ engine }, a) => engine.storeBatch(a.memories),
+    text: (list) => {
+      const created = list.filter((x) => x.created).length;
+      return `stored ${created} new, ${list.length - created} already known\n${list.map(storeLine).join('\n')}`;
+    },
+  },
+  search: {
+    run: async ({ engine }, a) => {
+      const ranked = await engine.search({
+        text: a.query,
+        mode: a.mode ?? 'hybrid',
+        limit: a.limit ?? 5,
+        minScore: a.minScore ?? 0,
+        recencyBoost: a.recencyBoost ?? 0,
+        filter: engine.filter(a),
+      });
+      return listing(ranked, a, { scores: true, now: engine.now() });
+    },
+    text: (r, a, now) => listingText(r, { budget: a.budget, now }),
+  },
+  searchByTag: {
+    run: ({ engine }, a) => listing(newestFirst(engine.list(engine.filter(a), a.limit ?? 10, a.offset ?? 0)), a, { scores: false, now: engine.now() }),
+    text: (r, a, now) => listingText(r, { budget: a.budget, now }),
+  },
+  list: {
+    run: ({ engine }, a) => listing(newestFirst(engine.list(engine.filter(a), a.limit ?? 10, a.offset ?? 0)), a, { scores: false, now: engine.now() }),
+    text: (r, a, now) => listingText(r, { budget: a.budget, now }),
+  },
+  recall: {
+    run: async ({ engine }, a) => {
+      const { time, ...rest } = a;
+      const ranked = await engine.recall(time, engine.filter(rest), { limit: a.limit ?? 10, query: a.query, mode: a.mode ?? 'hybrid', minScore: a.minScore });
+      return listing(ranked, a, { scores: ranked.hits.some((h) => h.semantic !== undefined || h.keyword !== undefined), now: engine.now() });
+    },
+    text: (r, a, now) => listingText(r, { budget: a.budget, now }),
+  },
+  get: {
+    run: ({ engine }, a) => engine.get(a.hash),
+    text: (m, _a, now) => memoryText(m, now),
+  },
+  update: {
+    run: ({ engine }, a) => engine.update(a.hash, a),
+    text: (m, _a, now) => memoryText(m, now),
+  },
+  delete: {
+    run: ({ engine }, a) => {
+      const { hash, hashes, dryRun, ...filter } = a;
+      const list = hashes ?? (hash === undefined ? undefined : [hash]);
+      return engine.delete({ hashes: list, filter: engine.filter(filter), dryRun: dryRun ?? false });
+    },
+    text: (r, _a, now) => deleteText(r, now),
+  },
+  health: {
+    run: ({ engine }) => engine.health(),
+    text: (r) => keyValues(r),
+  },
+  stats: {
+    run: ({ engine }) => engine.stats(),
+    text: (r) => keyValues(r),
+  },
+  tags: {
+    run: ({ engine }, a) => engine.tags(a.limit ?? 1000, a.project),
+    text: (tags) => {
+      if (tags.length === 0) return 'no tags';
+      const width = Math.max(...tags.map((t) => String(t.count).length));
+      return tags.map((t) => `${String(t.count).padStart(width)}  ${t.tag}`).join('\n');
+    },
+  },
+  export: {
+    run: ({ engine }, a) => engine.exportPage(a.cursor ?? 0, a.limit ?? 500),
+    text: (r) => r.memories.map((m) => JSON.stringify(m)).join('\n'),
+  },
+  reindex: {
+    run: ({ engine }, a) => engine.reindex(a.limit ?? 64),
+    text: (x) =>
+      `re-embedded ${x.reindexed} ${plural(x.reindexed, 'memory', 'memories')} with ${x.model}; ${x.remaining} of ${x.total} still to do${x.dropped.length ? `; dropped the vectors of ${x.dropped.join(', ')}` : ''}`,
+  },
+};

@@ -1,0 +1,48 @@
+import type { OpMethods } from '../client/client.js';
+import type { Engine } from '../engine.js';
+import type { Render } from '../protocol/messages.js';
+import { OP_NAMES, type ArgsOf, type Op, type ResultOf } from '../protocol/ops.js';
+import { Dispatcher } from './dispatch.js';
+import { LatencyRing } from './metrics.js';
+
+// The methods are made from the op names below; this declaration gives them their types.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export interface LocalMnemo extends OpMethods {}
+
+/**
+ * The daemon's operations in process, on an engine you opened: the same edge (every argument parsed by the op table,
+ * unknown keys refused) and the same handlers as over the socket, with the client's method names. No hooks.
+ */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export class LocalMnemo {
+  private readonly dispatcher: Dispatcher;
+
+  constructor(readonly engine: Engine) {
+    this.dispatcher = new Dispatcher({
+      engine,
+      hooks: null,
+      notice: null,
+      state: 'ready',
+      startedAt: Date.now(),
+      latency: new LatencyRing(),
+      connections: () => 0,
+      shutdown: () => {},
+    });
+  }
+
+  request<K extends Op>(op: K, args?: ArgsOf<K>): Promise<ResultOf<K>>;
+  request<K extends Op>(op: K, args: ArgsOf<K> | undefined, options: { render: 'text' | 'json' }): Promise<string>;
+  request(op: Op, args?: unknown, options: { render?: Render } = {}): Promise<unknown> {
+    return this.dispatcher.handle({ id: 0, op, ...(args === undefined ? {} : { args: args as Record<string, unknown> }), ...(options.render ? { render: options.render } : {}) });
+  }
+}
+
+for (const op of OP_NAMES) {
+  Object.defineProperty(LocalMnemo.prototype, op, {
+    value: function (this: LocalMnemo, args?: unknown) {
+      return this.request(op, args as never);
+    },
+    writable: true,
+    configurable: true,
+  });
+}

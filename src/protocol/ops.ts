@@ -1,0 +1,284 @@
+import { z } from 'zod';
+import { describe } from '../store/normalize.js';
+import {
+  badArgsFrom,
+  bool,
+  hash,
+  int,
+  list,
+  memoryType,
+  memoryTypes,
+  metadata,
+  num,
+  oneOf,
+  tags,
+  text,
+  time,
+  words,
+} from './fields.js';
+import { OP_NAMES, type Op } from './op-names.js';
+import type {
+  BatchItem,
+  DeleteResult,
+  ExportPage,
+  Health,
+  HelloResult,
+  HookResult,
+  Listing,
+  Memory,
+  ReindexResult,
+  Stats,
+  StatusResult,
+  StoreResult,
+  TagCount,
+} from './results.js';
+
+/**
+ * The wire contract: every operation the daemon answers, with the schema of its arguments. The daemon parses a
+ * request's arguments with it before anything runs (an unknown key or a bad value is an E_BAD_ARGS naming the field,
+ * and nothing is read or written); the CLI parses its flags with the same schema before it sends anything; the TS
+ * client and the MCP adapter take their argument and result types from here. Adding an operation: one entry here,
+ * its result type in `Results` below, and one handler in daemon/handlers.ts (docs/ARCHITECTURE.md, "The op table").
+ */
+
+export const SEARCH_MODES = ['hybrid', 'semantic', 'keyword'] as const;
+export type SearchMode = (typeof SEARCH_MODES)[number];
+export const FORMATS = ['compact', 'full', 'text'] as const;
+export type ResultFormat = (typeof FORMATS)[number];
+/** The Claude Code lifecycle events mnemo answers. */
+export const HOOK_EVENTS = ['SessionStart', 'UserPromptSubmit', 'PreToolUse', 'PostToolUse', 'Stop', 'SessionEnd'] as const;
+export type HookEvent = (typeof HOOK_EVENTS)[number];
+
+export const MAX_LIMIT = 100;
+export const MAX_BATCH = 1000;
+export const MAX_BATCH_CALLS = 256;
+export const MAX_QUERY_CHARS = 100_000;
+
+/** What narrows a set of memories; every field optional, all given fields must hold. */
+const filterFields = {
+  project: text(4096).opt,
+  sessionId: text(200).opt,
+  type: memoryTypes().opt,
+  tags: tags().opt,
+  tagMode: oneOf(['any', 'all'] as const).opt,
+  since: time().opt,
+  until: time().opt,
+  /** A time expression ("last week"), resolved against the daemon's clock. */
+  time: text(200).opt,
+};
+
+/** How a listing is shaped: compact lines (default), whole memories, or text within a token budget. */
+const shapeFields = {
+  format: oneOf(FORMATS).opt,
+  previewChars: int(20, 2000).opt,
+  budget: int(1, 100_000).opt,
+  header: text(500).opt,
+};
+
+const rankFields = {
+  mode: oneOf(SEARCH_MODES).opt,
+  minScore: num(0, 1).opt,
+};
+
+type FilterShape = { tags?: string[] | undefined; tagMode?: 'any' | 'all' | undefined; since?: number | undefined; until?: number | undefined };
+
+/** Checks that span fields: a tag mode with no tags, an empty time range. */
+function filterChecks(a: FilterShape, ctx: z.RefinementCtx): void {
+  if (a.tagMode !== undefined && (a.tags === undefined || a.tags.length === 0)) {
+    ctx.addIssue({ code: 'custom', path: ['tagMode'], message: 'needs `tags` (which tags must all, or any, match?)' });
+  }
+  if (a.since !== undefined && a.until !== undefined && a.since >= a.until) {
+    ctx.addIssue({ code: 'custom', path: ['since'], message: 'must be before `until` (the time range is empty)' });
+  }
+}
+
+interface OpSpec<S extends z.ZodRawShape, Out> {
+  summary: string;
+  args: z.ZodType<Out, z.ZodTypeDef, z.input<z.ZodObject<S, 'strict'>>>;
+  keys: readonly string[];
+  /** Why the CLI has no command for it, when it has none. */
+  notInCli?: string;
+  /** Why the MCP adapter has no tool for it, when it has none. */
+  notInMcp?: string;
+}
+
+function op<S extends z.ZodRawShape, Out = z.output<z.ZodObject<S, 'strict'>>>(
+  summary: string,
+  shape: S,
+  options: { refine?: (a: z.output<z.ZodObject<S, 'strict'>>, ctx: z.RefinementCtx) => void; notInCli?: string; notInMcp?: string } = {},
+): OpSpec<S, Out> {
+  const object = z.object(shape).strict();
+  const args = (options.refine ? object.superRefine(options.refine) : object) as unknown as OpSpec<S, Out>['args'];
+  return {
+    summary,
+    args,
+    keys: Object.keys(shape),
+    ...(options.notInCli ? { notInCli: options.notInCli } : {}),
+    ...(options.notInMcp ? { notInMcp: options.notInMcp } : {}),
+  };
+}
+
+/** A new memory, as `store` and each item of `storeBatch` take it. */
+const newMemory = {
+  content: z.custom<string>((v) => contentProblem(v) === null, (v) => ({ message: contentProblem(v) ?? '' }), true),
+  type: memoryType().opt,
+  project: text(4096).opt,
+  sessionId: text(200).opt,
+  tags: tags().opt,
+  metadata: metadata().opt,
+  createdAt: time().opt,
+  // An import keeps the times and access history it was exported with.
+  updatedAt: time().opt,
+  accessCount: int(0, Number.MAX_SAFE_INTEGER).opt,
+  lastAccessedAt: time().opt,
+};
+/** Content is normalised (and checked again) by the engine; here only what can never be stored is refused. */
+function contentProblem(v: unknown): string | null {
+  if (v === undefined) return 'is required';
+  if (typeof v !== 'string') return `must be a string, got ${describe(v)}`;
+  if (!v.isWellFormed()) return 'is not valid Unicode text (it holds a lone surrogate, which cannot be stored as UTF-8)';
+  if (v.trim().length === 0) return 'must not be empty';
+  return null;
+}
+const newMemoryObject = z.object(newMemory).strict();
+
+export const OPS = {
+  hello: op('protocol and package versions, the model, readiness', {}, { notInCli: '`mnemo status` and `mnemo start` show it', notInMcp: 'a transport detail; memory_health covers it' }),
+  status: op('the running daemon: pid, uptime, model, counts, latency', {}, { notInMcp: 'memory_health covers it' }),
+  batch: op(
+    'several calls in one round trip, their query texts embedded together',
+    {
+      calls: list(z.object({ op: text(64).req, args: z.record(z.unknown()).nullish() }).strict(), MAX_BATCH_CALLS),
+    },
+    { notInCli: 'for programs and hooks (`mnemo-client batch`)', notInMcp: 'MCP clients make separate tool calls' },
+  ),
+  hook: op(
+    "one Claude Code hook event: its raw stdin in, what the hook prints out",
+    {
+      event: oneOf(HOOK_EVENTS).req,
+      payload: z
+        .custom<Uint8Array | string | null | undefined>(
+          (v) => v === undefined || v === null || typeof v === 'string' || v instanceof Uint8Array,
+          (v) => ({ message: `must be the hook input as bytes or text, got ${describe(v)}` }),
+          true,
+        )
+        .transform((v) => (v === undefined || v === null ? Buffer.alloc(0) : typeof v === 'string' ? Buffer.from(v, 'utf8') : Buffer.from(v.buffer, v.byteOffset, v.byteLength))),
+    },
+    { notInCli: 'the native client runs hooks (`mnemo-client hook EVENT`)', notInMcp: 'hooks come from Claude Code, not from tools' },
+  ),
+  store: op('store one memory (content is its identity: storing it again merges tags)', newMemory),
+  storeBatch: op(
+    'store many memories in one transaction and one model call',
+    { memories: list(newMemoryObject, MAX_BATCH) },
+    { notInCli: '`mnemo import` sends batches', notInMcp: 'store_memory stores one at a time' },
+  ),
+  search: op(
+    'rank memories for a query (hybrid, semantic or keyword), filtered',
+    { query: words(MAX_QUERY_CHARS).req, ...rankFields, limit: int(1, MAX_LIMIT).opt, recencyBoost: num(0, 1).opt, ...filterFields, ...shapeFields },
+    { refine: filterChecks },
+  ),
+  searchByTag: op(
+    'memories carrying any (or all) of the tags, newest first',
+    { ...filterFields, tags: tags().req, limit: int(1, MAX_LIMIT).opt, offset: int(0, 1_000_000).opt, ...shapeFields },
+    {
+      refine: (a, ctx) => {
+        if (a.tags.length === 0) ctx.addIssue({ code: 'custom', path: ['tags'], message: 'must hold at least one tag' });
+        filterChecks(a, ctx);
+      },
+      notInCli: '`mnemo list -t TAG` lists by tag',
+    },
+  ),
+  list: op(
+    'memories matching the filters, newest first',
+    { ...filterFields, limit: int(1, MAX_LIMIT).opt, offset: int(0, 1_000_000).opt, ...shapeFields },
+    { refine: filterChecks, notInMcp: 'recall_memory and search_by_tag list for agents' },
+  ),
+  recall: op(
+    'memories from a time in words, newest first or ranked by a query',
+    { ...filterFields, time: text(200).req, query: text(MAX_QUERY_CHARS).opt, ...rankFields, limit: int(1, MAX_LIMIT).opt, ...shapeFields },
+    { refine: filterChecks },
+  ),
+  get: op('one memory in full, by hash or a unique prefix of 6+ characters', { hash: hash().req }),
+  update: op(
+    "change a memory's tags, type or metadata (content is its identity and cannot change)",
+    {
+      hash: hash().req,
+      type: memoryType().opt,
+      tags: tags().opt,
+      addTags: tags().opt,
+      removeTags: tags().opt,
+      metadata: metadata().opt,
+      replaceMetadata: bool().opt,
+      content: z.custom<never>((v) => v === undefined, { message: 'cannot be changed (a memory is identified by its content); store a new memory instead' }, true).optional(),
+    },
+    {
+      refine: (a, ctx) => {
+        if ([a.type, a.tags, a.addTags, a.removeTags, a.metadata].every((v) => v === undefined)) {
+          ctx.addIssue({ code: 'custom', message: 'nothing to update: give `tags`, `addTags`, `removeTags`, `type` or `metadata`' });
+        }
+      },
+      notInMcp: 'not in the peer tool set; agents store a new memory',
+    },
+  ),
+  delete: op(
+    'delete by hash, or by a filter (never an empty one); dryRun shows what would go',
+    { hash: hash().opt, hashes: list(hash().req, MAX_BATCH).optional(), ...filterFields, dryRun: bool().opt },
+    { refine: filterChecks },
+  ),
+  health: op('database and model status, counts, size', {}),
+  stats: op('counts by type, project and tag; the embedder', {}, { notInCli: '`mnemo status --json` and `mnemo tags` cover it', notInMcp: 'memory_health covers it' }),
+  tags: op('every tag with how many memories carry it', { limit: int(1, 100_000).opt, project: text(4096).opt }, { notInMcp: 'not in the peer tool set' }),
+  export: op('whole memories a page at a time, for a lossless export', { cursor: int(0, Number.MAX_SAFE_INTEGER).opt, limit: int(1, 1000).opt }, { notInMcp: 'bulk data is for the CLI' }),
+  reindex: op('embed the next memories a model switch left without a vector', { limit: int(1, 1000).opt }, { notInMcp: 'maintenance is for the CLI' }),
+  shutdown: op('stop the daemon (it answers first)', {}, { notInCli: '`mnemo stop` sends it', notInMcp: 'agents do not stop the daemon' }),
+} as const;
+
+export { OP_NAMES, type Op };
+export const isOp = (name: string): name is Op => Object.hasOwn(OPS, name);
+// The table has exactly the ops of op-names.ts (which the thin clients use without loading zod).
+const tableMatchesNames: Same<keyof typeof OPS, Op> = true;
+void tableMatchesNames;
+
+/** What a caller sends for an operation. */
+export type ArgsOf<K extends Op> = z.input<(typeof OPS)[K]['args']>;
+/** What the daemon's handler gets once the edge has parsed it: checked, normalised, defaults still unset. */
+export type ParsedArgs<K extends Op> = z.output<(typeof OPS)[K]['args']>;
+export type NewMemoryArgs = z.output<typeof newMemoryObject>;
+export type FilterArgs = Pick<ParsedArgs<'list'>, keyof typeof filterFields>;
+export type ShapeArgs = Pick<ParsedArgs<'list'>, keyof typeof shapeFields>;
+
+/** What each operation answers. */
+export interface Results {
+  hello: HelloResult;
+  status: StatusResult;
+  batch: BatchItem[];
+  hook: HookResult;
+  store: StoreResult;
+  storeBatch: StoreResult[];
+  search: Listing;
+  searchByTag: Listing;
+  list: Listing;
+  recall: Listing;
+  get: Memory;
+  update: Memory;
+  delete: DeleteResult;
+  health: Health;
+  stats: Stats;
+  tags: TagCount[];
+  export: ExportPage;
+  reindex: ReindexResult;
+  shutdown: { stopping: boolean };
+}
+export type ResultOf<K extends Op> = Results[K];
+// Every op has a result type and every result type an op.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
+const resultsCoverOps: Same<keyof Results, Op> = true;
+void resultsCoverOps;
+
+/** Parses an operation's arguments; throws E_BAD_ARGS naming every bad or unknown field. */
+export function parseArgs<K extends Op>(name: K, args: unknown): ParsedArgs<K> {
+  const spec = OPS[name];
+  const r = spec.args.safeParse(args ?? {});
+  if (!r.success) throw badArgsFrom(r.error, spec.keys);
+  return r.data as ParsedArgs<K>;
+}

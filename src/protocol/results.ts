@@ -1,0 +1,163 @@
+/**
+ * What the operations answer: the result types of the wire contract (see ops.ts for the table). Types only, so the
+ * thin clients can name them without loading anything.
+ */
+import type { ErrorBody } from './messages.js';
+
+/** A memory as programs see it (the "full" form). Times are milliseconds since the Unix epoch. */
+export interface Memory {
+  hash: string;
+  content: string;
+  type: string;
+  project: string | null;
+  sessionId: string | null;
+  tags: string[];
+  metadata: Record<string, unknown>;
+  createdAt: number;
+  updatedAt: number;
+  accessCount: number;
+  lastAccessedAt: number | null;
+}
+
+/**
+ * The compact form of a memory, made for an agent's context: an 8-character hash to refer back to it, a short preview,
+ * its tags, when it was made and how well it matched.
+ */
+export interface CompactMemory {
+  hash: string;
+  preview: string;
+  tags: string[];
+  type: string;
+  /** Milliseconds since the epoch. */
+  created: number;
+  score?: number;
+}
+
+/** A ranked memory in full: the 0..1 score and, where each side ran, its own score (see the README's "Scores"). */
+export interface FullHit extends Memory {
+  score: number;
+  scores: { semantic?: number; keyword?: number };
+}
+
+/** Search, list, recall and searchByTag results, in the form `format` asked for. */
+export type Listing = (
+  | { format: 'compact'; results: CompactMemory[] }
+  | { format: 'full'; results: FullHit[] }
+  | { format: 'text'; text: string; tokens: number; shown: number; omitted: number }
+) & {
+  /** Set when the search could not be what was asked (semantic search is off until a reindex). */
+  notice?: string;
+};
+
+export interface StoreResult {
+  hash: string;
+  created: boolean;
+  memory: CompactMemory;
+}
+
+export interface DeleteResult {
+  dryRun: boolean;
+  /** Memories the filter matched. */
+  matched: number;
+  /** Memories removed (0 on a dry run). */
+  deleted: number;
+  /** The matched memories, compact, at most 100. */
+  memories: CompactMemory[];
+}
+
+export interface ReindexResult {
+  model: string;
+  /** Memories re-embedded by this call. */
+  reindexed: number;
+  /** Memories still without a vector from the current model. */
+  remaining: number;
+  total: number;
+  /** Vector tables of earlier models dropped once nothing needed them. */
+  dropped: string[];
+}
+
+export interface Health {
+  status: 'ok' | 'degraded';
+  version: string;
+  schemaVersion: number;
+  model: { name: string; dimension: number; fingerprint: string };
+  memories: number;
+  vectors: { current: number; missing: number };
+  warnings: string[];
+  dbPath: string;
+  dbBytes: number;
+  sqlite: string;
+  sqliteVec: string;
+}
+
+export interface EmbedderStats {
+  /** Model calls made, and texts embedded by them. */
+  calls: number;
+  texts: number;
+  cacheHits: number;
+  cacheMisses: number;
+  threads: number;
+}
+
+export interface Stats {
+  memories: number;
+  contentBytes: number;
+  byType: Record<string, number>;
+  byProject: { project: string | null; count: number }[];
+  topTags: { tag: string; count: number }[];
+  oldest: number | null;
+  newest: number | null;
+  accessed: number;
+  embedder: EmbedderStats;
+}
+
+export interface TagCount {
+  tag: string;
+  count: number;
+}
+
+export interface ExportPage {
+  memories: Memory[];
+  /** Pass it back for the next page; null after the last one. */
+  cursor: number | null;
+}
+
+export interface HelloResult {
+  protocol: number;
+  version: string;
+  pid: number;
+  uptimeMs: number;
+  ready: boolean;
+  model: { name: string; dimension: number } | null;
+  /** Why the daemon is not ready, when it is not (loading, or a model error). */
+  state: string;
+  /** A one-line notice about the model in use (a fallback), or null. */
+  notice: string | null;
+}
+
+export interface StatusResult {
+  pid: number;
+  version: string;
+  protocol: number;
+  state: string;
+  uptimeSeconds: number;
+  model: string | null;
+  memories: number | null;
+  dbBytes: number | null;
+  dbPath: string | null;
+  rssBytes: number;
+  connections: number;
+  requestsMs: { count: number; errors: number; p50: number; p95: number; p99: number };
+  compressionQueue: Record<string, number> | null;
+  notice: string | null;
+  warnings: string[];
+}
+
+export interface HookResult {
+  /** Exactly what the hook prints. */
+  stdout: string;
+  /** The status it exits with (never 2: that would block the agent). */
+  exitCode: number;
+}
+
+export type BatchItem = { ok: true; result: unknown } | { ok: false; error: ErrorBody };
