@@ -38,6 +38,9 @@ describe('mnemo mcp, driven by the MCP SDK client over stdio', () => {
     expect(text(await client.callTool({ name: 'memory_search', arguments: { query: 'refund webhook retries', mode: 'keyword', limit: 1 } }))).toMatch(/The refund webhook retries three times/);
     expect(text(await client.callTool({ name: 'search_by_tag', arguments: { tags: ['money'] } }))).toMatch(/Refunds are computed in integer cents/);
     expect(text(await client.callTool({ name: 'recall_memory', arguments: { time: 'today', n_results: 20 } })).split('\n').length).toBe(8);
+    // mcp-memory-service's shape: the time expression in `query`, alone or inside a question.
+    expect(text(await client.callTool({ name: 'recall_memory', arguments: { query: 'today', n_results: 20 } })).split('\n').length).toBe(8);
+    expect(text(await client.callTool({ name: 'recall_memory', arguments: { query: 'what did we note today: the refund webhook retries three times', n_results: 3 } }))).toMatch(/The refund webhook retries three times/);
     expect(text(await client.callTool({ name: 'memory_get', arguments: { hash } }))).toMatch(/^hash {5}[0-9a-f]{64}\ntype {5}decision/);
     expect(text(await client.callTool({ name: 'check_database_health', arguments: {} }))).toMatch(/memories: 8/);
     expect(text(await client.callTool({ name: 'memory_health', arguments: {} }))).toMatch(/status: ok/);

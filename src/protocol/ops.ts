@@ -194,9 +194,16 @@ export const OPS = {
     { refine: filterChecks, notInMcp: 'recall_memory and search_by_tag list for agents' },
   ),
   recall: op(
-    'memories from a time in words, newest first or ranked by a query',
-    { ...filterFields, time: text(200).req, query: text(MAX_QUERY_CHARS).opt, ...rankFields, limit: int(1, MAX_LIMIT).opt, ...shapeFields },
-    { refine: filterChecks },
+    'memories from a time in words, newest first or ranked by a query within that time (without `time`, the time is found in the query, as in "what did we decide last week")',
+    { ...filterFields, query: text(MAX_QUERY_CHARS).opt, ...rankFields, limit: int(1, MAX_LIMIT).opt, ...shapeFields },
+    {
+      refine: (a, ctx) => {
+        if (a.time === undefined && (a.query === undefined || a.query.trim() === '')) {
+          ctx.addIssue({ code: 'custom', path: ['time'], message: "is required (or a `query` holding one), for example 'yesterday' or 'last week'" });
+        }
+        filterChecks(a, ctx);
+      },
+    },
   ),
   get: op('one memory in full, by hash or a unique prefix of 6+ characters', { hash: hash().req }),
   update: op(
@@ -225,7 +232,7 @@ export const OPS = {
     { hash: hash().opt, hashes: list(hash().req, MAX_BATCH).optional(), ...filterFields, dryRun: bool().opt },
     { refine: filterChecks },
   ),
-  health: op('database and model status, counts, size', {}),
+  health: op('database and model status, counts, size', {}, { notInCli: '`mnemo status` and `mnemo doctor` report it' }),
   stats: op('counts by type, project and tag; the embedder', {}, { notInCli: '`mnemo status --json` and `mnemo tags` cover it', notInMcp: 'memory_health covers it' }),
   tags: op('every tag with how many memories carry it', { limit: int(1, 100_000).opt, project: text(4096).opt }, { notInMcp: 'not in the peer tool set' }),
   export: op('whole memories a page at a time, for a lossless export', { cursor: int(0, Number.MAX_SAFE_INTEGER).opt, limit: int(1, 1000).opt }, { notInMcp: 'bulk data is for the CLI' }),
@@ -279,6 +286,6 @@ void resultsCoverOps;
 export function parseArgs<K extends Op>(name: K, args: unknown): ParsedArgs<K> {
   const spec = OPS[name];
   const r = spec.args.safeParse(args ?? {});
-  if (!r.success) throw badArgsFrom(r.error, spec.keys);
+  if (!r.success) throw badArgsFrom(r.error, [...spec.keys, ...Object.keys(newMemory)]);
   return r.data as ParsedArgs<K>;
 }
