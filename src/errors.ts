@@ -1,6 +1,6 @@
 /**
  * Every error mnemo raises on purpose is a MnemoError: a stable code that crosses the wire and a message a person can
- * act on. Codes are the protocol's (DESIGN.md, "Protocol"); the store, embedder and search raise them directly so the
+ * act on. Codes are the protocol's (docs/ARCHITECTURE.md, "Protocol"); the store, embedder and search raise them directly so the
  * daemon never has to translate.
  */
 export const ErrorCode = {

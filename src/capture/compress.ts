@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import type { Engine } from '../engine.js';
-import type { CaptureStore, PromptRow, SessionRow, ToolEventRow } from './capture-store.js';
+import type { PromptRow, SessionRow, ToolEventRow } from '../store/capture-store.js';
+import type { CaptureStorage } from '../store/storage.js';
 import { oneLine } from './summarize.js';
 
 /**
@@ -130,7 +131,7 @@ export class Compressor {
 
   constructor(
     private readonly engine: Engine,
-    private readonly capture: CaptureStore,
+    private readonly capture: CaptureStorage,
     private readonly options: CompressorOptions = {},
   ) {
     this.intervalMs = options.intervalMs ?? 2000;
@@ -188,7 +189,7 @@ export class Compressor {
         } catch (err) {
           this.options.onError?.(err, `${item.kind} ${item.session_id}#${item.prompt_number}`);
           try {
-            this.capture.markFailed(item.id, (err as Error).message ?? String(err), this.now(), this.maxAttempts);
+            this.capture.markFailed(item.id, oneLine((err as Error).message ?? String(err), 1000), this.now(), this.maxAttempts);
           } catch (markErr) {
             this.options.onError?.(markErr, 'recording a failed compression');
             return;

@@ -2,7 +2,7 @@ import type { Engine, Hit } from '../engine.js';
 import type { CompactMemory, Memory } from '../protocol/results.js';
 import { compactOf } from '../search/compact.js';
 import { renderCompact } from '../search/render.js';
-import type { CaptureStore } from './capture-store.js';
+import type { CaptureStorage } from '../store/storage.js';
 import { gist } from './compress.js';
 import { currentBranch, recentCommitSubjects, type Project } from './project.js';
 
@@ -52,7 +52,7 @@ export function additionalContext(event: 'SessionStart' | 'UserPromptSubmit', te
 export class ContextBuilder {
   constructor(
     private readonly engine: Engine,
-    private readonly capture: CaptureStore,
+    private readonly capture: CaptureStorage,
     private readonly config: ContextConfig = DEFAULT_CONTEXT,
     private readonly now: () => number = Date.now,
   ) {}

@@ -1,11 +1,12 @@
 import type { Engine } from '../engine.js';
 import { HOOK_EVENTS, type HookEvent } from '../protocol/ops.js';
 import type { HookResult } from '../protocol/results.js';
-import { CaptureStore } from './capture-store.js';
+import { CaptureStore } from '../store/capture-store.js';
 import { Compressor, type CompressorOptions } from './compress.js';
 import { ContextBuilder, DEFAULT_CONTEXT, type ContextConfig } from './context.js';
 import { parseHookInput } from './payload.js';
 import { projectOf } from './project.js';
+import { Recorder } from './record.js';
 
 export { HOOK_EVENTS, type HookEvent };
 
@@ -26,6 +27,7 @@ export interface HookHandlerOptions {
  */
 export class HookHandler {
   readonly capture: CaptureStore;
+  private readonly recorder: Recorder;
   readonly compressor: Compressor;
   private readonly context: ContextBuilder;
   private readonly now: () => number;
@@ -36,6 +38,7 @@ export class HookHandler {
   ) {
     this.now = options.now ?? Date.now;
     this.capture = new CaptureStore(engine.storage.db);
+    this.recorder = new Recorder(this.capture);
     this.compressor = new Compressor(engine, this.capture, {
       now: this.now,
       ...(options.onProblem ? { onError: (err: unknown, what: string) => options.onProblem!(`compression of ${what} failed`, err) } : {}),
@@ -63,7 +66,7 @@ export class HookHandler {
     const now = this.now();
     switch (event) {
       case 'SessionStart': {
-        this.capture.sessionStart(input, project, now);
+        this.recorder.sessionStart(input, project, now);
         if (this.capture.hasPending()) {
           // Finish queued compressions first (sessions just ended or abandoned, the turn before a /clear), so the
           // context can include them. Bounded: the context must not wait long on it.
@@ -72,20 +75,20 @@ export class HookHandler {
         return this.reply(() => this.context.sessionStart(input.sessionId, project, input.source));
       }
       case 'UserPromptSubmit': {
-        const { prompt } = this.capture.userPrompt(input, project, now);
+        const { prompt } = this.recorder.userPrompt(input, project, now);
         this.compressor.wake();
         // The stored prompt is already redacted (and capped): search with exactly that.
         return this.reply(() => this.context.userPrompt(input.sessionId, project, prompt.text));
       }
       case 'PostToolUse':
-        this.capture.toolUse(input, project, now, payload);
+        this.recorder.toolUse(input, project, now, payload);
         return NOTHING;
       case 'Stop':
-        this.capture.stop(input, project, now);
+        this.recorder.stop(input, project, now);
         this.compressor.wake();
         return NOTHING;
       case 'SessionEnd':
-        this.capture.sessionEnd(input, project, now);
+        this.recorder.sessionEnd(input, project, now);
         this.compressor.wake();
         return NOTHING;
       case 'PreToolUse':

@@ -10,7 +10,7 @@ export interface PackFile {
   size: number;
 }
 
-/** `manifest.json` of a model pack (DESIGN.md, "Embedding"). */
+/** `manifest.json` of a model pack (docs/ARCHITECTURE.md, "Embedding"). */
 export interface PackManifest {
   name: string;
   /** Where the weights came from: a hub repository and revision, or a generator and its seed. */

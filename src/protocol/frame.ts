@@ -2,7 +2,7 @@ import { ErrorCode, MnemoError } from '../errors.js';
 import { decodeMessage, encodeMessage } from './codec.js';
 import { hasInvalidUtf8 } from './utf8.js';
 
-/** Default largest frame body, in bytes (DESIGN.md: 8 MiB). */
+/** Default largest frame body, in bytes (docs/ARCHITECTURE.md, "Protocol": 8 MiB). */
 export const DEFAULT_MAX_FRAME = 8 * 1024 * 1024;
 const HEADER = 4;
 

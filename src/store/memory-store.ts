@@ -5,6 +5,7 @@ import { filterSql, isFiltering } from './filter.js';
 import type { Stats, TagCount } from '../protocol/results.js';
 import type { Memory, MemoryFilter, MemoryRow, ModelRecord } from './types.js';
 import { quantTable } from './migrations.js';
+import type { MemoryStorage } from './storage.js';
 import { QuantizedIndex } from './vector-index.js';
 
 export const MIN_HASH_PREFIX = 6;
@@ -55,7 +56,7 @@ export interface KeywordHit {
  * All SQL over memories, tags, the FTS index and the per-model vector tables. Synchronous (better-sqlite3): every
  * method is one short transaction or one query, and the embedder's async work happens before a write starts.
  */
-export class MemoryStore {
+export class MemoryStore implements MemoryStorage {
   readonly db: Db;
   private readonly stmts: ReturnType<typeof prepare>;
   private readonly sql: (sql: string) => Statement;

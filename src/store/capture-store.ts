@@ -1,15 +1,36 @@
-import { createHash } from 'node:crypto';
 import type { Statement } from 'better-sqlite3';
-import { statementCache, type Db } from '../store/db.js';
-import type { HookInput } from './payload.js';
-import type { Project } from './project.js';
-import { redact, redactDeep } from '../store/redact.js';
-import { capText, oneLine, summarizeTool } from './summarize.js';
+import { statementCache, type Db } from './db.js';
+import type { CaptureStorage } from './storage.js';
 
-/** Raw tool payloads are kept redacted and capped at this many characters (head and tail). */
-export const PAYLOAD_CAP = 16 * 1024;
-const PROMPT_CAP = 32 * 1024;
-const ASSISTANT_CAP = 8 * 1024;
+/**
+ * What the capture tables are told about the session an event belongs to. Values arrive already cleaned: redacted,
+ * capped and summarised by capture/record.ts; this file only stores them.
+ */
+export interface SessionFacts {
+  sessionId: string;
+  /** The project's root folder. */
+  project: string;
+  cwd?: string | undefined;
+  source?: string | undefined;
+  model?: string | undefined;
+  transcriptPath?: string | undefined;
+}
+
+export interface ToolEventFacts {
+  /** Claude Code's tool_use_id, or one derived from the payload when it sent none. */
+  toolUseId: string;
+  promptId?: string | undefined;
+  toolName: string;
+  inputSummary: string;
+  outcomeSummary: string;
+  filesRead: string[];
+  filesChanged: string[];
+  isError: boolean;
+  exitCode: number | null;
+  durationMs?: number | undefined;
+  /** The raw payload, redacted and capped. */
+  payload: { text: string; truncated: boolean };
+}
 
 export interface SessionRow {
   id: string;
@@ -61,10 +82,11 @@ export interface PendingRow {
 }
 
 /**
- * The capture tables. Each hook event is one transaction, committed before the daemon replies, so an acknowledged
- * event survives a crash. Retries collapse on the natural keys (session + prompt id, session + tool_use_id).
+ * The capture tables (all their SQL). Each hook event is one transaction, committed before the daemon replies, so an
+ * acknowledged event survives a crash. Retries collapse on the natural keys (session + prompt id, session +
+ * tool_use_id).
  */
-export class CaptureStore {
+export class CaptureStore implements CaptureStorage {
   private readonly sql: (sql: string) => Statement;
 
   constructor(readonly db: Db) {
@@ -72,7 +94,7 @@ export class CaptureStore {
   }
 
   /** Creates the session on first sight (any event may be the first one seen), and notes activity. */
-  private touchSession(input: HookInput, project: Project, now: number): void {
+  private touchSession(input: SessionFacts, now: number): void {
     this.sql(
         `INSERT INTO sessions (id, project, cwd, source, model, transcript_path, started_at, last_event_at)
          VALUES (@id, @project, @cwd, @source, @model, @transcript, @now, @now)
@@ -82,7 +104,7 @@ export class CaptureStore {
       )
       .run({
         id: input.sessionId,
-        project: project.root,
+        project: input.project,
         cwd: input.cwd ?? null,
         source: input.source ?? null,
         model: input.model ?? null,
@@ -96,28 +118,28 @@ export class CaptureStore {
   }
 
   /** SessionStart: records the session and returns other sessions of the project left open (no SessionEnd came). */
-  sessionStart(input: HookInput, project: Project, now: number): { abandoned: string[] } {
+  sessionStart(input: SessionFacts, now: number): { abandoned: string[] } {
     return this.db.transaction(() => {
-      this.touchSession(input, project, now);
+      this.touchSession(input, now);
       const abandoned = this.sql("SELECT id FROM sessions WHERE project = ? AND id != ? AND status = 'active'")
         .pluck()
-        .all(project.root, input.sessionId) as string[];
+        .all(input.project, input.sessionId) as string[];
       for (const id of abandoned) this.endSession(id, 'no SessionEnd (rolled up at the next session start)', now);
       return { abandoned };
     })();
   }
 
   /** UserPromptSubmit: the prompt becomes the next turn (a retry with the same prompt_id finds its first row). */
-  userPrompt(input: HookInput, project: Project, now: number): { prompt: PromptRow; created: boolean } {
+  userPrompt(input: SessionFacts, prompt: { promptId?: string | undefined; text: string }, now: number): { prompt: PromptRow; created: boolean } {
+    const { text, promptId } = prompt;
     return this.db.transaction(() => {
-      this.touchSession(input, project, now);
-      if (input.promptId) {
+      this.touchSession(input, now);
+      if (promptId) {
         const existing = this.sql('SELECT * FROM prompts WHERE session_id = ? AND prompt_id = ?')
-          .get(input.sessionId, input.promptId) as PromptRow | undefined;
+          .get(input.sessionId, promptId) as PromptRow | undefined;
         if (existing) return { prompt: existing, created: false };
       }
-      const text = capText(redact(input.prompt ?? ''), PROMPT_CAP).text;
-      if (!input.promptId) {
+      if (!promptId) {
         // Without a prompt id, a retry is the same text arriving again right after the last prompt.
         const last = this.lastPrompt(input.sessionId);
         if (last && last.text === text && now - last.created_at < 10_000 && last.stopped_at === null) {
@@ -126,7 +148,7 @@ export class CaptureStore {
       }
       const number = ((this.sql('SELECT max(prompt_number) FROM prompts WHERE session_id = ?').pluck().get(input.sessionId) as number | null) ?? 0) + 1;
       this.sql('INSERT INTO prompts (session_id, prompt_number, prompt_id, text, created_at) VALUES (?, ?, ?, ?, ?)')
-        .run(input.sessionId, number, input.promptId ?? null, text, now);
+        .run(input.sessionId, number, promptId ?? null, text, now);
       // A turn whose Stop never came is compressed once the next prompt shows it is over.
       if (number > 1) this.enqueue('turn', input.sessionId, number - 1, now);
       return { prompt: this.sql('SELECT * FROM prompts WHERE session_id = ? AND prompt_number = ?').get(input.sessionId, number) as PromptRow, created: true };
@@ -138,22 +160,20 @@ export class CaptureStore {
       .get(sessionId) as PromptRow | undefined;
   }
 
-  private turnOf(input: HookInput): number {
-    if (input.promptId) {
+  private turnOf(sessionId: string, promptId: string | undefined): number {
+    if (promptId) {
       const n = this.sql('SELECT prompt_number FROM prompts WHERE session_id = ? AND prompt_id = ?')
         .pluck()
-        .get(input.sessionId, input.promptId) as number | undefined;
+        .get(sessionId, promptId) as number | undefined;
       if (n !== undefined) return n;
     }
-    return this.lastPrompt(input.sessionId)?.prompt_number ?? 0;
+    return this.lastPrompt(sessionId)?.prompt_number ?? 0;
   }
 
   /** PostToolUse: one row per tool_use_id, its raw payload (redacted, capped) beside it. */
-  toolUse(input: HookInput, project: Project, now: number, rawPayload: Buffer): { created: boolean } {
+  toolUse(input: SessionFacts, e: ToolEventFacts, now: number): { created: boolean } {
     return this.db.transaction(() => {
-      this.touchSession(input, project, now);
-      const toolUseId = input.toolUseId ?? `sha:${createHash('sha256').update(rawPayload).digest('hex').slice(0, 24)}`;
-      const summary = summarizeTool(input.toolName ?? 'unknown', input.toolInput, input.toolResponse, project.root);
+      this.touchSession(input, now);
       const info = this.sql(
           `INSERT INTO tool_events (session_id, prompt_number, tool_use_id, tool_name, input_summary, outcome_summary,
              files_read, files_changed, is_error, exit_code, duration_ms, created_at)
@@ -161,33 +181,32 @@ export class CaptureStore {
         )
         .run(
           input.sessionId,
-          this.turnOf(input),
-          toolUseId,
-          input.toolName ?? 'unknown',
-          summary.input,
-          summary.outcome,
-          JSON.stringify(summary.filesRead),
-          JSON.stringify(summary.filesChanged),
-          summary.isError ? 1 : 0,
-          summary.exitCode,
-          input.durationMs ?? null,
+          this.turnOf(input.sessionId, e.promptId),
+          e.toolUseId,
+          e.toolName,
+          e.inputSummary,
+          e.outcomeSummary,
+          JSON.stringify(e.filesRead),
+          JSON.stringify(e.filesChanged),
+          e.isError ? 1 : 0,
+          e.exitCode,
+          e.durationMs ?? null,
           now,
         );
       if (info.changes === 0) return { created: false };
-      const payload = capText(JSON.stringify(redactDeep({ tool_input: input.toolInput ?? null, tool_response: input.toolResponse ?? null })), PAYLOAD_CAP);
       this.sql('INSERT INTO tool_event_payloads (event_id, payload, truncated) VALUES (?, ?, ?)')
-        .run(info.lastInsertRowid, payload.text, payload.truncated ? 1 : 0);
+        .run(info.lastInsertRowid, e.payload.text, e.payload.truncated ? 1 : 0);
       return { created: true };
     })();
   }
 
   /** Stop: the turn is over; its final message is kept and its compression queued. */
-  stop(input: HookInput, project: Project, now: number): void {
+  stop(input: SessionFacts, turnEnd: { promptId?: string | undefined; message: string | null }, now: number): void {
+    const { message } = turnEnd;
     this.db.transaction(() => {
-      this.touchSession(input, project, now);
-      const turn = this.turnOf(input);
+      this.touchSession(input, now);
+      const turn = this.turnOf(input.sessionId, turnEnd.promptId);
       if (turn === 0) return;
-      const message = input.lastAssistantMessage ? capText(redact(input.lastAssistantMessage), ASSISTANT_CAP).text : null;
       this.sql(
           'UPDATE prompts SET stopped_at = coalesce(stopped_at, ?), last_assistant_message = coalesce(?, last_assistant_message) WHERE session_id = ? AND prompt_number = ?',
         )
@@ -197,17 +216,17 @@ export class CaptureStore {
   }
 
   /** SessionEnd: the last turn and the session rollup are queued. */
-  sessionEnd(input: HookInput, project: Project, now: number): void {
+  sessionEnd(input: SessionFacts, reason: string, now: number): void {
     this.db.transaction(() => {
-      this.touchSession(input, project, now);
-      this.endSession(input.sessionId, input.reason ?? 'ended', now);
+      this.touchSession(input, now);
+      this.endSession(input.sessionId, reason, now);
     })();
   }
 
   /** Ends a session (if still active): queues its last turn and, after it, the session rollup. */
   endSession(id: string, reason: string, now: number): void {
     const changed = this.sql("UPDATE sessions SET status = 'ended', ended_at = ?, end_reason = ? WHERE id = ? AND status = 'active'")
-      .run(now, oneLine(reason, 200), id).changes;
+      .run(now, reason.slice(0, 200), id).changes;
     if (changed === 0) return;
     const last = this.lastPrompt(id);
     if (last) this.enqueue('turn', id, last.prompt_number, now);
@@ -257,7 +276,7 @@ export class CaptureStore {
     const attempts = row.attempts + 1;
     const parked = attempts >= maxAttempts;
     this.sql('UPDATE pending_compressions SET attempts = ?, last_error = ?, status = ?, not_before = ? WHERE id = ?')
-      .run(attempts, oneLine(error, 1000), parked ? 'parked' : 'pending', now + 1000 * 2 ** attempts, id);
+      .run(attempts, error, parked ? 'parked' : 'pending', now + 1000 * 2 ** attempts, id);
     return parked ? 'parked' : 'retry';
   }
 

@@ -1,0 +1,101 @@
+import type { Memory, Stats, TagCount } from '../protocol/results.js';
+import type { PendingRow, PromptRow, SessionFacts, SessionRow, ToolEventFacts, ToolEventRow } from './capture-store.js';
+import type { KeywordHit, MemoryPatch, NewMemory, VectorHit } from './memory-store.js';
+import type { MemoryFilter, MemoryRow, ModelRecord } from './types.js';
+
+/**
+ * The storage contract: everything the engine, search and capture ask of a database, and nothing else. The SQLite
+ * backend (memory-store.ts, capture-store.ts) implements it; a second backend (PostgreSQL with pgvector is planned)
+ * implements these two interfaces and leaves search/, capture/ and the engine alone. docs/ARCHITECTURE.md, "Storage",
+ * says what each group of methods promises.
+ *
+ * The methods are synchronous, as better-sqlite3 is (every call is one short query or one transaction, and the
+ * embedder's async work happens before a write starts). A backend over a network connection needs the async form of
+ * the same contract; that change (Promise results, awaited by the engine and the hook handler) is the first step of
+ * that work.
+ */
+export interface MemoryStorage {
+  /** Memories stored, kept as writes happen (a planning hint). */
+  readonly memoryCount: number;
+
+  // Models and their vector spaces: two models' vectors are never compared.
+  attachModel(name: string, fingerprint: string, dimension: number): ModelRecord;
+  models(): ModelRecord[];
+  dropOtherModels(keep: ModelRecord): string[];
+  vectorCoverage(model: ModelRecord): { withVector: number; withoutVector: number };
+  idsMissingVector(model: ModelRecord, limit: number): number[];
+  /** Loads the approximate KNN index of a model in the background; exact search serves until then. */
+  loadIndex(model: ModelRecord): Promise<void>;
+
+  // Writing: each call is atomic; an acknowledged write is durable.
+  /** Inserts new memories (with their vectors); a known hash merges its tags instead and comes back `created: false`. */
+  insertMany(items: { memory: NewMemory; vector: Float32Array | null }[], model: ModelRecord): { row: MemoryRow; created: boolean }[];
+  putVectors(items: { id: number; vector: Float32Array }[], model: ModelRecord): void;
+  update(id: number, patch: MemoryPatch): void;
+  /** Removes memories with their tags, index entries and vectors of every model; returns how many went. */
+  deleteIds(ids: readonly number[]): number;
+  /** Counts a read of these memories (written later, in one batch, by flushAccess). */
+  touch(ids: readonly number[], at?: number): void;
+  flushAccess(): void;
+
+  // Reading.
+  rowByHash(hash: string): MemoryRow | undefined;
+  /** By full hash or a unique prefix of 6+ hex digits; E_NOT_FOUND, E_AMBIGUOUS (with candidates) otherwise. */
+  resolve(hashOrPrefix: string, field?: string): MemoryRow;
+  rowsByIds(ids: readonly number[]): Map<number, MemoryRow>;
+  tagsOf(ids: readonly number[]): Map<number, string[]>;
+  toMemory(row: MemoryRow, tags?: string[]): Memory;
+  /** Matching memories, newest first. */
+  list(filter: MemoryFilter, limit: number, offset?: number): MemoryRow[];
+  count(filter?: MemoryFilter): number;
+  idsMatching(filter: MemoryFilter): number[];
+  rowsAfter(afterId: number, limit: number): MemoryRow[];
+
+  // Retrieval, with the filter applied inside each (never after a cut).
+  /** Nearest vectors of `model` by cosine distance, best first. */
+  nearest(vector: Float32Array, k: number, model: ModelRecord, filter?: MemoryFilter): VectorHit[];
+  /** Documents holding each term (terms no memory holds are left out). */
+  termDocs(terms: readonly string[]): Map<string, number>;
+  /** Full-text matches for an FTS query, BM25 best first. */
+  keyword(ftsQuery: string, k: number, filter?: MemoryFilter): KeywordHit[];
+
+  // Describing.
+  tagCounts(limit: number, project?: string): TagCount[];
+  statistics(): Omit<Stats, 'embedder'>;
+  versions(): { sqlite: string; sqliteVec: string };
+
+  /** Writes what is pending, checkpoints, closes. */
+  close(): void;
+}
+
+/** The capture tables: sessions, prompts, tool events, the compression queue, and what each session was given. */
+export interface CaptureStorage {
+  // One transaction per hook event, committed before the reply.
+  sessionStart(session: SessionFacts, now: number): { abandoned: string[] };
+  userPrompt(session: SessionFacts, prompt: { promptId?: string | undefined; text: string }, now: number): { prompt: PromptRow; created: boolean };
+  toolUse(session: SessionFacts, event: ToolEventFacts, now: number): { created: boolean };
+  stop(session: SessionFacts, turnEnd: { promptId?: string | undefined; message: string | null }, now: number): void;
+  sessionEnd(session: SessionFacts, reason: string, now: number): void;
+  endIdleSessions(idleMs: number, now: number): number;
+
+  // Reading a session back for compression and context.
+  session(id: string): SessionRow | undefined;
+  previousSession(project: string, exceptId: string): SessionRow | undefined;
+  prompt(sessionId: string, number: number): PromptRow | undefined;
+  prompts(sessionId: string): PromptRow[];
+  lastPrompt(sessionId: string): PromptRow | undefined;
+  toolEvents(sessionId: string, number?: number): ToolEventRow[];
+  markSummarized(sessionId: string): void;
+
+  // The compression queue: a second enqueue of the same work is a no-op; failures back off, then park.
+  enqueue(kind: 'turn' | 'session', sessionId: string, promptNumber: number, now: number): void;
+  due(now: number, limit: number): PendingRow[];
+  hasPending(): boolean;
+  markDone(id: number, memoryHash: string | null): void;
+  markFailed(id: number, error: string, now: number, maxAttempts: number): 'retry' | 'parked';
+  queueCounts(): Record<string, number>;
+
+  // What context a session was given, so it is never given twice.
+  given(sessionId: string): Set<string>;
+  recordGiven(sessionId: string, hashes: readonly string[], now: number): void;
+}
