@@ -556,13 +556,15 @@ int main(int argc, char **argv) {
     int ok = -1;
     const char *out = NULL, *code = "?", *msg = "";
     uint32_t out_len = 0, code_len = 1, msg_len = 0;
-    long long exit_code = 0;
+    long long exit_code = 0, reply_id = -1;
     if (rd_map(&r, &keys)) { log_line("reply is not a map"); return fail_status; }
     for (uint32_t i = 0; i < keys; i++) {
         const char *k;
         uint32_t kn;
         if (rd_str(&r, &k, &kn)) { log_line("garbled reply"); return fail_status; }
-        if (key_is(k, kn, "ok")) {
+        if (key_is(k, kn, "id")) {
+            if (rd_int(&r, &reply_id)) { log_line("garbled reply"); return fail_status; }
+        } else if (key_is(k, kn, "ok")) {
             if (rd_need(&r, 1) || (*r.p != 0xc2 && *r.p != 0xc3)) { log_line("garbled reply"); return fail_status; }
             ok = *r.p == 0xc3;
             r.p++;
@@ -594,6 +596,12 @@ int main(int argc, char **argv) {
             log_line("garbled reply");
             return fail_status;
         }
+    }
+    if (ok == 1 && reply_id != 1) {
+        /* Only this client's one request (id 1) is answered on its connection; anything else is not its reply. */
+        log_line("a reply with id %lld is not the answer to this request (id 1)", reply_id);
+        if (!hook) fprintf(stderr, "mnemo-client: the daemon answered another request\n");
+        return fail_status;
     }
     if (ok != 1) {
         log_line("error reply %.*s: %.*s", (int)code_len, code, (int)(msg_len > 300 ? 300 : msg_len), msg);

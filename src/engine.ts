@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { Embedder, type EmbedderOptions } from './embed/embedder.js';
-import { badArgs } from './errors.js';
+import { badArgs, ErrorCode, MnemoError } from './errors.js';
 import { resolvePaths } from './paths.js';
 import type { FilterArgs, NewMemoryArgs, SearchMode } from './protocol/ops.js';
 import type { DeleteResult, ExportPage, Health, Memory, ReindexResult, Stats, StoreResult, TagCount } from './protocol/results.js';
@@ -10,6 +10,7 @@ import { findTimeExpression, parseTimeExpression } from './search/time.js';
 import { openDb } from './store/db.js';
 import { isFiltering } from './store/filter.js';
 import { MemoryStore, type MemoryPatch, type NewMemory } from './store/memory-store.js';
+import type { MemoryStorage } from './store/storage.js';
 import { SCHEMA_VERSION } from './store/migrations.js';
 import { contentHash, normalizeContent } from './store/normalize.js';
 import { redact, redactDeep } from './store/redact.js';
@@ -81,7 +82,8 @@ const ACCESS_FLUSH_MS = 5000;
  * is all in store/.
  */
 export class Engine {
-  readonly storage: MemoryStore;
+  /** The database, through the storage contract (store/storage.ts); Engine.open picks the SQLite backend. */
+  readonly storage: MemoryStorage;
   readonly embedder: Embedder;
   readonly model: ModelRecord;
   readonly dbPath: string;
@@ -93,7 +95,7 @@ export class Engine {
   private missingVectors: number;
   private closed = false;
 
-  private constructor(storage: MemoryStore, dbPath: string, embedder: Embedder, model: ModelRecord, now: () => number) {
+  private constructor(storage: MemoryStorage, dbPath: string, embedder: Embedder, model: ModelRecord, now: () => number) {
     this.storage = storage;
     this.dbPath = dbPath;
     this.embedder = embedder;
@@ -116,7 +118,7 @@ export class Engine {
       const model = storage.attachModel(manifest.name, fingerprint, manifest.dimension);
       return new Engine(storage, dbPath, embedder, model, options.now ?? Date.now);
     } catch (err) {
-      storage?.db.close();
+      storage?.close();
       await embedder.close();
       throw err;
     }
@@ -331,7 +333,7 @@ export class Engine {
     this.assertOpen();
     const filtering = isFiltering(s.filter);
     if (s.hashes === undefined && !filtering) {
-      throw badArgs('refusing to delete with an empty filter: give `hash`, `hashes`, `tags`, a time range, `project`, `sessionId` or `type`');
+      throw badArgs('refusing to delete with an empty filter: give `hashes`, `tags`, a time range (`since`, `until` or `time`), `project`, `sessionId` or `type`');
     }
     let rows: MemoryRow[];
     if (s.hashes !== undefined) {
@@ -442,7 +444,7 @@ export class Engine {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw badArgs('the engine is closed');
+    if (this.closed) throw new MnemoError(ErrorCode.CLOSED, 'the engine is closed (the daemon is stopping)');
   }
 }
 

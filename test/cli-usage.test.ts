@@ -60,7 +60,7 @@ describe('the CLI says what is wrong in the terms the user typed, and --help onl
   it('refuses `delete --all-tags` without tags as a usage mistake, before anything is sent', async () => {
     const r = await mnemo(env, ['delete', '--all-tags', '--dry-run']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe('mnemo: --all-tags needs --tag (which tags must all, or any, match?)\n');
+    expect(r.stderr).toMatch(/^mnemo: --all-tags needs --tag \(which tags must all match\?\); refusing to delete with an empty filter: .*\n$/);
     expect(existsSync(join(env.MNEMO_HOME!, 'run'))).toBe(false); // no daemon was needed to say so
   });
 
@@ -88,6 +88,22 @@ describe('the CLI says what is wrong in the terms the user typed, and --help onl
     }
     const j = await mnemo(env, ['search', 'x', '--limit', '0', '--json']);
     expect(JSON.parse(j.stdout)).toEqual({ error: { code: 'E_BAD_ARGS', message: '--limit must be an integer from 1 to 100, got 0' } });
+  });
+
+  it('refuses an empty delete at the edge, without starting a daemon', async () => {
+    const r = await mnemo(env, ['delete']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('mnemo: refusing to delete with an empty filter: give <hash>..., --tag, a time range (--since, --until or --time), --project, --session or --type\n');
+    expect(existsSync(join(env.MNEMO_HOME!, 'run'))).toBe(false);
+  });
+
+  it('checks an import file for --dry-run without storing anything or starting a daemon', async () => {
+    const file = join(project, 'in.jsonl');
+    writeFileSync(file, '{"content":"one"}\n{"content":"two","tags":["a"]}\n{"content":""}\nnot json\n');
+    const r = await mnemo(env, ['import', file, '--dry-run']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^would import 2 memories \(dry run, nothing changed.*; 2 lines refused; line 3: `content` must not be empty\n$/);
+    expect(existsSync(join(env.MNEMO_HOME!, 'run'))).toBe(false);
   });
 
   it('lists every command in `mnemo help`, with the summary its --help shows', async () => {

@@ -134,6 +134,10 @@ describe('mnemo CLI', () => {
     expect(r.stdout).toMatch(/^mnemo started/);
     const after = json(await mnemo(env, ['status', '--json'])).pid;
     expect(after).not.toBe(before);
+    // One JSON document (it used to print two): what started, and which pid was stopped.
+    const again = json(await mnemo(env, ['restart', '--json']));
+    expect(again).toMatchObject({ running: true, stopped: after });
+    expect(again.pid).not.toBe(after);
   });
 
   it('doctor checks and stop', async () => {

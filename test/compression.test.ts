@@ -26,7 +26,7 @@ describe('the compression queue', () => {
     await t.engine.close();
 
     const engine = await Engine.open({ modelDir: tinyPack(), dbPath: t.dbPath, embedder: { threads: 1 } });
-    t = { ...t, engine, api: new LocalMnemo(engine), close: () => engine.close() };
+    t = { ...t, engine, api: new LocalMnemo(engine), store: engine.storage as TestEngine['store'], close: () => engine.close() };
     const h2 = new HookHandler(engine, { compressor: { intervalMs: 60_000 } });
     await h2.compressor.drain();
     expect(h2.capture.queueCounts()).toEqual({ done: 1 });
@@ -43,12 +43,12 @@ describe('the compression queue', () => {
     await send(h, 'UserPromptSubmit', { session_id: 's2', prompt: 'x', prompt_id: 'a' });
     await send(h, 'Stop', { session_id: 's2', prompt_id: 'a' });
     // Break storage under the worker: the memories table refuses writes.
-    t.engine.storage.db.exec("CREATE TRIGGER no_writes BEFORE INSERT ON memories BEGIN SELECT RAISE(ABORT, 'disk says no'); END");
+    t.store.db.exec("CREATE TRIGGER no_writes BEFORE INSERT ON memories BEGIN SELECT RAISE(ABORT, 'disk says no'); END");
     for (let i = 0; i < 10; i++) {
       await h.compressor.drain();
       clock += 60_000;
     }
-    const row = t.engine.storage.db.prepare('SELECT status, attempts, last_error FROM pending_compressions').get();
+    const row = t.store.db.prepare('SELECT status, attempts, last_error FROM pending_compressions').get();
     expect(row).toEqual({ status: 'parked', attempts: 3, last_error: 'disk says no' });
     expect(problems.length).toBe(3);
     await h.stop();
@@ -135,7 +135,7 @@ describe('review regressions', () => {
       const b = h.compressor.drain();
       expect(a).toBe(b);
       await a;
-      expect(t.engine.storage.db.prepare('SELECT attempts, status FROM pending_compressions').get()).toEqual({ attempts: 0, status: 'done' });
+      expect(t.store.db.prepare('SELECT attempts, status FROM pending_compressions').get()).toEqual({ attempts: 0, status: 'done' });
       await h.stop();
     } finally {
       await t.close();

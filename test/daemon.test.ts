@@ -319,18 +319,74 @@ describe('overload', () => {
   it('turns away connections over the limit without dying, even when the peer already hung up', async () => {
     const { startDaemon: startInProcess } = await import('../dist/daemon/daemon.js');
     const env = testEnv();
-    const daemon = await startInProcess({ env, threads: 1, limits: { maxConnections: 1 } });
+    const daemon = await startInProcess({ env, threads: 1, limits: { maxConnections: 1, evictIdleAfterMs: 60_000 } });
     await daemon.ready;
     try {
       const holder = await connect({ env });
+      let refused = 0;
       for (let i = 0; i < 20; i++) {
         const raw = await RawConnection.open(socketOf(env));
         raw.write(Buffer.from([0, 0, 0, 1, 0xc0]));
+        const reply = (await raw.next(2000)) as { error?: { code: string } } | null;
+        if (reply?.error?.code === ErrorCode.BUSY) refused++;
         raw.close();
       }
+      expect(refused).toBe(20); // each told E_BUSY, none served
+      expect(daemon.connections).toBe(1);
+      expect((await holder.hello()).ready).toBe(true);
+      // Hung-up peers: the refusal's write fails, and the daemon carries on.
+      for (let i = 0; i < 20; i++) (await RawConnection.open(socketOf(env))).close();
       await new Promise((r) => setTimeout(r, 200));
       expect((await holder.hello()).ready).toBe(true);
       holder.close();
+    } finally {
+      await daemon.stop();
+      cleanup(env);
+    }
+  });
+
+  it('lets a new connection in at the limit by closing the one idle longest (idle connections cannot lock hooks out)', async () => {
+    const { startDaemon: startInProcess } = await import('../dist/daemon/daemon.js');
+    const env = testEnv();
+    const daemon = await startInProcess({ env, threads: 1, limits: { maxConnections: 3, evictIdleAfterMs: 300 } });
+    await daemon.ready;
+    try {
+      const idle = await Promise.all([0, 1, 2].map(() => RawConnection.open(socketOf(env))));
+      await new Promise((r) => setTimeout(r, 400));
+      idle[2]!.send({ id: 1, op: 'hello' }); // the third one is active again
+      expect(await idle[2]!.next()).toMatchObject({ id: 1, ok: true });
+      const hook = await connect({ env });
+      expect((await hook.hello()).ready).toBe(true);
+      // The idlest (the first) was told why, then closed; the active one still works.
+      expect(await idle[0]!.next()).toMatchObject({ id: 0, ok: false, error: { code: ErrorCode.BUSY, message: expect.stringMatching(/idle while the daemon was at its limit/) } });
+      expect(await idle[0]!.waitClosed()).toBe(true);
+      idle[2]!.send({ id: 2, op: 'hello' });
+      expect(await idle[2]!.next()).toMatchObject({ id: 2, ok: true });
+      expect(daemon.connections).toBe(3);
+      hook.close();
+      for (const c of idle) c.close();
+    } finally {
+      await daemon.stop();
+      cleanup(env);
+    }
+  });
+
+  it('closes a connection that leaves a frame half sent', async () => {
+    const { startDaemon: startInProcess } = await import('../dist/daemon/daemon.js');
+    const env = testEnv();
+    const daemon = await startInProcess({ env, threads: 1, limits: { frameTimeoutMs: 300 } });
+    await daemon.ready;
+    try {
+      const raw = await RawConnection.open(socketOf(env));
+      raw.write(Buffer.from([0, 0, 0, 50, 0x81])); // a 50-byte frame, one byte of it
+      expect(await raw.next(3000)).toMatchObject({ id: 0, ok: false, error: { code: ErrorCode.BAD_FRAME, message: expect.stringMatching(/left unfinished/) } });
+      expect(await raw.waitClosed()).toBe(true);
+      // A connection that is merely quiet, between whole frames, stays open.
+      const quiet = await RawConnection.open(socketOf(env));
+      await new Promise((r) => setTimeout(r, 700));
+      quiet.send({ id: 1, op: 'hello' });
+      expect(await quiet.next()).toMatchObject({ id: 1, ok: true });
+      quiet.close();
     } finally {
       await daemon.stop();
       cleanup(env);

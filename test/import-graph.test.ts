@@ -33,6 +33,12 @@ describe('the hot path loads almost nothing', () => {
     });
   }
 
+  for (const entry of ['index.js', 'client/client.js', 'client/fallback.js']) {
+    it(`${entry} loads no schema library either (only the codec)`, () => {
+      expect([...staticClosure(join(REPO, 'dist', entry)).packages]).toEqual(['msgpackr']);
+    });
+  }
+
   it('the daemon does load them (the check can fail)', () => {
     const { packages } = staticClosure(join(REPO, 'dist', 'daemon', 'daemon.js'));
     expect([...packages]).toEqual(expect.arrayContaining(['better-sqlite3', 'piscina', 'pino']));

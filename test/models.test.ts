@@ -266,7 +266,7 @@ describe('switching models', () => {
       expect(back.notice).toBeUndefined();
       expect(back.format === 'full' && back.results[0]?.content).toBe(contents[7]);
       expect(back.format === 'full' && back.results[0]?.scores.semantic).toBeCloseTo(1, 4);
-      const tables = engine.storage.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'vectors_m%'").pluck().all() as string[];
+      const tables = (engine.storage as unknown as { db: { prepare(sql: string): { pluck(): { all(): unknown[] } } } }).db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'vectors_m%'").pluck().all() as string[];
       // Only the current model's vec0 table (and its shadow tables) remain.
       expect(tables.length).toBeGreaterThan(0);
       expect(tables.every((n) => n === engine.model.vecTable || n.startsWith(`${engine.model.vecTable}_`))).toBe(true);

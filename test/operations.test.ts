@@ -12,8 +12,8 @@ const NOW = Date.parse('2026-11-25T12:00:00Z');
 
 /** Every row of every table (memories, tags, FTS and vector shadow tables, capture tables), hashed. */
 function checksum(t: TestEngine): string {
-  t.engine.storage.flushAccess();
-  const db = t.engine.storage.db;
+  t.store.flushAccess();
+  const db = t.store.db;
   const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all() as string[];
   const h = createHash('sha256');
   for (const name of tables) {
@@ -113,13 +113,13 @@ describe('the operation layer', () => {
     );
     await fc.assert(
       fc.asyncProperty(fc.array(memory, { minLength: 0, maxLength: 25 }), filter, fc.nat({ max: 3 }), async (memories, f, hashCount) => {
-        t.engine.storage.deleteIds(t.engine.storage.idsMatching({}));
+        t.store.deleteIds(t.store.idsMatching({}));
         const stored = memories.length > 0 ? await api.storeBatch({ memories }) : [];
         const hashes = [...new Set(stored.map((s) => s.hash))].slice(0, hashCount).map((h) => h.slice(0, 10));
         const selection = { ...f, ...(hashes.length > 0 ? { hashes } : {}) };
         const before = checksum(t);
         const narrows = (f.project ?? f.sessionId ?? f.type ?? f.since ?? f.until ?? f.time) !== undefined || (f.tags?.length ?? 0) > 0;
-        const badMode = f.tagMode !== undefined && (f.tags?.length ?? 0) === 0;
+        const badMode = f.tagMode === 'all' && (f.tags?.length ?? 0) === 0;
         const badRange = f.since !== undefined && f.until !== undefined && f.since >= f.until;
         const result = await api.delete({ ...selection, dryRun: true }).catch((e: MnemoError) => e);
         if (badMode || badRange || (hashes.length === 0 && !narrows)) {
@@ -140,7 +140,7 @@ describe('the operation layer', () => {
         expect(result.memories.map((m) => m.hash).sort()).toEqual(expected.sort());
         const done = await api.delete({ ...selection });
         expect(done.deleted).toBe(expected.length);
-        const left = t.engine.storage.idsMatching({}).length;
+        const left = t.store.idsMatching({}).length;
         expect(left).toBe(new Set(stored.map((s) => s.hash)).size - expected.length);
       }),
       { numRuns: 60 },
@@ -148,7 +148,7 @@ describe('the operation layer', () => {
   });
 
   it('leaves the database byte-identical after any request the edge refuses (property, random arguments)', async () => {
-    t.engine.storage.deleteIds(t.engine.storage.idsMatching({}));
+    t.store.deleteIds(t.store.idsMatching({}));
     await api.storeBatch({ memories: [{ content: 'alpha memory', tags: ['a'] }, { content: 'beta memory', project: '/p' }] });
     const ops = Object.keys(OPS).filter((op) => !['shutdown', 'hook', 'batch', 'hello', 'status'].includes(op));
     const value = fc.oneof(
@@ -198,5 +198,54 @@ describe('the op table and the surfaces built on it', () => {
         expect(known, `${c.name} --${f.name} -> ${f.field}`).toContain(f.field);
       }
     }
+  });
+});
+
+describe('the edge, after review', () => {
+  let t: TestEngine;
+  beforeAll(async () => {
+    t = await openTestEngine({ now: () => NOW });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('reads dates as ISO 8601 or milliseconds only ("5" was 2001-05-01 and matched everything)', async () => {
+    for (const since of ['5', 'x 1', 'week 2', 'May 1']) expect(await code(t.api.list({ since }))).toBe(ErrorCode.BAD_ARGS);
+    for (const since of ['2026-11-01', '2026-11-01T10:00Z', '2026-11-01 10:00:00.5+01:00', 0]) expect(await code(t.api.list({ since }))).toBe('ok');
+  });
+
+  it('takes nulls for absent values, as JSON clients send them', async () => {
+    await t.api.store({ content: 'null tolerant', tags: ['nul'] });
+    expect(await code(t.api.delete({ hashes: null, tags: ['nul'], dryRun: true }))).toBe('ok');
+    expect(await code(t.api.search({ query: 'null tolerant', tags: null, tagMode: 'any' }))).toBe('ok');
+    expect(await code(t.api.search({ query: 'x', tagMode: 'all' }))).toBe(ErrorCode.BAD_ARGS);
+  });
+
+  it('refuses options that would be ignored', async () => {
+    expect(await code(t.api.search({ query: 'x', budget: 100 }))).toBe(ErrorCode.BAD_ARGS); // budget shapes text only
+    const s = await t.api.store({ content: 'replace needs metadata' });
+    expect(await code(t.api.update({ hash: s.hash, tags: ['a'], replaceMetadata: true }))).toBe(ErrorCode.BAD_ARGS);
+  });
+
+  it('deletes both `hash` and `hashes` when both are given', async () => {
+    const [a, b] = await t.api.storeBatch({ memories: [{ content: 'both one' }, { content: 'both two' }] });
+    const r = await t.api.delete({ hash: a!.hash, hashes: [b!.hash], dryRun: true });
+    expect(r.matched).toBe(2);
+  });
+
+  it('answers each malformed batch entry on its own', async () => {
+    const items = await t.api.batch({ calls: [{ op: 'list', args: {} }, { op: 'search', args: { query: 'x' }, id: 1 } as never, 5 as never, { op: 'tags' }] });
+    expect(items.map((i) => (i.ok ? 'ok' : i.error.code))).toEqual(['ok', ErrorCode.BAD_ARGS, ErrorCode.BAD_ARGS, 'ok']);
+    const text = await t.api.request('batch', { calls: [{ op: 'export', args: { limit: 1 } }] }, { render: 'text' });
+    expect(text).toMatch(/\(next page: cursor \d+\)$/);
+  });
+
+  it('finds a time phrase in a question only where it says it is one', async () => {
+    const { findTimeExpression } = await import('../dist/search/time.js');
+    const now = new Date(NOW);
+    for (const q of ['how may I configure logging', 'deploy now please', 'fix the mon script', 'issue 42 in the parser']) expect(findTimeExpression(q, now), q).toBeNull();
+    expect(findTimeExpression('what did we decide last week about auth', now)).toMatchObject({ time: 'last week', rest: 'what did we decide about auth' });
+    expect(findTimeExpression('anything from yesterday?', now)?.time).toMatch(/yesterday$/);
   });
 });

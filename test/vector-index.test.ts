@@ -115,15 +115,15 @@ describe('the quantised vector index', () => {
       const texts = sentences(9000, 5).map((s, i) => `${s} #${i}`);
       for (let i = 0; i < texts.length; i += 1000) await t.api.storeBatch({ memories: texts.slice(i, i + 1000).map((content) => ({ content, project: i % 2000 === 0 ? '/a' : '/b' })) });
       await t.engine.indexed;
-      expect(t.engine.storage.indexState).toEqual({ size: 9000, ready: true });
+      expect(t.store.indexState).toEqual({ size: 9000, ready: true });
       const exact = await t.api.search({ query: texts[1234]!, mode: 'semantic', limit: 1, format: 'full' });
       expect(exact.format === 'full' && exact.results[0]?.content).toBe(texts[1234]);
       const gone = await t.api.store({ content: 'a fresh memory after the index loaded' });
-      expect(t.engine.storage.indexState?.size).toBe(9001);
+      expect(t.store.indexState?.size).toBe(9001);
       const found = await t.api.search({ query: 'a fresh memory after the index loaded', mode: 'semantic', limit: 1 });
       expect(found.format === 'compact' && found.results[0]?.hash).toBe(gone.memory.hash);
       t.api.delete({ hash: gone.hash });
-      expect(t.engine.storage.indexState?.size).toBe(9000);
+      expect(t.store.indexState?.size).toBe(9000);
       // A filter narrower than the exact-scan size goes to sqlite-vec; a wide one through the index: same answers.
       const narrow = await t.api.search({ query: texts[10]!, mode: 'semantic', project: '/a', limit: 3, format: 'full' });
       expect(narrow.format === 'full' && narrow.results.every((m) => m.project === '/a')).toBe(true);

@@ -205,7 +205,8 @@ export class Compressor {
     if (!session || !prompt) return null;
     const { content, facts } = turnObservation(session, prompt, this.capture.toolEvents(sessionId, number));
     const stored = await this.engine.store({
-      content,
+      // Rows captured before NULs were cleaned at the edge may still hold one; a memory cannot (see payload.ts).
+      content: content.replaceAll('\u0000', ''),
       type: 'observation',
       project: session.project,
       sessionId,
@@ -229,7 +230,8 @@ export class Compressor {
     // A session that went on after an earlier rollup (it was only thought abandoned) gets one summary: the new one.
     this.engine.delete({ filter: { sessionId, types: ['session-summary'] }, dryRun: false });
     const stored = await this.engine.store({
-      content,
+      // Rows captured before NULs were cleaned at the edge may still hold one; a memory cannot (see payload.ts).
+      content: content.replaceAll('\u0000', ''),
       type: 'session-summary',
       project: session.project,
       sessionId,

@@ -1,7 +1,7 @@
 import type { Engine } from '../engine.js';
 import { HOOK_EVENTS, type HookEvent } from '../protocol/ops.js';
 import type { HookResult } from '../protocol/results.js';
-import { CaptureStore } from '../store/capture-store.js';
+import type { CaptureStorage } from '../store/storage.js';
 import { Compressor, type CompressorOptions } from './compress.js';
 import { ContextBuilder, DEFAULT_CONTEXT, type ContextConfig } from './context.js';
 import { parseHookInput } from './payload.js';
@@ -26,7 +26,7 @@ export interface HookHandlerOptions {
  * gives empty output and exit status 0 (and a line in the log), and the exit status is never 2.
  */
 export class HookHandler {
-  readonly capture: CaptureStore;
+  readonly capture: CaptureStorage;
   private readonly recorder: Recorder;
   readonly compressor: Compressor;
   private readonly context: ContextBuilder;
@@ -37,7 +37,7 @@ export class HookHandler {
     private readonly options: HookHandlerOptions = {},
   ) {
     this.now = options.now ?? Date.now;
-    this.capture = new CaptureStore(engine.storage.db);
+    this.capture = engine.storage.capture();
     this.recorder = new Recorder(this.capture);
     this.compressor = new Compressor(engine, this.capture, {
       now: this.now,

@@ -33,13 +33,22 @@ const str = (v: unknown, max = 1_000_000): string | undefined =>
 const obj = (v: unknown): Record<string, unknown> | undefined =>
   v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 
+/**
+ * The hook's JSON text with every escaped NUL (`\u0000`) taken out of its strings. A NUL in a prompt or in a failed
+ * command's stderr used to reach the compressed memory, which refuses it, and a whole session's summary was parked for
+ * one character; capture keeps the rest of the text. (A raw NUL byte is not valid JSON and is refused by the parser.)
+ */
+export function withoutNul(json: string): string {
+  return json.includes('\\u0000') ? json.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1') : json;
+}
+
 export type ParsedHook = { ok: true; input: HookInput } | { ok: false; reason: string };
 
 export function parseHookInput(payload: Buffer): ParsedHook {
   if (payload.length === 0) return { ok: false, reason: 'empty hook input' };
   let raw: unknown;
   try {
-    raw = JSON.parse(payload.toString('utf8'));
+    raw = JSON.parse(withoutNul(payload.toString('utf8')));
   } catch (err) {
     return { ok: false, reason: `hook input is not JSON: ${(err as Error).message}` };
   }

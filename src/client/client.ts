@@ -4,7 +4,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { ErrorCode, MnemoError, type ErrorCode as Code } from '../errors.js';
 import { CLI_PATH } from '../install-paths.js';
 import { resolvePaths } from '../paths.js';
-import { encodeFrame, FrameReader } from '../protocol/frame.js';
+import { DEFAULT_MAX_FRAME, encodeFrame, FrameReader } from '../protocol/frame.js';
 import { PROTOCOL_VERSION, type Render, type Response } from '../protocol/messages.js';
 import { OP_NAMES, type Op } from '../protocol/op-names.js';
 import type { ArgsOf, ResultOf } from '../protocol/ops.js';
@@ -56,6 +56,8 @@ export class MnemoClient {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private closedReason: MnemoError | null = null;
+  /** Why the daemon is about to close this connection (its id-0 error), once it said so. */
+  private closingReason: MnemoError | null = null;
 
   private constructor(
     private readonly socket: Socket,
@@ -70,7 +72,7 @@ export class MnemoClient {
       }
     });
     socket.on('error', (err) => this.fail(new MnemoError(ErrorCode.CLOSED, `connection to the daemon failed: ${err.message}`)));
-    socket.on('close', () => this.fail(new MnemoError(ErrorCode.CLOSED, 'the daemon closed the connection')));
+    socket.on('close', () => this.fail(this.closingReason ?? new MnemoError(ErrorCode.CLOSED, 'the daemon closed the connection')));
   }
 
   static async connect(options: ConnectOptions = {}): Promise<MnemoClient> {
@@ -125,7 +127,8 @@ export class MnemoClient {
   /** The result rendered by the daemon: human text, or a JSON string. */
   request<K extends Op>(op: K, args: ArgsOf<K> | undefined, options: RequestOptions & { render: 'text' | 'json' }): Promise<string>;
   request(op: Op, args?: unknown, options: RequestOptions & { render?: Render } = {}): Promise<unknown> {
-    if (this.closedReason) return Promise.reject(this.closedReason);
+    const closed = this.closedReason ?? this.closingReason;
+    if (closed) return Promise.reject(closed);
     const id = this.nextId++;
     return new Promise<unknown>((resolve, reject) => {
       const ms = options.timeoutMs ?? this.timeoutMs;
@@ -137,18 +140,31 @@ export class MnemoClient {
       const request: Record<string, unknown> = { id, op };
       if (args !== undefined) request.args = args;
       if (options.render && options.render !== 'value') request.render = options.render;
-      this.socket.write(encodeFrame(request));
+      const frame = encodeFrame(request);
+      // A frame over the daemon's limit would make it close the connection, failing every other request on it: refuse
+      // this one here instead, and send nothing.
+      if (frame.length - 4 > DEFAULT_MAX_FRAME) {
+        clearTimeout(timer);
+        this.pending.delete(id);
+        reject(new MnemoError(ErrorCode.TOO_LARGE, `the ${op} request is ${frame.length - 4} bytes; the limit is ${DEFAULT_MAX_FRAME} bytes (8 MiB)`));
+        return;
+      }
+      this.socket.write(frame);
     });
   }
 
   private settle(response: Response): void {
-    const p = this.pending.get(response.id);
+    // This client's ids are small numbers; any other id is not one of its requests.
+    const id = typeof response.id === 'number' ? response.id : -1;
+    const p = this.pending.get(id);
     if (!p) {
-      // Id 0 answers a frame the daemon could not read; it closes the connection after it.
-      if (response.id === 0 && !response.ok) this.fail(new MnemoError(response.error.code, response.error.message));
+      // Id 0 answers a frame the daemon could not read; it closes the connection after it, but still answers the
+      // requests it read before that frame. Those replies settle as they come; whatever is pending at the close fails
+      // with this reason.
+      if (response.id === 0 && !response.ok) this.closingReason ??= new MnemoError(response.error.code, response.error.message);
       return;
     }
-    this.pending.delete(response.id);
+    this.pending.delete(id);
     clearTimeout(p.timer);
     if (response.ok) p.resolve(response.result);
     else p.reject(new MnemoError(response.error.code as Code, response.error.message, response.error.details));
@@ -161,6 +177,11 @@ export class MnemoClient {
       p.reject(reason);
       this.pending.delete(id);
     }
+  }
+
+  /** Whether this connection can take no more requests (closed, or the daemon said it is closing it). */
+  get closed(): boolean {
+    return (this.closedReason ?? this.closingReason) !== null;
   }
 
   close(): void {

@@ -124,6 +124,11 @@ export class Daemon {
     return this.shutdown('stop()');
   }
 
+  /** Open client connections. */
+  get connections(): number {
+    return this.server?.connections ?? 0;
+  }
+
   /** The one way to stop, whatever asked for it; later calls get the same promise. */
   shutdown(why: string): Promise<void> {
     clearInterval(this.watch);

@@ -40,12 +40,12 @@ export class Dispatcher {
     return {
       daemon: this.daemon,
       engine: this.daemon.engine!,
-      call: async (op, raw): Promise<BatchItem> => {
+      call: async (op, raw): Promise<{ item: BatchItem; args?: unknown }> => {
         try {
           const { handler, args } = this.prepare(op, raw);
-          return { ok: true, result: await handler.run(this.context(), args as never) };
+          return { item: { ok: true, result: await handler.run(this.context(), args as never) }, args };
         } catch (err) {
-          return { ok: false, error: toErrorBody(err) };
+          return { item: { ok: false, error: toErrorBody(err) } };
         }
       },
     };

@@ -5,6 +5,7 @@ import type { Op, ParsedArgs, ResultOf, ShapeArgs } from '../protocol/ops.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
 import type { BatchItem, FullHit, Listing } from '../protocol/results.js';
 import { compactOf } from '../search/compact.js';
+import { describe } from '../store/normalize.js';
 import { renderCompact } from '../search/render.js';
 import { VERSION } from '../version.js';
 import type { LatencyRing } from './metrics.js';
@@ -28,8 +29,8 @@ export interface HandlerContext {
   daemon: DaemonState;
   /** The engine; the dispatcher only calls handlers that need it once it is ready. */
   engine: Engine;
-  /** Runs one call of a batch (parse, readiness, handler), answered on its own. */
-  call(op: string, args: unknown): Promise<BatchItem>;
+  /** Runs one call of a batch (parse, readiness, handler), answered on its own; with the arguments as parsed. */
+  call(op: string, args: unknown): Promise<{ item: BatchItem; args?: unknown }>;
 }
 
 /**
@@ -72,6 +73,20 @@ function fullHit(h: Hit): FullHit {
 }
 
 const newestFirst = (memories: ReturnType<Engine['list']>): Ranked => ({ hits: memories.map((memory) => ({ memory, score: 1 })) });
+
+/** Parsed arguments of each batch item's call, for rendering it as text. */
+const batchArgs = new WeakMap<BatchItem, unknown>();
+
+/** One entry of `calls`, checked: `{op: string, args?: object | null}` and nothing else. */
+function batchCall(c: unknown): { op: string; args?: Record<string, unknown> | null; problem?: string } {
+  if (typeof c !== 'object' || c === null || Array.isArray(c)) return { op: '', problem: `must be {op, args}, got ${describe(c)}` };
+  const { op, args, ...rest } = c as Record<string, unknown>;
+  if (typeof op !== 'string' || op.length === 0 || op.length > 64) return { op: '', problem: '`op` must be an op name' };
+  const extra = Object.keys(rest);
+  if (extra.length > 0) return { op, problem: `has an unknown key \`${extra[0]}\` (a call is {op, args})` };
+  if (args !== undefined && args !== null && (typeof args !== 'object' || Array.isArray(args))) return { op, problem: '`args` must be an object' };
+  return { op, ...(args ? { args: args as Record<string, unknown> } : {}) };
+}
 
 export const HANDLERS: { [K in Op]: Handler<K> } = {
   hello: {
@@ -127,15 +142,21 @@ export const HANDLERS: { [K in Op]: Handler<K> } = {
      * embedded first, together, in one model call.
      */
     run: async (ctx, a) => {
-      const queries = a.calls.flatMap((c) => {
+      const calls = a.calls.map(batchCall);
+      const queries = calls.flatMap((c) => {
         const q = c.args?.query;
         return (c.op === 'search' || c.op === 'recall') && typeof q === 'string' && q.trim() !== '' && c.args?.mode !== 'keyword' ? [q] : [];
       });
       if (queries.length > 0) await ctx.engine.prepareQueries(queries);
       const out: BatchItem[] = [];
-      for (const c of a.calls) {
-        if (c.op === 'batch') out.push({ ok: false, error: { code: ErrorCode.BAD_ARGS, message: 'a batch cannot contain another batch' } });
-        else out.push(await ctx.call(c.op, c.args ?? {}));
+      for (const [i, c] of calls.entries()) {
+        if (c.problem) out.push({ ok: false, error: { code: ErrorCode.BAD_ARGS, message: `calls[${i}] ${c.problem}` } });
+        else if (c.op === 'batch') out.push({ ok: false, error: { code: ErrorCode.BAD_ARGS, message: 'a batch cannot contain another batch' } });
+        else {
+          const { item, args } = await ctx.call(c.op, c.args ?? {});
+          batchArgs.set(item, args);
+          out.push(item);
+        }
       }
       return out;
     },
@@ -143,9 +164,9 @@ export const HANDLERS: { [K in Op]: Handler<K> } = {
       items
         .map((item, i) => {
           if (!item.ok) return `error ${item.error.code}: ${item.error.message}`;
-          const call = a.calls[i]!;
-          const handler = (HANDLERS as Record<string, Handler<Op>>)[call.op];
-          return handler ? handler.text(item.result as never, (call.args ?? {}) as never, now) : JSON.stringify(item.result);
+          const handler = (HANDLERS as Record<string, Handler<Op>>)[batchCall(a.calls[i]).op];
+          // The arguments the call was run with, as parsed (the text of some results depends on them).
+          return handler ? handler.text(item.result as never, (batchArgs.get(item) ?? {}) as never, now) : JSON.stringify(item.result);
         })
         .join('\n\n'),
   },
@@ -208,7 +229,8 @@ export const HANDLERS: { [K in Op]: Handler<K> } = {
   delete: {
     run: ({ engine }, a) => {
       const { hash, hashes, dryRun, ...filter } = a;
-      const list = hashes ?? (hash === undefined ? undefined : [hash]);
+      const given = [...(hash === undefined ? [] : [hash]), ...(hashes ?? [])];
+      const list = given.length > 0 ? given : undefined;
       return engine.delete({ hashes: list, filter: engine.filter(filter), dryRun: dryRun ?? false });
     },
     text: (r, _a, now) => deleteText(r, now),
@@ -231,7 +253,8 @@ export const HANDLERS: { [K in Op]: Handler<K> } = {
   },
   export: {
     run: ({ engine }, a) => engine.exportPage(a.cursor ?? 0, a.limit ?? 500),
-    text: (r) => r.memories.map((m) => JSON.stringify(m)).join('\n'),
+    // One memory per line, then the cursor to pass for the next page (none after the last).
+    text: (r) => [...r.memories.map((m) => JSON.stringify(m)), r.cursor === null ? '(last page)' : `(next page: cursor ${r.cursor})`].join('\n'),
   },
   reindex: {
     run: ({ engine }, a) => engine.reindex(a.limit ?? 64),

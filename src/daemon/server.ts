@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { ErrorCode, MnemoError } from '../errors.js';
 import { DEFAULT_MAX_FRAME, encodeFrame, FrameReader, InvalidText } from '../protocol/frame.js';
-import { responseError, type Request, type Response } from '../protocol/messages.js';
+import { responseError, type Request, type RequestId, type Response } from '../protocol/messages.js';
 
 export interface ServerLimits {
   /** Largest frame body accepted, in bytes. */
@@ -12,6 +12,10 @@ export interface ServerLimits {
   maxInFlight: number;
   /** Longest a request may take before it is answered E_TIMEOUT. */
   requestTimeoutMs: number;
+  /** Longest a frame may stay half sent; then the connection is told E_BAD_FRAME and closed. */
+  frameTimeoutMs: number;
+  /** At the connection limit, a connection idle this long (nothing in flight) is closed to let a new one in. */
+  evictIdleAfterMs: number;
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
@@ -19,7 +23,18 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxConnections: 256,
   maxInFlight: 64,
   requestTimeoutMs: 30_000,
+  frameTimeoutMs: 10_000,
+  evictIdleAfterMs: 1000,
 };
+
+interface Connection {
+  /** Requests in flight. */
+  open: number;
+  /** When it last sent or was sent anything. */
+  lastActive: number;
+  /** Closes it, telling the peer why. */
+  evict(reason: string): void;
+}
 
 export type Handler = (request: Request) => Promise<unknown>;
 
@@ -39,7 +54,7 @@ export interface ServerEvents {
  */
 export class DaemonServer {
   private readonly server: Server;
-  private readonly sockets = new Set<Socket>();
+  private readonly sockets = new Map<Socket, Connection>();
   private inFlight = 0;
   /** Handlers not yet settled, answered or not. */
   private lingering = 0;
@@ -70,8 +85,22 @@ export class DaemonServer {
     return this.sockets.size;
   }
 
+  /**
+   * At the connection limit, the connection idle longest (nothing in flight for evictIdleAfterMs) makes room for the
+   * new one: idle connections (a crashed script's, or a flood of them) must not lock out every hook. When none has
+   * been idle that long, the newcomer is turned away with E_BUSY.
+   */
+  private makeRoom(): boolean {
+    if (this.sockets.size < this.limits.maxConnections) return true;
+    const before = performance.now() - this.limits.evictIdleAfterMs;
+    let idlest: Connection | null = null;
+    for (const c of this.sockets.values()) if (c.open === 0 && c.lastActive <= before && (!idlest || c.lastActive < idlest.lastActive)) idlest = c;
+    idlest?.evict(`closed to make room: this connection was idle while the daemon was at its limit of ${this.limits.maxConnections}`);
+    return idlest !== null;
+  }
+
   private accept(socket: Socket): void {
-    if (this.closing || this.sockets.size >= this.limits.maxConnections) {
+    if (this.closing || !this.makeRoom()) {
       const reason = this.closing ? 'the daemon is shutting down' : `too many connections (${this.limits.maxConnections})`;
       // The peer may already be gone (a hook past its deadline): a failed write must not become an uncaught error.
       socket.on('error', () => socket.destroy());
@@ -79,9 +108,19 @@ export class DaemonServer {
       setTimeout(() => socket.destroy(), 1000).unref();
       return;
     }
-    this.sockets.add(socket);
     const reader = new FrameReader(this.limits.maxFrame, true);
-    let open = 0;
+    const conn: Connection = {
+      open: 0,
+      lastActive: performance.now(),
+      evict: (reason) => {
+        this.sockets.delete(socket);
+        send(responseError(0, new MnemoError(ErrorCode.BUSY, reason)));
+        dead = true;
+        socket.end();
+        setTimeout(() => socket.destroy(), 1000).unref();
+      },
+    };
+    this.sockets.set(socket, conn);
     let dead = false;
     // After unreadable bytes nothing more is read; the connection ends once the requests before them are answered.
     let poisoned = false;
@@ -94,11 +133,11 @@ export class DaemonServer {
       if (dead || socket.destroyed) return;
       if (!socket.write(encodeFrame(response))) socket.pause();
     };
-    const fail = (id: number, err: MnemoError) => {
+    const fail = (id: RequestId, err: MnemoError) => {
       this.events.onBadTraffic?.(err.message);
       send(responseError(id, err));
       poisoned = true;
-      if (open === 0) finish();
+      if (conn.open === 0) finish();
     };
     socket.on('drain', () => socket.resume());
     socket.on('error', () => socket.destroy());
@@ -106,15 +145,21 @@ export class DaemonServer {
       dead = true;
       this.sockets.delete(socket);
     });
+    // A frame begun and left unfinished holds the connection for nothing: after frameTimeoutMs without a byte, close.
+    socket.setTimeout(this.limits.frameTimeoutMs, () => {
+      if (reader.midFrame && !poisoned) fail(0, new MnemoError(ErrorCode.BAD_FRAME, `a frame was left unfinished for ${this.limits.frameTimeoutMs} ms`));
+    });
     socket.on('data', (chunk: Buffer) => {
       if (dead || poisoned) return;
+      conn.lastActive = performance.now();
       // Whole frames before a bad one are still answered; the bad one closes the connection after them.
       const messages = reader.push(chunk);
       for (const decoded of messages) {
         const message = decoded instanceof InvalidText ? decoded.message : decoded;
         const request = asRequest(message);
         if (request instanceof MnemoError) {
-          const id = typeof (message as { id?: unknown })?.id === 'number' ? (message as { id: number }).id : 0;
+          const raw = (message as { id?: unknown })?.id;
+          const id = typeof raw === 'number' || typeof raw === 'bigint' ? raw : 0;
           fail(id, request);
           return;
         }
@@ -126,17 +171,18 @@ export class DaemonServer {
           send(responseError(request.id, new MnemoError(ErrorCode.BUSY, 'the daemon is shutting down')));
           continue;
         }
-        if (open >= this.limits.maxInFlight) {
+        if (conn.open >= this.limits.maxInFlight) {
           send(responseError(request.id, new MnemoError(ErrorCode.BUSY, `more than ${this.limits.maxInFlight} requests in flight on this connection`)));
           continue;
         }
-        open++;
+        conn.open++;
         this.inFlight++;
         void this.run(request).then((response) => {
-          open--;
+          conn.open--;
+          conn.lastActive = performance.now();
           this.inFlight--;
           send(response);
-          if (poisoned && open === 0) finish();
+          if (poisoned && conn.open === 0) finish();
           if (this.inFlight === 0 && this.lingering === 0) this.drained?.();
         });
       }
@@ -198,7 +244,7 @@ export class DaemonServer {
       ]);
     }
     await Promise.all(
-      [...this.sockets].map(
+      [...this.sockets.keys()].map(
         (socket) =>
           new Promise<void>((resolve) => {
             socket.end(() => resolve());
@@ -219,7 +265,8 @@ function asRequest(message: unknown): Request | MnemoError {
     return new MnemoError(ErrorCode.BAD_FRAME, 'a request must be a map with `id` and `op`');
   }
   const { id, op } = message as { id?: unknown; op?: unknown };
-  if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) {
+  // An id beyond 2^53 arrives as a BigInt (see codec.ts) and is echoed back exactly.
+  if (!((typeof id === 'number' && Number.isInteger(id) && id >= 0) || (typeof id === 'bigint' && id >= 0n))) {
     return new MnemoError(ErrorCode.BAD_FRAME, 'a request needs `id`, a non-negative integer');
   }
   if (typeof op !== 'string' || op.length === 0 || op.length > 64) {

@@ -2,7 +2,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { z } from 'zod';
 import { connect, type MnemoClient } from '../client/client.js';
-import { ErrorCode, MnemoError } from '../errors.js';
+import { MnemoError } from '../errors.js';
 import type { Op } from '../protocol/op-names.js';
 import { VERSION } from '../version.js';
 
@@ -98,7 +98,8 @@ export const MCP_TOOLS: McpTool[] = [
 export async function runMcpServer(): Promise<void> {
   let client: MnemoClient | null = null;
   const daemon = async (): Promise<MnemoClient> => {
-    client ??= await connect({ autostart: true, timeoutMs: 60_000 });
+    // A connection the daemon closed (a restart, or an idle connection closed to make room) is replaced.
+    if (!client || client.closed) client = await connect({ autostart: true, timeoutMs: 60_000 });
     return client;
   };
   /** One daemon call rendered as text; the daemon's errors become MCP tool errors with its code and message. */
@@ -108,7 +109,6 @@ export async function runMcpServer(): Promise<void> {
       return { content: [{ type: 'text' as const, text }] };
     } catch (err) {
       if (!(err instanceof MnemoError)) throw err;
-      if (err.code === ErrorCode.CLOSED) client = null;
       return { content: [{ type: 'text' as const, text: `${err.code}: ${err.message}` }], isError: true };
     }
   };

@@ -63,18 +63,24 @@ export function oneOf<T extends string>(values: readonly T[]): Field<T, T> {
 /** Latest time accepted (the year 9999): keeps 1e300 and the like out of the database, where they sorted first. */
 export const MAX_TIME = Date.parse('9999-12-31T23:59:59.999Z');
 
-/** A time as milliseconds since the epoch, or an ISO 8601 / RFC 2822 date string; out: milliseconds. */
+/**
+ * ISO 8601 dates and times: 2026-11-01, 2026-11-01T10:00, 2026-11-01 10:00:00.123Z, with an optional offset. Nothing
+ * looser: `Date.parse` reads "5" as 2001-05-01, so `--since 5` once matched (and could delete) every memory.
+ */
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
+
+/** A time as milliseconds since the epoch, or an ISO 8601 date string; out: milliseconds. */
 export function time(): Field<number | string, number> {
   const parse = (v: unknown): number => {
     if (typeof v === 'number') return v;
-    if (typeof v === 'string' && v.length <= 100) return Date.parse(v);
+    if (typeof v === 'string' && ISO_DATE.test(v.trim())) return Date.parse(v.trim());
     return Number.NaN;
   };
   return field<number | string, number>((v) => {
     const t = parse(v);
     return Number.isFinite(t) && t >= 0 && t <= MAX_TIME
       ? null
-      : `must be a date (ISO 8601 like 2026-11-01, or milliseconds since the epoch, up to the year 9999), got ${describe(v)}`;
+      : `must be a date (ISO 8601 like 2026-11-01 or 2026-11-01T14:30Z, or milliseconds since the epoch, up to the year 9999), got ${describe(v)}`;
   }, parse);
 }
 

@@ -43,6 +43,11 @@ export class FrameReader {
     return this.buffered;
   }
 
+  /** Whether a frame has begun and not ended. */
+  get midFrame(): boolean {
+    return this.need >= 0 || this.buffered > 0;
+  }
+
   /**
    * Adds bytes; returns the messages completed by them. A length over the limit or a body that does not decode sets
    * `error` (E_TOO_LARGE or E_BAD_FRAME): the messages before it are returned, nothing after.

@@ -9,8 +9,11 @@ export const PROTOCOL_VERSION = 1;
  */
 export type Render = 'value' | 'json' | 'text';
 
+/** A request id: any non-negative integer; beyond 2^53 it is a BigInt, echoed back exactly. */
+export type RequestId = number | bigint;
+
 export interface Request {
-  id: number;
+  id: RequestId;
   op: string;
   args?: Record<string, unknown>;
   /** Arguments as a JSON object text, for clients that cannot build MessagePack maps (the native client). */
@@ -25,8 +28,8 @@ export interface ErrorBody {
 }
 
 export type Response =
-  | { id: number; ok: true; result: unknown }
-  | { id: number; ok: false; error: ErrorBody };
+  | { id: RequestId; ok: true; result: unknown }
+  | { id: RequestId; ok: false; error: ErrorBody };
 
 /** The wire form of any thrown value: MnemoErrors keep their code, anything else is E_INTERNAL. */
 export function toErrorBody(err: unknown): ErrorBody {
@@ -34,6 +37,6 @@ export function toErrorBody(err: unknown): ErrorBody {
   return { code: ErrorCode.INTERNAL, message: err instanceof Error ? err.message : String(err) };
 }
 
-export function responseError(id: number, err: unknown): Response {
+export function responseError(id: RequestId, err: unknown): Response {
   return { id, ok: false, error: toErrorBody(err) };
 }

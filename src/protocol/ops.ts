@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isFiltering } from '../store/filter.js';
 import { describe } from '../store/normalize.js';
 import {
   badArgsFrom,
@@ -75,6 +76,19 @@ const shapeFields = {
   header: text(500).opt,
 };
 
+/** A token budget and a header only shape text; given for another format they would be silently ignored. */
+function shapeChecks(a: { format?: string | undefined; budget?: number | undefined; header?: string | undefined }, ctx: z.RefinementCtx): void {
+  for (const key of ['budget', 'header'] as const) {
+    if (a[key] !== undefined && a.format !== 'text') ctx.addIssue({ code: 'custom', path: [key], message: "only applies with `format: 'text'`" });
+  }
+}
+
+/** Both checks, for the listing ops. */
+function listingChecks(a: FilterShape & { format?: string | undefined; budget?: number | undefined; header?: string | undefined }, ctx: z.RefinementCtx): void {
+  filterChecks(a, ctx);
+  shapeChecks(a, ctx);
+}
+
 const rankFields = {
   mode: oneOf(SEARCH_MODES).opt,
   minScore: num(0, 1).opt,
@@ -84,8 +98,9 @@ type FilterShape = { tags?: string[] | undefined; tagMode?: 'any' | 'all' | unde
 
 /** Checks that span fields: a tag mode with no tags, an empty time range. */
 function filterChecks(a: FilterShape, ctx: z.RefinementCtx): void {
-  if (a.tagMode !== undefined && (a.tags === undefined || a.tags.length === 0)) {
-    ctx.addIssue({ code: 'custom', path: ['tagMode'], message: 'needs `tags` (which tags must all, or any, match?)' });
+  // 'any' is the default, so only 'all' asks for something that is not there (JSON clients often send the default).
+  if (a.tagMode === 'all' && (a.tags === undefined || a.tags.length === 0)) {
+    ctx.addIssue({ code: 'custom', path: ['tagMode'], message: 'needs `tags` (which tags must all match?)' });
   }
   if (a.since !== undefined && a.until !== undefined && a.since >= a.until) {
     ctx.addIssue({ code: 'custom', path: ['since'], message: 'must be before `until` (the time range is empty)' });
@@ -148,7 +163,8 @@ export const OPS = {
   batch: op(
     'several calls in one round trip, their query texts embedded together',
     {
-      calls: list(z.object({ op: text(64).req, args: z.record(z.unknown()).nullish() }).strict(), MAX_BATCH_CALLS),
+      // Each call is checked on its own when it runs, so one malformed entry is one error item, not a failed batch.
+      calls: list(z.custom<{ op: string; args?: Record<string, unknown> | null }>(() => true), MAX_BATCH_CALLS),
     },
     { notInCli: 'for programs and hooks (`mnemo-client batch`)', notInMcp: 'MCP clients make separate tool calls' },
   ),
@@ -175,7 +191,7 @@ export const OPS = {
   search: op(
     'rank memories for a query (hybrid, semantic or keyword), filtered',
     { query: words(MAX_QUERY_CHARS).req, ...rankFields, limit: int(1, MAX_LIMIT).opt, recencyBoost: num(0, 1).opt, ...filterFields, ...shapeFields },
-    { refine: filterChecks },
+    { refine: listingChecks },
   ),
   searchByTag: op(
     'memories carrying any (or all) of the tags, newest first',
@@ -183,7 +199,7 @@ export const OPS = {
     {
       refine: (a, ctx) => {
         if (a.tags.length === 0) ctx.addIssue({ code: 'custom', path: ['tags'], message: 'must hold at least one tag' });
-        filterChecks(a, ctx);
+        listingChecks(a, ctx);
       },
       notInCli: '`mnemo list -t TAG` lists by tag',
     },
@@ -191,7 +207,7 @@ export const OPS = {
   list: op(
     'memories matching the filters, newest first',
     { ...filterFields, limit: int(1, MAX_LIMIT).opt, offset: int(0, 1_000_000).opt, ...shapeFields },
-    { refine: filterChecks, notInMcp: 'recall_memory and search_by_tag list for agents' },
+    { refine: listingChecks, notInMcp: 'recall_memory and search_by_tag list for agents' },
   ),
   recall: op(
     'memories from a time in words, newest first or ranked by a query within that time (without `time`, the time is found in the query, as in "what did we decide last week")',
@@ -201,7 +217,7 @@ export const OPS = {
         if (a.time === undefined && (a.query === undefined || a.query.trim() === '')) {
           ctx.addIssue({ code: 'custom', path: ['time'], message: "is required (or a `query` holding one), for example 'yesterday' or 'last week'" });
         }
-        filterChecks(a, ctx);
+        listingChecks(a, ctx);
       },
     },
   ),
@@ -216,12 +232,17 @@ export const OPS = {
       removeTags: tags().opt,
       metadata: metadata().opt,
       replaceMetadata: bool().opt,
-      content: z.custom<never>((v) => v === undefined, { message: 'cannot be changed (a memory is identified by its content); store a new memory instead' }, true).optional(),
+      content: z
+        .custom<null | undefined>((v) => v === undefined || v === null, { message: 'cannot be changed (a memory is identified by its content); store a new memory instead' }, true)
+        .optional(),
     },
     {
       refine: (a, ctx) => {
         if ([a.type, a.tags, a.addTags, a.removeTags, a.metadata].every((v) => v === undefined)) {
           ctx.addIssue({ code: 'custom', message: 'nothing to update: give `tags`, `addTags`, `removeTags`, `type` or `metadata`' });
+        }
+        if (a.replaceMetadata !== undefined && a.metadata === undefined) {
+          ctx.addIssue({ code: 'custom', path: ['replaceMetadata'], message: 'needs `metadata` (what to replace it with)' });
         }
       },
       notInMcp: 'not in the peer tool set; agents store a new memory',
@@ -229,8 +250,18 @@ export const OPS = {
   ),
   delete: op(
     'delete by hash, or by a filter (never an empty one); dryRun shows what would go',
-    { hash: hash().opt, hashes: list(hash().req, MAX_BATCH).optional(), ...filterFields, dryRun: bool().opt },
-    { refine: filterChecks },
+    { hash: hash().opt, hashes: list(hash().req, MAX_BATCH).nullish(), ...filterFields, dryRun: bool().opt },
+    {
+      refine: (a, ctx) => {
+        filterChecks(a, ctx);
+        // Deleting is never more than was asked for: no hash and nothing that narrows is refused here, at the edge
+        // (the engine refuses it again; store/filter.ts isFiltering is the one definition of "narrows").
+        const narrows = isFiltering({ ...a, types: a.type, ...(a.time !== undefined ? { since: a.since ?? 0 } : {}) });
+        if (a.hash === undefined && (a.hashes ?? undefined) === undefined && !narrows) {
+          ctx.addIssue({ code: 'custom', message: 'refusing to delete with an empty filter: give `hashes`, `tags`, a time range (`since`, `until` or `time`), `project`, `sessionId` or `type`' });
+        }
+      },
+    },
   ),
   health: op('database and model status, counts, size', {}, { notInCli: '`mnemo status` and `mnemo doctor` report it' }),
   stats: op('counts by type, project and tag; the embedder', {}, { notInCli: '`mnemo status --json` and `mnemo tags` cover it', notInMcp: 'memory_health covers it' }),

@@ -1,4 +1,4 @@
-import type { MemoryStore } from '../store/memory-store.js';
+import type { MemoryStorage } from '../store/storage.js';
 import { MAX_KNN_K } from '../store/memory-store.js';
 import type { MemoryFilter, ModelRecord } from '../store/types.js';
 import { ftsMatch, ftsTerms } from './fts-query.js';
@@ -41,7 +41,7 @@ export interface RetrieveOptions {
   text: string;
 }
 
-export function retrieve(store: MemoryStore, model: ModelRecord, o: RetrieveOptions): ScoredId[] {
+export function retrieve(store: MemoryStorage, model: ModelRecord, o: RetrieveOptions): ScoredId[] {
   // Each list is deeper than the limit so fusion has overlap to work with.
   const depth = o.mode === 'hybrid' ? Math.min(MAX_KNN_K, Math.max(40, o.limit * 4)) : Math.min(MAX_KNN_K, o.limit);
   const semantic =
@@ -78,7 +78,7 @@ export function retrieve(store: MemoryStore, model: ModelRecord, o: RetrieveOpti
  * from the rarest up while the memories they reach stay under a budget (a 25th of the memories, at least 2,000);
  * the rarest word always goes in, and words no memory holds are left out.
  */
-export function selectTerms(store: MemoryStore, terms: string[]): string[] {
+export function selectTerms(store: MemoryStorage, terms: string[]): string[] {
   if (terms.length <= 1) return terms;
   const docs = store.termDocs(terms);
   const present = terms.filter((t) => (docs.get(t) ?? 0) > 0).sort((a, b) => docs.get(a)! - docs.get(b)!);

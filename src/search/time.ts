@@ -191,6 +191,12 @@ export function parseTimeExpression(input: string, now: Date = new Date()): Time
   );
 }
 
+/** Words of the sentence around a time phrase, never its first or last word. */
+const FILLER = new Set(['about', 'the', 'a', 'an', 'for', 'of', 'to', 'and', 'or', 'with', 'we', 'i', 'did', 'do', 'what', 'when', 'how', 'which', 'that', 'is', 'was']);
+
+/** Words that make a phrase a time phrase when it stands inside a sentence. */
+const TIME_WORD = /\b(today|yesterday|tonight|morning|afternoon|evening|night|last|past|previous|this|ago|since|before|after|between|until|week|weeks|month|months|year|years|day|days|hours?|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b/i;
+
 /**
  * The time phrase inside a question ("what did we decide last week about auth" -> "last week", the rest "what did we
  * decide about auth"), as mcp-memory-service's recall takes it: the longest run of words that parseTimeExpression
@@ -201,7 +207,13 @@ export function findTimeExpression(text: string, now: Date = new Date()): { time
   for (let length = Math.min(words.length, 8); length >= 1; length--) {
     for (let start = 0; start + length <= words.length; start++) {
       const phrase = words.slice(start, start + length).join(' ').replace(/[?!.,;:]+$/, '');
-      if (!/[a-z0-9]/i.test(phrase) || /^(a|an|the|in|on|at|of|and|to)$/i.test(phrase)) continue;
+      // Inside a sentence, only a phrase that says it is a time counts: "how may I" is not May, "deploy now" is not a
+      // minute ago, "the mon script" is not a Monday. A phrase needs a time word or a date-like number.
+      if (!TIME_WORD.test(phrase) && !/\d{1,4}[-/]\d{1,2}/.test(phrase)) continue;
+      // Nor does a run that starts or ends on a word of the sentence around it ("last week about").
+      const first = words[start]!.toLowerCase();
+      const last = phrase.split(' ').pop()!.toLowerCase();
+      if (FILLER.has(first) || FILLER.has(last) || /^(in|on|at|from|since|before|after)$/.test(last)) continue;
       try {
         const range = parseTimeExpression(phrase, now);
         const rest = [...words.slice(0, start), ...words.slice(start + length)].join(' ');

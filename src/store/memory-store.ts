@@ -5,7 +5,8 @@ import { filterSql, isFiltering } from './filter.js';
 import type { Stats, TagCount } from '../protocol/results.js';
 import type { Memory, MemoryFilter, MemoryRow, ModelRecord } from './types.js';
 import { quantTable } from './migrations.js';
-import type { MemoryStorage } from './storage.js';
+import { CaptureStore } from './capture-store.js';
+import type { CaptureStorage, MemoryStorage } from './storage.js';
 import { QuantizedIndex } from './vector-index.js';
 
 export const MIN_HASH_PREFIX = 6;
@@ -526,6 +527,10 @@ export class MemoryStore implements MemoryStorage {
   /** SQLite's and sqlite-vec's versions. */
   versions(): { sqlite: string; sqliteVec: string } {
     return this.sql('SELECT sqlite_version() AS sqlite, vec_version() AS sqliteVec').get() as { sqlite: string; sqliteVec: string };
+  }
+
+  capture(): CaptureStorage {
+    return new CaptureStore(this.db);
   }
 
   /** Writes gathered access counts, checkpoints the WAL into the database file and closes it. */

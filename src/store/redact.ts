@@ -71,18 +71,33 @@ export function redact(text: string): string {
 /** Field names whose string values are secrets whatever they look like. */
 const SECRET_FIELD = /(^|_)(password|passwd|pwd|pass|secret|token|api_?key|access_?key|secret_?key|private_?key|client_?secret|authorization|auth_?token|credentials?)$/;
 
+/** Below this depth a value is not walked any further; it is kept as its JSON text, redacted like any text. */
+const MAX_WALK_DEPTH = 32;
+
 /**
- * Redacts every string inside a JSON-like value (objects, arrays): each string as text, and the whole string under a
- * secret-named field (`password`, `api_key`, `Authorization`, ...). Keys are kept.
+ * Redacts every string inside a JSON-like value (objects, arrays): each string as text, each key as text (a secret
+ * used as a key is still a secret), and the whole string under a secret-named field (`password`, `api_key`,
+ * `Authorization`, ...). Deeper than 32 levels the rest is turned into its JSON text and redacted as one string, so
+ * nesting can never carry a secret past this function.
  */
 export function redactDeep(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return redact(value);
-  if (depth > 32 || value === null || typeof value !== 'object') return value;
+  if (value === null || typeof value !== 'object') return value;
+  if (depth >= MAX_WALK_DEPTH) return redact(safeJson(value));
   if (Array.isArray(value)) return value.map((v) => redactDeep(v, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
     const secretField = typeof v === 'string' && v.length > 0 && SECRET_FIELD.test(k.toLowerCase().replace(/[-\s]/g, '_'));
-    out[k] = secretField ? '[REDACTED:secret-field]' : redactDeep(v, depth + 1);
+    out[redact(k)] = secretField ? '[REDACTED:secret-field]' : redactDeep(v, depth + 1);
   }
   return out;
+}
+
+/** JSON text of a value, or a placeholder when it cannot be written (a cycle, or nesting too deep for the stack). */
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? '';
+  } catch {
+    return '[unserialisable value]';
+  }
 }

@@ -64,6 +64,9 @@ export interface MemoryStorage {
   statistics(): Omit<Stats, 'embedder'>;
   versions(): { sqlite: string; sqliteVec: string };
 
+  /** The capture tables of the same database (one store object per call site; cheap). */
+  capture(): CaptureStorage;
+
   /** Writes what is pending, checkpoints, closes. */
   close(): void;
 }

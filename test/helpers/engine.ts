@@ -3,11 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Engine, LocalMnemo, type EngineOptions } from '../../dist/engine-index.js';
 import { tinyPack } from './packs.js';
+import type { MemoryStore } from '../../dist/store/memory-store.js';
 
 export interface TestEngine {
   engine: Engine;
   /** The operations as the daemon runs them (arguments parsed at the edge), in process. */
   api: LocalMnemo;
+  /** The SQLite backend under the storage contract, for tests that look at tables. */
+  store: MemoryStore;
   home: string;
   dbPath: string;
   close(): Promise<void>;
@@ -26,6 +29,7 @@ export async function openTestEngine(options: Partial<EngineOptions> = {}): Prom
   return {
     engine,
     api: new LocalMnemo(engine),
+    store: engine.storage as MemoryStore,
     home,
     dbPath,
     async close() {

@@ -14,6 +14,7 @@ const FILTERS: Flag[] = [
   { name: 'until', kind: 'string', value: 'DATE', field: 'until', help: 'made before DATE' },
   { name: 'time', kind: 'string', value: 'EXPR', field: 'time', help: 'made within a time in words: "last week", "yesterday", "past 3 days"' },
 ];
+const session: Flag = { name: 'session', kind: 'string', value: 'ID', field: 'sessionId', help: 'only memories of this Claude Code session' };
 const limit = (dflt: number): Flag => ({ name: 'limit', short: 'n', kind: 'int', value: 'N', field: 'limit', help: `at most N results (1 to 100; default ${dflt})` });
 const mode: Flag = { name: 'mode', kind: 'string', value: 'M', field: 'mode', help: 'hybrid (default), semantic or keyword' };
 const full: Flag = { name: 'full', kind: 'boolean', field: 'format', set: 'full', help: 'whole memories with metadata and both scores' };
@@ -68,7 +69,8 @@ export const recall: Command = {
   summary: 'memories from a time in words, newest first, or ranked by a query within that time',
   details: 'examples:\n  mnemo recall yesterday\n  mnemo recall "last week" auth',
   ops: ['recall'],
-  flags: [mode, limit(10), project, tag, type, full],
+  // Every filter but --time: the time is the first argument.
+  flags: [mode, limit(10), ...FILTERS.filter((f) => f.name !== 'time'), session, full],
   run(p) {
     const [time, ...query] = p.positionals;
     if (!time) throw new UsageError('give a time: mnemo recall "last week" [query]');
@@ -113,11 +115,11 @@ export const remove: Command = {
   details: 'Every filter given must hold, and a hash given with filters goes only if the filters match it too.\n' +
     'examples:\n  mnemo delete a1b2c3d4\n  mnemo delete -t scratch --until 2026-01-01 --dry-run',
   ops: ['delete'],
-  flags: [...FILTERS, { name: 'dry-run', kind: 'boolean', field: 'dryRun', help: 'list what would be deleted and change nothing' }],
+  flags: [...FILTERS, session, { name: 'dry-run', kind: 'boolean', field: 'dryRun', help: 'list what would be deleted and change nothing' }],
   run(p) {
     const args = flagArgs(this, p.values);
     if (p.positionals.length > 0) args.hashes = p.positionals;
-    return daemonCall(this, p, 'delete', args, { hashes: '<hash>', hash: '<hash>' });
+    return daemonCall(this, p, 'delete', args, { hashes: '<hash>...', hash: '<hash>' });
   },
 };
 
@@ -137,7 +139,7 @@ export const list: Command = {
   usage: '[options]',
   summary: 'memories matching the filters, newest first',
   ops: ['list'],
-  flags: [...FILTERS, { name: 'session', kind: 'string', value: 'ID', field: 'sessionId', help: 'only memories of this Claude Code session' }, limit(10), full],
+  flags: [...FILTERS, session, limit(10), full],
   run(p) {
     return daemonCall(this, p, 'list', flagArgs(this, p.values));
   },

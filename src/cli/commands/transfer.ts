@@ -48,7 +48,7 @@ export const importCommand: Command = {
   summary: 'memories from `mnemo export` JSON lines (idempotent), or from a peer tool\'s SQLite database',
   flags: [
     { name: 'from', kind: 'string', value: 'PEER', help: 'read a peer database: mcp-memory-service or claude-mem' },
-    { name: 'dry-run', kind: 'boolean', help: 'with --from: count what would be imported and change nothing' },
+    { name: 'dry-run', kind: 'boolean', help: 'check and count what would be imported, and change nothing' },
   ],
   ops: ['storeBatch'],
   async run({ values, positionals, json }) {
@@ -57,6 +57,7 @@ export const importCommand: Command = {
     if (!file) throw new UsageError('give a file of JSON lines (from mnemo export), or - for stdin');
     if (file !== '-' && !existsSync(file)) throw new UsageError(`no such file: ${file}`);
     const total = file === '-' ? 0 : statSync(file).size;
+    if (values['dry-run'] === true) return dryRun(file, json);
     const client = await connectCli();
     // Only now: readline starts reading at once, and lines read before the loop below runs would be lost.
     const lines = createInterface({ input: file === '-' ? process.stdin : createReadStream(file), crlfDelay: Infinity });
@@ -98,6 +99,29 @@ export const importCommand: Command = {
     return 0;
   },
 };
+
+/** Reads the file and checks every line as `import` would send it, without a daemon; nothing is stored. */
+async function dryRun(file: string, json: boolean): Promise<number> {
+  const { parseArgs } = await import('../../protocol/ops.js');
+  const lines = createInterface({ input: file === '-' ? process.stdin : createReadStream(file), crlfDelay: Infinity });
+  let lineNo = 0;
+  let valid = 0;
+  const refused: { line: number; reason: string }[] = [];
+  for await (const line of lines) {
+    lineNo++;
+    if (line.trim() === '') continue;
+    try {
+      const m = JSON.parse(line) as Record<string, unknown>;
+      parseArgs('store', Object.fromEntries(IMPORTED.filter((k) => m[k] !== undefined).map((k) => [k, m[k]])));
+      valid++;
+    } catch (err) {
+      refused.push({ line: lineNo, reason: err instanceof SyntaxError ? 'not JSON' : (err as Error).message });
+    }
+  }
+  const first = refused[0] ? `; line ${refused[0].line}: ${refused[0].reason}` : '';
+  say(json, { dryRun: true, valid, refused }, `would import ${valid} memories (dry run, nothing changed; memories already stored count as imported)${refused.length ? `; ${refused.length} lines refused${first}` : ''}`);
+  return refused.length > 0 ? 1 : 0;
+}
 
 async function importFromPeer(from: string, file: string | undefined, dryRun: boolean, json: boolean): Promise<number> {
   const { importPeer, PEERS } = await import('../import-peers.js');
