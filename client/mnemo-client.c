@@ -367,6 +367,9 @@ static int connect_daemon(const char *path, int connect_ms) {
 
 /* Starts `node mnemo daemon` in its own session, detached, for the next hook; never waits for it. */
 static void autostart(void) {
+    /* MNEMO_NO_AUTOSTART=1: the daemon is managed elsewhere (a service unit, a test); never start one from a hook. */
+    const char *off = getenv("MNEMO_NO_AUTOSTART");
+    if (off && *off && strcmp(off, "0") != 0) { log_line("not starting a daemon (MNEMO_NO_AUTOSTART is set)"); return; }
     char stamp[PATH_MAX];
     mkdirs(runtime_dir);
     if (join_path(stamp, sizeof stamp, runtime_dir, "autostart.stamp") != 0) return;

@@ -115,6 +115,26 @@ describe('the CLI says what is wrong in the terms the user typed, and --help onl
     }
   });
 
+  it('says why a start failed: this start\'s cause, not a line an earlier start left behind', async () => {
+    const other = testEnv();
+    try {
+      mkdirSync(join(other.MNEMO_HOME!, 'config'), { recursive: true });
+      writeFileSync(join(other.MNEMO_HOME!, 'config', 'config.json'), JSON.stringify({ threads: 'abc' }));
+      const bad = await mnemo(other, ['start']);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toMatch(/^mnemo: the daemon did not start: model failed to load: .*`threads` must be an integer from 1 to 64, got 'abc'/);
+      writeFileSync(join(other.MNEMO_HOME!, 'config', 'config.json'), '{}');
+      mkdirSync(join(other.MNEMO_HOME!, 'data'), { recursive: true });
+      writeFileSync(join(other.MNEMO_HOME!, 'data', 'mnemo.db'), Buffer.alloc(8192, 0x5a));
+      const corrupt = await mnemo(other, ['start']);
+      expect(corrupt.code).toBe(1);
+      expect(corrupt.stderr).toMatch(/file is not a database/);
+      expect(corrupt.stderr).not.toMatch(/threads/);
+    } finally {
+      cleanup(other);
+    }
+  }, 60_000);
+
   it('checks config.json: a wrong value or an unknown key fails doctor, naming the key', async () => {
     const other = testEnv();
     try {

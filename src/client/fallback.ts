@@ -94,6 +94,9 @@ async function main(): Promise<void> {
   }, Math.min(Number(process.env.MNEMO_CLIENT_CONNECT_MS) || CONNECT_TIMEOUT_MS, total));
   socket.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') {
+      // MNEMO_NO_AUTOSTART=1: the daemon is managed elsewhere (a service unit, a test); never start one from a hook.
+      const off = process.env.MNEMO_NO_AUTOSTART;
+      if (off && off !== '0') fail(`the mnemo daemon is not running (${err.code}); not starting it (MNEMO_NO_AUTOSTART is set)`);
       try {
         startDaemonProcess();
       } catch {

@@ -10,6 +10,7 @@ import { resolvePaths, type MnemoPaths } from '../paths.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
 import { Dispatcher, type DaemonState } from './dispatch.js';
 import { DaemonLock } from './lock.js';
+import { LogFile } from './log-file.js';
 import { LatencyRing } from './metrics.js';
 import { DEFAULT_LIMITS, DaemonServer, type ServerLimits } from './server.js';
 
@@ -65,7 +66,7 @@ export class Daemon {
     private readonly lock: DaemonLock,
   ) {
     this.files = { socket: paths.socketPath, lock: paths.lockPath, state: paths.statePath, log: paths.daemonLog };
-    this.log = pino({ base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: this.files.log, sync: true, mkdir: true }));
+    this.log = pino({ base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, new LogFile(this.files.log));
     this.stopped = new Promise<void>((resolve) => (this.resolveStopped = resolve));
     this.state = {
       engine: null,
@@ -97,6 +98,8 @@ export class Daemon {
         `socket path ${paths.socketPath} is ${paths.socketPath.length} bytes, over the ${MAX_SOCKET_PATH}-byte limit for Unix sockets; use a shorter MNEMO_HOME or XDG_RUNTIME_DIR`,
       );
     }
+    // Everything the daemon writes (database, WAL, lock, logs) is the owner's alone.
+    if (options.ownProcess) process.umask(0o077);
     mkdirSync(paths.runtimeDir, { recursive: true, mode: 0o700 });
     chmodSync(paths.runtimeDir, 0o700);
     mkdirSync(paths.logDir, { recursive: true, mode: 0o700 });

@@ -1,5 +1,5 @@
 import Database, { type Statement } from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import * as sqliteVec from 'sqlite-vec';
 import { migrate } from './migrations.js';
@@ -26,7 +26,12 @@ export function openDb(path: string, options: OpenDbOptions = {}): Db {
     }
     db.pragma('foreign_keys = ON');
     sqliteVec.load(db);
-    if (!options.readonly) migrate(db);
+    if (!options.readonly) {
+      migrate(db);
+      // Memories are private: the database and its WAL are the owner's alone, whatever the umask was when they were
+      // made (the folders alone protected them before).
+      for (const file of [path, `${path}-wal`, `${path}-shm`]) if (path !== ':memory:' && existsSync(file)) chmodSync(file, 0o600);
+    }
     return db;
   } catch (err) {
     db.close();

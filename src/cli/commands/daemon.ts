@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { connect, startDaemonProcess, type MnemoClient } from '../../client/client.js';
 import { ErrorCode, MnemoError } from '../../errors.js';
 import { resolvePaths } from '../../paths.js';
@@ -86,8 +86,11 @@ async function startDaemonCli({ values, json }: Parsed): Promise<{ data: Record<
   const extra: string[] = [];
   if (typeof values.model === 'string') extra.push('--model', values.model);
   if (typeof values.threads === 'string') extra.push('--threads', values.threads);
+  const paths = resolvePaths();
+  // Where this start's output begins: what earlier starts left in the logs is not this start's reason.
+  const since = { out: sizeOf(paths.daemonOut), log: sizeOf(paths.daemonLog) };
   const pid = startDaemonProcess(process.env, extra);
-  const client = await waitStarted(pid, json);
+  const client = await waitStarted(pid, json, since);
   const hello = await client.hello();
   client.close();
   const ms = Math.round(performance.now() - began);
@@ -95,7 +98,7 @@ async function startDaemonCli({ values, json }: Parsed): Promise<{ data: Record<
 }
 
 /** Waits for a daemon just spawned to be ready; on failure, says why with the end of its output. */
-async function waitStarted(pid: number | undefined, json: boolean): Promise<MnemoClient> {
+async function waitStarted(pid: number | undefined, json: boolean, since: { out: number; log: number }): Promise<MnemoClient> {
   const tty = process.stderr.isTTY && !json;
   const deadline = Date.now() + 60_000;
   for (;;) {
@@ -115,15 +118,38 @@ async function waitStarted(pid: number | undefined, json: boolean): Promise<Mnem
       if (!stillStarting || Date.now() > deadline) {
         if (tty) process.stderr.write('\r'.padEnd(41) + '\r');
         const paths = resolvePaths();
-        const tail = existsSync(paths.daemonOut) ? readFileSync(paths.daemonOut, 'utf8').trim().split('\n').slice(-3).join(' | ') : '';
+        const cause = startFailure(paths, since);
         throw new MnemoError(
           (err as MnemoError).code ?? ErrorCode.INTERNAL,
-          `the daemon did not start: ${(err as Error).message}${tail ? ` — ${tail}` : ''} (logs: ${paths.logDir})`,
+          `the daemon did not start: ${cause ?? (err as Error).message} (logs: ${paths.logDir})`,
         );
       }
       await new Promise((r) => setTimeout(r, 50));
     }
   }
+}
+
+const sizeOf = (path: string) => (existsSync(path) ? statSync(path).size : 0);
+
+/**
+ * Why this start failed, from what it wrote after `since`: the daemon log's last error (with its cause, e.g. "file is
+ * not a database"), else the last line it printed that is not an onnxruntime warning.
+ */
+function startFailure(paths: ReturnType<typeof resolvePaths>, since: { out: number; log: number }): string | null {
+  const after = (path: string, offset: number) => (existsSync(path) ? readFileSync(path).subarray(offset).toString('utf8') : '');
+  for (const line of after(paths.daemonLog, since.log).trim().split('\n').reverse()) {
+    try {
+      const entry = JSON.parse(line) as { level?: number; msg?: string; err?: { message?: string } };
+      if ((entry.level ?? 0) >= 50) return [entry.msg, entry.err?.message].filter(Boolean).join(': ');
+    } catch {
+      // Not a log line.
+    }
+  }
+  const printed = after(paths.daemonOut, since.out)
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !/onnxruntime|^\W*\d{4}-\d{2}-\d{2} [\d:.]+ \[W/.test(l));
+  return printed.length > 0 ? printed[printed.length - 1]! : null;
 }
 
 /** Stops the running daemon; the result, or null when none was running. */
