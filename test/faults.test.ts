@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -48,6 +48,17 @@ describe('a full disk', () => {
       }
       expect(errors.length).toBeGreaterThan(0);
       expect(errors[0]).toMatch(/full/i);
+      // Now not one byte free, so even the daemon's log line about the next failure cannot be written.
+      const topUp = openSync(join(disk!.dir, 'top-up'), 'w');
+      try {
+        for (;;) writeSync(topUp, Buffer.alloc(4096));
+      } catch {
+        // ENOSPC: full.
+      } finally {
+        closeSync(topUp);
+      }
+      for (let i = 0; i < 3; i++) await client.store({ content: `more ${i} ${'x'.repeat(50_000)}` }).catch(() => {});
+      rmSync(join(disk!.dir, 'top-up'));
       // Still up: answers, reads what it had, and the log's own ENOSPC did not take it down.
       expect((await client.hello()).ready).toBe(true);
       const found = await client.search({ query: 'stored before the disk filled up', mode: 'keyword' });
