@@ -1,4 +1,5 @@
-import { statSync } from 'node:fs';
+import { statfsSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { Embedder, type EmbedderOptions } from './embed/embedder.js';
 import { badArgs, ErrorCode, MnemoError } from './errors.js';
 import { resolvePaths } from './paths.js';
@@ -94,6 +95,8 @@ export class Engine {
   /** Memories with no vector from the current model (after a model switch, until a reindex). */
   private missingVectors: number;
   private closed = false;
+  /** What SQLite said when it found the database damaged, once it has. */
+  private damage: string | null = null;
 
   private constructor(storage: MemoryStorage, dbPath: string, embedder: Embedder, model: ModelRecord, now: () => number) {
     this.storage = storage;
@@ -411,6 +414,9 @@ export class Engine {
     this.assertOpen();
     const coverage = this.storage.vectorCoverage(this.model);
     const warnings: string[] = [];
+    if (this.damage) warnings.push(`the database is damaged (${this.damage}): \`mnemo doctor\` checks it; restore a backup or \`mnemo export\` what still reads`);
+    const free = freeBytes(this.dbPath);
+    if (free !== null && free < LOW_DISK_BYTES) warnings.push(`the disk holding the database has ${Math.round(free / 1048576)} MiB free: new memories and captured events fail when it is full`);
     if (coverage.withoutVector > 0) {
       warnings.push(
         `${coverage.withoutVector} memories have no vector from ${this.model.name} (the model changed): semantic search is off until \`mnemo reindex\``,
@@ -428,6 +434,17 @@ export class Engine {
       dbBytes: fileSize(this.dbPath) + fileSize(`${this.dbPath}-wal`),
       ...this.storage.versions(),
     };
+  }
+
+  /**
+   * Hears about a failure from anywhere above: a damaged database shows up as the error of whatever query reached the
+   * damaged page, and from then on health and status say so (a full structure check takes 50 ms at 10k memories and
+   * 300 ms at 100k, measured, too long for every status call on the daemon's loop; `mnemo doctor` runs it).
+   */
+  noteFailure(err: unknown): void {
+    const message = err instanceof Error ? err.message : String(err);
+    const code = (err as { code?: unknown }).code;
+    if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB' || /malformed|not a database/i.test(message)) this.damage ??= message;
   }
 
   stats(): Stats {
@@ -458,6 +475,18 @@ function mergePatch(target: Record<string, unknown>, patch: Record<string, unkno
     } else out[key] = value;
   }
   return out;
+}
+
+/** Below this much free space health warns (a captured tool event takes up to ~20 KB). */
+const LOW_DISK_BYTES = 64 * 1024 * 1024;
+
+function freeBytes(path: string): number | null {
+  try {
+    const s = statfsSync(dirname(path));
+    return s.bavail * s.bsize;
+  } catch {
+    return null;
+  }
 }
 
 function fileSize(path: string): number {

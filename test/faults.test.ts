@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { connect } from '../dist/client/client.js';
 import { MnemoError } from '../dist/engine-index.js';
-import { cleanup, startDaemon, testEnv } from './helpers/daemon.js';
+import { CLI, cleanup, startDaemon, testEnv } from './helpers/daemon.js';
 
 /** A small tmpfs, where the test runs as root and may mount one; null elsewhere (the test says so and skips). */
 function smallDisk(mib: number): { dir: string; release(): void } | null {
@@ -75,4 +75,44 @@ describe('a full disk', () => {
     }
   }, 120_000);
   if (!disk) it.skip('full disk: skipped, this test needs root to mount a small tmpfs', () => {});
+});
+
+describe('a damaged database', () => {
+  it('is reported by doctor, and by status once a request has run into it', async () => {
+    const env = testEnv();
+    const d = await startDaemon(env);
+    const client = await connect({ env });
+    await client.storeBatch({ memories: Array.from({ length: 300 }, (_, i) => ({ content: `memory ${i} about pages and checks ${'filler '.repeat(40)}`, tags: [`t${i % 7}`] })) });
+    client.close();
+    await d.stop();
+    const db = join(env.MNEMO_HOME!, 'data', 'mnemo.db');
+    // Garbage over every page after the first few (the schema stays readable, the data does not).
+    const fd = openSync(db, 'r+');
+    const size = statSync(db).size;
+    for (let at = 8 * 4096; at < size; at += 4096) writeSync(fd, Buffer.alloc(4096, 0x5a), 0, 4096, at);
+    closeSync(fd);
+    try {
+      const doctor = spawnSync(process.execPath, [CLI, 'doctor'], { env, encoding: 'utf8' });
+      expect(doctor.status).toBe(1);
+      expect(doctor.stdout).toMatch(/^fail +database +.*is damaged: /m);
+      const again = await startDaemon(env, [], false);
+      try {
+        const c = await connect({ env, waitReady: true, startTimeoutMs: 20_000 }).catch((err: Error) => err);
+        if (c instanceof Error) {
+          // It may not even get ready: then its log says why (and `mnemo start` would print it).
+          expect(`${c.message}\n${readFileSync(join(env.MNEMO_HOME!, 'data', 'logs', 'daemon.log'), 'utf8')}`).toMatch(/malformed|not a database/);
+        } else {
+          const failed = await c.search({ query: 'memory about pages', mode: 'keyword' }).then(() => null, (err: MnemoError) => err);
+          expect(failed?.message).toMatch(/malformed/);
+          const status = await c.status();
+          expect(status.warnings.join('\n')).toMatch(/the database is damaged \(.*malformed/);
+          c.close();
+        }
+      } finally {
+        await again.stop();
+      }
+    } finally {
+      cleanup(env);
+    }
+  }, 120_000);
 });

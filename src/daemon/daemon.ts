@@ -170,7 +170,10 @@ export class Daemon {
       {
         onRequest: (_op, ms, failed) => this.state.latency.add(ms, failed),
         onBadTraffic: (reason) => this.log.warn({ reason }, 'closed a connection after bad traffic'),
-        onInternalError: (op, err) => this.log.error({ op, err }, 'internal error'),
+        onInternalError: (op, err) => {
+          this.log.error({ op, err }, 'internal error');
+          this.state.engine?.noteFailure(err);
+        },
       },
     );
     // The socket is created 0600: no window in which another user could connect.

@@ -123,7 +123,10 @@ export const HANDLERS: { [K in Op]: Handler<K> } = {
         requestsMs: daemon.latency.percentiles(),
         compressionQueue: daemon.hooks?.capture.queueCounts() ?? null,
         notice: daemon.notice,
-        warnings: health?.warnings ?? [],
+        warnings: [
+          ...(health?.warnings ?? []),
+          ...(daemon.hooks?.capture.parkedErrors(3) ?? []).map((p) => `a ${p.kind} compression of session ${p.sessionId.slice(0, 8)} is parked: ${p.error}`),
+        ],
       };
     },
     text: (r) => keyValues(r),

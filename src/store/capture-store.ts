@@ -321,6 +321,12 @@ export class CaptureStore implements CaptureStorage {
       .get(project, exceptId) as SessionRow | undefined;
   }
 
+  parkedErrors(limit: number): { kind: string; sessionId: string; error: string }[] {
+    return this.sql(
+      "SELECT kind, session_id AS sessionId, coalesce(last_error, '') AS error FROM pending_compressions WHERE status = 'parked' ORDER BY id DESC LIMIT ?",
+    ).all(limit) as { kind: string; sessionId: string; error: string }[];
+  }
+
   queueCounts(): Record<string, number> {
     const rows = this.sql('SELECT status, count(*) AS n FROM pending_compressions GROUP BY status').all() as { status: string; n: number }[];
     return Object.fromEntries(rows.map((r) => [r.status, r.n]));

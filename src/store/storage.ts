@@ -97,6 +97,8 @@ export interface CaptureStorage {
   markDone(id: number, memoryHash: string | null): void;
   markFailed(id: number, error: string, now: number, maxAttempts: number): 'retry' | 'parked';
   queueCounts(): Record<string, number>;
+  /** The parked items' errors, newest first. */
+  parkedErrors(limit: number): { kind: string; sessionId: string; error: string }[];
 
   // What context a session was given, so it is never given twice.
   given(sessionId: string): Set<string>;

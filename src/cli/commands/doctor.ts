@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, statfsSync, statSync } from 'node:fs';
 import { connect, socketPathFor } from '../../client/client.js';
 import { chooseModel, readConfig, type MnemoConfig } from '../../config.js';
 import { readManifest } from '../../embed/manifest.js';
@@ -85,12 +85,38 @@ export async function doctor(json: boolean): Promise<number> {
     add('daemon', 'warn', 'not running (hooks start it; or run mnemo start)');
   }
 
-  if (existsSync(paths.dbPath)) add('database', 'ok', `${paths.dbPath} (${(statSync(paths.dbPath).size / 1048576).toFixed(1)} MiB)`);
-  else add('database', 'warn', `${paths.dbPath} does not exist yet (made on first start)`);
+  if (existsSync(paths.dbPath)) {
+    const problems = await checkDatabase(paths.dbPath);
+    if (problems.length > 0) add('database', 'fail', `${paths.dbPath} is damaged: ${problems.join('; ')}`);
+    else add('database', 'ok', `${paths.dbPath} (${(statSync(paths.dbPath).size / 1048576).toFixed(1)} MiB, structure checked)`);
+  } else add('database', 'warn', `${paths.dbPath} does not exist yet (made on first start)`);
+  try {
+    const s = statfsSync(paths.dataDir);
+    const free = (s.bavail * s.bsize) / 1048576;
+    add('disk', free < 64 ? 'warn' : 'ok', `${Math.round(free)} MiB free for ${paths.dataDir}`);
+  } catch {
+    // No data dir yet: reported above.
+  }
 
   if (json) process.stdout.write(`${JSON.stringify(checks, null, 2)}\n`);
   else for (const c of checks) process.stdout.write(`${c.status.padEnd(4)}  ${c.check.padEnd(13)} ${c.detail}\n`);
   return checks.some((c) => c.status === 'fail') ? 1 : 0;
+}
+
+/** quick_check on a read-only connection (the daemon may hold the database; WAL lets both read). */
+async function checkDatabase(path: string): Promise<string[]> {
+  const { default: Database } = await import('better-sqlite3');
+  try {
+    const db = new Database(path, { readonly: true, fileMustExist: true });
+    try {
+      const rows = db.pragma('quick_check(5)') as { quick_check: string }[];
+      return rows.map((r) => r.quick_check).filter((r) => r !== 'ok');
+    } finally {
+      db.close();
+    }
+  } catch (err) {
+    return [(err as Error).message];
+  }
 }
 
 export const doctorCommand: Command = {
