@@ -1,10 +1,11 @@
-import { statfsSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, mkdirSync, statfsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { Embedder, type EmbedderOptions } from './embed/embedder.js';
 import { badArgs, ErrorCode, MnemoError } from './errors.js';
 import { resolvePaths } from './paths.js';
 import type { FilterArgs, NewMemoryArgs, SearchMode } from './protocol/ops.js';
-import type { DeleteResult, ExportPage, Health, Memory, ReindexResult, Stats, StoreResult, TagCount } from './protocol/results.js';
+import type { BackupResult, DeleteResult, ExportPage, Health, Memory, ReindexResult, Stats, StoreResult, TagCount } from './protocol/results.js';
+import { backupPath, pruneBackups } from './store/backup.js';
 import { compactOf } from './search/compact.js';
 import { applyRecency, retrieve, type ScoredId } from './search/retrieve.js';
 import { findTimeExpression, parseTimeExpression } from './search/time.js';
@@ -383,6 +384,21 @@ export class Engine {
       total: coverage.withVector + coverage.withoutVector,
       dropped,
     };
+  }
+
+  /**
+   * A consistent copy of the database while the daemon serves: to `file`, or to a new file in backups/ beside the
+   * database, keeping the newest 5 there.
+   */
+  async backup(file?: string): Promise<BackupResult> {
+    this.assertOpen();
+    const started = performance.now();
+    const target = file ? resolve(file) : backupPath(this.dbPath, this.now(), 'manual');
+    if (existsSync(target)) throw badArgs(`${target} already exists; give a new file name`);
+    mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
+    await this.storage.backup(target);
+    const removed = file ? [] : pruneBackups(this.dbPath, 'manual');
+    return { file: target, bytes: fileSize(target), ms: Math.round(performance.now() - started), removed };
   }
 
   // ---- describing ----

@@ -109,9 +109,10 @@ describe('the CLI says what is wrong in the terms the user typed, and --help onl
   it('lists every command in `mnemo help`, with the summary its --help shows', async () => {
     const r = await mnemo(env, ['help']);
     expect(r.code).toBe(0);
+    const width = Math.max(...COMMANDS.map(([, name]) => name.length)) + 2;
     for (const [, name] of COMMANDS) {
       const own = (await mnemo(env, [name, '--help'])).stdout.split('\n')[2]!;
-      expect(r.stdout).toContain(`  ${name.padEnd(9)}${own}`);
+      expect(r.stdout).toContain(`  ${name.padEnd(width)}${own}`);
     }
   });
 

@@ -131,6 +131,10 @@ export const HANDLERS: { [K in Op]: Handler<K> } = {
     },
     text: (r) => keyValues(r),
   },
+  backup: {
+    run: ({ engine }, a) => engine.backup(a.file),
+    text: (r) => `backed up the database to ${r.file} (${(r.bytes / 1048576).toFixed(1)} MiB, ${r.ms} ms)${r.removed.length ? `; removed ${r.removed.length} older ${plural(r.removed.length, 'copy', 'copies')}` : ''}`,
+  },
   shutdown: {
     idle: true,
     run: ({ daemon }) => {

@@ -21,6 +21,7 @@ export const OP_NAMES = [
   'tags',
   'export',
   'reindex',
+  'backup',
   'shutdown',
 ] as const;
 

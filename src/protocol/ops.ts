@@ -19,6 +19,7 @@ import {
 } from './fields.js';
 import { OP_NAMES, type Op } from './op-names.js';
 import type {
+  BackupResult,
   BatchItem,
   DeleteResult,
   ExportPage,
@@ -268,6 +269,11 @@ export const OPS = {
   tags: op('every tag with how many memories carry it', { limit: int(1, 100_000).opt, project: text(4096).opt }, { notInMcp: 'not in the peer tool set' }),
   export: op('whole memories a page at a time, for a lossless export', { cursor: int(0, Number.MAX_SAFE_INTEGER).opt, limit: int(1, 1000).opt }, { notInMcp: 'bulk data is for the CLI' }),
   reindex: op('embed the next memories a model switch left without a vector', { limit: int(1, 1000).opt }, { notInMcp: 'maintenance is for the CLI' }),
+  backup: op(
+    'a consistent copy of the database, taken while the daemon serves (default: backups/ beside it; the newest 5 kept)',
+    { file: text(4096).opt },
+    { notInMcp: 'maintenance is for the CLI' },
+  ),
   shutdown: op('stop the daemon (it answers first)', {}, { notInCli: '`mnemo stop` sends it', notInMcp: 'agents do not stop the daemon' }),
 } as const;
 
@@ -305,6 +311,7 @@ export interface Results {
   tags: TagCount[];
   export: ExportPage;
   reindex: ReindexResult;
+  backup: BackupResult;
   shutdown: { stopping: boolean };
 }
 export type ResultOf<K extends Op> = Results[K];

@@ -76,6 +76,15 @@ export interface ReindexResult {
   dropped: string[];
 }
 
+export interface BackupResult {
+  /** Where the copy is. */
+  file: string;
+  bytes: number;
+  ms: number;
+  /** Older copies removed to keep the newest few (only for copies in the default folder). */
+  removed: string[];
+}
+
 export interface Health {
   status: 'ok' | 'degraded';
   version: string;

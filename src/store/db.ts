@@ -2,7 +2,8 @@ import Database, { type Statement } from 'better-sqlite3';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import * as sqliteVec from 'sqlite-vec';
-import { migrate } from './migrations.js';
+import { backupBeforeMigration } from './backup.js';
+import { migrate, SCHEMA_VERSION } from './migrations.js';
 
 export type Db = Database.Database;
 
@@ -27,6 +28,7 @@ export function openDb(path: string, options: OpenDbOptions = {}): Db {
     db.pragma('foreign_keys = ON');
     sqliteVec.load(db);
     if (!options.readonly) {
+      backupBeforeMigration(db, path, db.pragma('user_version', { simple: true }) as number, SCHEMA_VERSION);
       migrate(db);
       // Memories are private: the database and its WAL are the owner's alone, whatever the umask was when they were
       // made (the folders alone protected them before).

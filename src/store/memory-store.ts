@@ -529,6 +529,11 @@ export class MemoryStore implements MemoryStorage {
     return this.sql('SELECT sqlite_version() AS sqlite, vec_version() AS sqliteVec').get() as { sqlite: string; sqliteVec: string };
   }
 
+  async backup(file: string): Promise<void> {
+    this.flushAccess();
+    await this.db.backup(file);
+  }
+
   capture(): CaptureStorage {
     return new CaptureStore(this.db);
   }

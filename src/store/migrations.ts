@@ -170,19 +170,20 @@ export const quantTable = (modelId: number): string => `vecq_m${modelId}`;
 
 export const SCHEMA_VERSION = migrations.length;
 
-export function migrate(db: Database): number {
+/** Migrates to `to` (the current version; tests make older databases with a lower one). */
+export function migrate(db: Database, to = SCHEMA_VERSION): number {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > SCHEMA_VERSION) {
     throw new Error(
       `database schema version ${current} is newer than this mnemo understands (${SCHEMA_VERSION}); upgrade mnemo`,
     );
   }
-  for (let version = current; version < SCHEMA_VERSION; version++) {
+  for (let version = current; version < to; version++) {
     const step = migrations[version]!;
     db.transaction(() => {
       step(db);
       db.pragma(`user_version = ${version + 1}`);
     }).immediate();
   }
-  return SCHEMA_VERSION;
+  return Math.max(current, to);
 }

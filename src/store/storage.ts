@@ -64,6 +64,9 @@ export interface MemoryStorage {
   statistics(): Omit<Stats, 'embedder'>;
   versions(): { sqlite: string; sqliteVec: string };
 
+  /** A consistent copy of the whole database (memories and capture tables) into `file`, while others keep working. */
+  backup(file: string): Promise<void>;
+
   /** The capture tables of the same database (one store object per call site; cheap). */
   capture(): CaptureStorage;
 
