@@ -87,7 +87,11 @@ describe('FTS-hostile queries', () => {
 describe('choosing which words to match', () => {
   it('leaves out words most memories hold, keeps the rarest, drops unknown words', async () => {
     const { selectTerms } = await import('../dist/search/retrieve.js');
-    const df: Record<string, number> = { the: 90_000, payment: 30_000, gateway: 8_000, refund: 2_000, idempotency: 40 };
+    const { indexForm } = await import('../dist/search/fts-query.js');
+    // Document frequencies as the index keeps them: by stem.
+    const df: Record<string, number> = Object.fromEntries(
+      Object.entries({ the: 90_000, payment: 30_000, gateway: 8_000, refund: 2_000, idempotency: 40 }).map(([w, n]) => [indexForm(w), n]),
+    );
     const store = {
       memoryCount: 100_000,
       termDocs: (terms: readonly string[]) => new Map(terms.filter((t) => t in df).map((t) => [t, df[t]!] as const)),
@@ -98,6 +102,42 @@ describe('choosing which words to match', () => {
     expect(selectTerms(store as never, ['the', 'payment'])).toEqual(['payment']);
     expect(selectTerms(store as never, ['zzz', 'qqq'])).toEqual([]);
     expect(selectTerms({ memoryCount: 10, termDocs: () => new Map([['a', 9], ['b', 8]]) } as never, ['a', 'b'])).toEqual(['b', 'a']);
+    // Two words of one stem go in once.
+    expect(selectTerms(store as never, ['refund', 'refunds', 'refunded'])).toEqual(['refund']);
+  });
+
+  it('leaves English stop words out of a query unless nothing else is left', async () => {
+    const { queryTerms } = await import('../dist/search/fts-query.js');
+    expect(queryTerms('When did Caroline go to the support group?')).toEqual(['caroline', 'go', 'support', 'group']);
+    expect(queryTerms('who is he')).toEqual(['who', 'is', 'he']);
+  });
+});
+
+describe('stemming (issue 12)', () => {
+  it('finds other forms of a word, in a new database and in one made before the porter index', async () => {
+    const Database = (await import('better-sqlite3')).default;
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { migrations } = await import('../dist/store/migrations.js');
+    const { openDb } = await import('../dist/store/db.js');
+    const { MemoryStore } = await import('../dist/store/memory-store.js');
+    const path = join(mkdtempSync(join(tmpdir(), 'mnemo-fts-')), 'old.db');
+    // A database as schema version 4 left it: unicode61 without stemming.
+    const old = new Database(path);
+    for (const step of migrations.slice(0, 4)) step(old);
+    old.pragma('user_version = 4');
+    old.prepare("INSERT INTO memories (hash, content, created_at, updated_at) VALUES ('h1', 'Melanie painted a sunrise', 1, 1)").run();
+    expect(old.prepare("SELECT count(*) FROM memories_fts WHERE memories_fts MATCH '\"paint\"'").pluck().get()).toBe(0);
+    old.close();
+
+    const db = openDb(path);
+    const store = new MemoryStore(db);
+    expect(store.keyword('"paintings"', 5).length).toBe(1);
+    expect(store.termDocs(['paint', 'sunris'])).toEqual(new Map([['paint', 1], ['sunris', 1]]));
+    store.insertMany([{ memory: { hash: 'h2', content: 'sunrises over the lake', type: 'note', project: null, sessionId: null, tags: [], metadata: {}, createdAt: 2 }, vector: null }], store.attachModel('m', 'f', 4));
+    expect(store.keyword('"sunrise"', 5).length).toBe(2);
+    db.close();
   });
 });
 

@@ -1,7 +1,7 @@
 import type { MemoryStore } from '../store/memory-store.js';
 import { MAX_KNN_K } from '../store/memory-store.js';
 import type { MemoryFilter, ModelRecord } from '../store/types.js';
-import { ftsMatch, ftsTerms } from './fts-query.js';
+import { ftsMatch, indexForm, queryTerms } from './fts-query.js';
 
 export type SearchMode = 'hybrid' | 'semantic' | 'keyword';
 export const SEARCH_MODES: readonly SearchMode[] = ['hybrid', 'semantic', 'keyword'];
@@ -48,7 +48,7 @@ export function retrieve(store: MemoryStore, model: ModelRecord, o: RetrieveOpti
     o.mode !== 'keyword' && o.vector
       ? store.nearest(o.vector, depth, model, o.filter).map((h) => ({ id: h.id, score: semanticScore(h.distance) }))
       : [];
-  const fts = o.mode !== 'semantic' ? ftsMatch(selectTerms(store, ftsTerms(o.text))) : null;
+  const fts = o.mode !== 'semantic' ? ftsMatch(selectTerms(store, queryTerms(o.text))) : null;
   const keyword = fts ? store.keyword(fts, depth, o.filter).map((h) => ({ id: h.id, score: keywordScore(h.bm25) })) : [];
 
   if (o.mode === 'semantic') return semantic.map((h) => ({ ...h, semantic: h.score })).slice(0, o.limit);
@@ -76,19 +76,22 @@ export function retrieve(store: MemoryStore, model: ModelRecord, o: RetrieveOpti
  * The words worth matching. BM25 ranks by rare words; a word most memories hold adds almost nothing to a score but
  * makes FTS5 score every memory that has it (53 ms at 100k memories for a five-word query, measured). So words go in
  * from the rarest up while the memories they reach stay under a budget (a 25th of the memories, at least 2,000);
- * the rarest word always goes in, and words no memory holds are left out.
+ * the rarest word always goes in, and words no memory holds are left out. Words are counted by their stem, as the
+ * index holds them, and two words of one stem ("paint", "painting") go in once.
  */
 export function selectTerms(store: MemoryStore, terms: string[]): string[] {
-  if (terms.length <= 1) return terms;
-  const docs = store.termDocs(terms);
-  const present = terms.filter((t) => (docs.get(t) ?? 0) > 0).sort((a, b) => docs.get(a)! - docs.get(b)!);
+  const byStem = new Map<string, string>();
+  for (const t of terms) if (!byStem.has(indexForm(t))) byStem.set(indexForm(t), t);
+  if (byStem.size <= 1) return [...byStem.values()];
+  const docs = store.termDocs([...byStem.keys()]);
+  const present = [...byStem.keys()].filter((s) => (docs.get(s) ?? 0) > 0).sort((a, b) => docs.get(a)! - docs.get(b)!);
   const budget = Math.max(2000, store.memoryCount / 25);
   const kept: string[] = [];
   let reach = 0;
-  for (const t of present) {
-    const df = docs.get(t)!;
+  for (const s of present) {
+    const df = docs.get(s)!;
     if (kept.length > 0 && reach + df > budget) break;
-    kept.push(t);
+    kept.push(byStem.get(s)!);
     reach += df;
   }
   return kept;
