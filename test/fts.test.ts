@@ -1,6 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildOfflinePack, wordVectorsPath } from '../dist/embed/offline-pack.js';
 import { toFtsQuery } from '../dist/search/fts-query.js';
 import { openTestEngine, type TestEngine } from './helpers/engine.js';
+import { REPO } from './helpers/packs.js';
 
 const HOSTILE = [
   '"',
@@ -118,7 +123,6 @@ describe('stemming (issue 12)', () => {
     const Database = (await import('better-sqlite3')).default;
     const { mkdtempSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
     const { migrations } = await import('../dist/store/migrations.js');
     const { openDb } = await import('../dist/store/db.js');
     const { MemoryStore } = await import('../dist/store/memory-store.js');
@@ -162,5 +166,57 @@ describe('redaction', () => {
       author: 'Ann',
       token_count: 'many',
     });
+  });
+});
+
+describe.skipIf(!wordVectorsPath())('hybrid ranking on the offline pack (issue 12)', () => {
+  let t: TestEngine;
+  const at = Date.UTC(2026, 0, 5, 10);
+  beforeAll(async () => {
+    // The pack as the quality suite caches it: named after the builder's code, so both reuse one build.
+    const builder = readFileSync(join(REPO, 'dist', 'embed', 'offline-pack.js'));
+    const dir = join(REPO, '.cache', 'packs', `offline-${createHash('sha256').update(builder).digest('hex').slice(0, 12)}`);
+    if (!existsSync(join(dir, 'manifest.json'))) buildOfflinePack(dir);
+    t = await openTestEngine({ modelDir: dir });
+    await t.engine.storeBatch({
+      memories: [
+        { content: 'we moved the session cache to redis last week', project: 'p', createdAt: at },
+        { content: 'the cat sat on the mat', project: 'p', createdAt: at + 60_000 },
+        { content: 'which painting did you finish in the spring?', project: 'p', createdAt: at + 120_000 },
+        { content: 'a sunrise over the lake, with my kids', project: 'p', createdAt: at + 180_000 },
+        { content: 'an unrelated note about lunch', project: 'p', createdAt: at + 86_400_000 },
+      ],
+    });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+  const search = async (query: string, mode: string) => {
+    const r = await t.engine.search({ query, mode, format: 'full', project: 'p' });
+    if (r.format !== 'full') throw new Error(r.format);
+    return r.results;
+  };
+
+  it('a query of unknown words contributes nothing from the vector side', async () => {
+    expect(await search('zzqxv qqwzk', 'semantic')).toEqual([]);
+    const hybrid = await search('redis zzqxv', 'hybrid');
+    expect(hybrid[0]!.content).toMatch(/redis/);
+    expect(hybrid[0]!.score).toBe(1);
+    expect(hybrid.every((h) => h.scores.semantic === undefined)).toBe(true);
+  });
+
+  it('brings up the memory stored beside a match, never above it', async () => {
+    const hybrid = await search('Which painting did you finish?', 'hybrid');
+    expect(hybrid[0]!.content).toMatch(/painting/);
+    // The reply holds no word of the question, yet comes second: half the score of the turn before it.
+    expect(hybrid[1]!.content).toBe('a sunrise over the lake, with my kids');
+    expect(hybrid[1]!.score).toBeCloseTo(hybrid[0]!.score / 2, 1);
+    // A day later is not a neighbour.
+    const store = t.engine.storage;
+    const ids = store.list({ project: 'p' }, 10).sort((a, b) => a.created_at - b.created_at).map((r) => r.id);
+    expect(store.neighbours([ids[3]!, ids[4]!], 30 * 60_000).sort((a, b) => a.id - b.id)).toEqual([
+      { id: ids[3]!, prev: ids[2]!, next: null },
+      { id: ids[4]!, prev: null, next: null },
+    ]);
   });
 });
