@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { createHash } from 'node:crypto';
 import { Engine } from '../dist/engine-index.js';
 import { buildOfflinePack, wordVectorsPath } from '../dist/embed/offline-pack.js';
+import { relevantHits } from '../dist/search/relevance.js';
 import { machine, REPO } from './lib.js';
 import { CATEGORIES, DEFAULT_DATA, judgeRanking, loadLocomo, mean, p95, referenceBm25 } from './quality-data.js';
 
@@ -65,7 +66,7 @@ function groupFigures(items) {
   return out;
 }
 
-export async function runQuality({ data = DEFAULT_DATA, conversations, modes = MODES, log = () => {} } = {}) {
+export async function runQuality({ data = DEFAULT_DATA, conversations, modes = MODES, log = () => {}, prompt = true } = {}) {
   const convs = loadLocomo(data, conversations);
   if (!convs) return null;
   const pack = offlinePack();
@@ -73,6 +74,7 @@ export async function runQuality({ data = DEFAULT_DATA, conversations, modes = M
   const engine = await mnemo.open(pack, join(work, 'mnemo.db'));
   const perMode = Object.fromEntries([...modes, 'bm25'].map((m) => [m, []]));
   const times = Object.fromEntries(modes.map((m) => [m, []]));
+  const injection = prompt ? [] : null;
   try {
     for (const conv of convs) {
       const project = `locomo/${conv.id}`;
@@ -96,6 +98,14 @@ export async function runQuality({ data = DEFAULT_DATA, conversations, modes = M
           times[mode].push(performance.now() - t0);
           perMode[mode].push({ category: q.category, ...judgeRanking(hits.map((h) => h.diaId), q.evidence) });
         }
+        if (injection && q.category <= 4) {
+          // The prompt hook's view: the same question against its own conversation and against another one, where
+          // nothing can answer it.
+          const other = convs[(convs.indexOf(conv) + 1) % convs.length];
+          const own = await mnemo.search(engine, { query: q.question, mode: 'hybrid', limit: LIMIT, project });
+          const cross = other === conv ? [] : await mnemo.search(engine, { query: q.question, mode: 'hybrid', limit: LIMIT, project: `locomo/${other.id}` });
+          injection.push({ evidence: q.evidence, own, cross });
+        }
       }
     }
   } finally {
@@ -107,6 +117,14 @@ export async function runQuality({ data = DEFAULT_DATA, conversations, modes = M
     results[mode] = groupFigures(items);
     if (times[mode]) results[mode].time = { meanMs: mean(times[mode]), p95Ms: p95(times[mode]) };
   }
+  let promptFigures;
+  if (injection) {
+    if (process.env.QUALITY_DUMP) writeFileSync(process.env.QUALITY_DUMP, JSON.stringify(injection));
+    promptFigures = {
+      current: injectionFigures(injection, currentPromptBar),
+      relevance: injectionFigures(injection, (hits) => relevantHits(hits)),
+    };
+  }
   return {
     when: new Date().toISOString(),
     machine: machine(),
@@ -115,7 +133,37 @@ export async function runQuality({ data = DEFAULT_DATA, conversations, modes = M
     pack: JSON.parse(readFileSync(join(pack, 'manifest.json'), 'utf8')).source,
     limit: LIMIT,
     results,
+    ...(promptFigures ? { prompt: promptFigures } : {}),
   };
+}
+
+/**
+ * The UserPromptSubmit bar as capture/context.ts has it today: hits with semantic >= 0.45 or keyword >= 0.5, the
+ * first 3 (its 300-token budget holds 3 LoCoMo turns).
+ */
+const currentPromptBar = (hits) => hits.filter((h) => (h.semantic ?? 0) >= 0.45 || (h.keyword ?? 0) >= 0.5).slice(0, 3);
+
+/**
+ * Issue 12 item 7: for answerable questions, how often an evidence turn is injected and what share of injected turns
+ * are evidence; for the same questions against another conversation's project, how often anything is injected.
+ */
+function injectionFigures(injection, bar) {
+  let withEvidence = 0;
+  let withAny = 0;
+  let items = 0;
+  let evidenceItems = 0;
+  let crossAny = 0;
+  for (const { evidence, own, cross } of injection) {
+    const given = bar(own);
+    const hits = given.filter((h) => evidence.includes(h.diaId)).length;
+    if (hits > 0) withEvidence++;
+    if (given.length > 0) withAny++;
+    items += given.length;
+    evidenceItems += hits;
+    if (bar(cross).length > 0) crossAny++;
+  }
+  const n = Math.max(1, injection.length);
+  return { n: injection.length, evidenceInjected: withEvidence / n, anythingInjected: withAny / n, precision: evidenceItems / Math.max(1, items), crossInjected: crossAny / n };
 }
 
 const f3 = (x) => x.toFixed(3);
@@ -138,6 +186,13 @@ export function printResults(r) {
   }
   const timed = modes.filter((m) => r.results[m].time);
   console.log(['query ms mean/p95'.padEnd(21), ...modes.map((m) => (r.results[m].time ? `${r.results[m].time.meanMs.toFixed(2)} / ${r.results[m].time.p95Ms.toFixed(2)}` : '').padStart(20))].join(' '));
+  if (r.prompt) {
+    console.log('\nprompt injection (UserPromptSubmit bar, hybrid, categories 1-4): own conversation / another conversation');
+    console.log(['bar'.padEnd(12), 'evidence injected'.padStart(18), 'anything injected'.padStart(18), 'evidence share'.padStart(15), 'cross injected'.padStart(15)].join(' '));
+    for (const [bar, x] of Object.entries(r.prompt)) {
+      console.log([bar.padEnd(12), f3(x.evidenceInjected).padStart(18), f3(x.anythingInjected).padStart(18), f3(x.precision).padStart(15), f3(x.crossInjected).padStart(15)].join(' '));
+    }
+  }
   return timed;
 }
 

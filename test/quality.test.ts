@@ -53,3 +53,26 @@ describe.skipIf(!existsSync(DATA))('the retrieval-quality suite (one LoCoMo conv
     expect(r.stdout).toMatch(/skipped, no data/);
   });
 });
+
+describe('the prompt relevance bar (issue 12 item 7)', () => {
+  it('injects nothing from a ranking that shows no sign the store knows the prompt', async () => {
+    const { relevantHits } = await import('../dist/search/relevance.js');
+    // Flat cosines, weak keyword matches: a store that cannot answer.
+    const flat = Array.from({ length: 10 }, (_, i) => ({ score: 1 - i * 0.05, semantic: 0.8 - i * 0.005, keyword: i < 3 ? 0.6 : undefined }));
+    expect(relevantHits(flat)).toEqual([]);
+    expect(relevantHits([])).toEqual([]);
+  });
+
+  it('takes the hits near the best one, at most three, when a keyword match is strong or a cosine stands out', async () => {
+    const { relevantHits } = await import('../dist/search/relevance.js');
+    const strong = [
+      { score: 1, keyword: 0.95, semantic: 0.7 },
+      { score: 0.5 },
+      { score: 0.45, keyword: 0.7 },
+      { score: 0.2, semantic: 0.69 },
+    ];
+    expect(relevantHits(strong)).toEqual(strong.slice(0, 2));
+    const peaked = [{ score: 1, semantic: 0.9 }, { score: 0.9, semantic: 0.6 }, { score: 0.8, semantic: 0.58 }, { score: 0.7, semantic: 0.57 }, { score: 0.6, semantic: 0.55 }];
+    expect(relevantHits(peaked)).toEqual(peaked.slice(0, 3));
+  });
+});
