@@ -6,6 +6,7 @@
 //   npm run eval:quality                          every conversation, every mode
 //   node native-bench/quality.js --conversations conv-26 --json FILE
 //   options: --data FILE (default ../shared/eval/locomo-dev/locomo-dev.json or $MNEMO_LOCOMO)  --modes keyword,hybrid
+//            --pack minilm   the query cost with a pack shaped like all-MiniLM-L6-v2 (random weights: times only)
 //
 // The protocol (../shared/eval/locomo-dev/README.md): one project per conversation, each turn a memory
 // "<speaker>: <text>" created at its session's date with metadata {dia_id}; each question a query; recall@5,
@@ -18,7 +19,7 @@ import { createHash } from 'node:crypto';
 import { Engine } from '../dist/engine-index.js';
 import { buildOfflinePack, wordVectorsPath } from '../dist/embed/offline-pack.js';
 import { relevantHits } from '../dist/search/relevance.js';
-import { machine, REPO } from './lib.js';
+import { benchPack, machine, REPO } from './lib.js';
 import { CATEGORIES, DEFAULT_DATA, judgeRanking, loadLocomo, mean, p95, referenceBm25 } from './quality-data.js';
 
 // ---------------------------------------------------------------- the engine, through one adapter
@@ -66,10 +67,11 @@ function groupFigures(items) {
   return out;
 }
 
-export async function runQuality({ data = DEFAULT_DATA, conversations, modes = MODES, log = () => {}, prompt = true } = {}) {
+export async function runQuality({ data = DEFAULT_DATA, conversations, modes = MODES, log = () => {}, prompt = true, packKind = 'offline' } = {}) {
   const convs = loadLocomo(data, conversations);
   if (!convs) return null;
-  const pack = offlinePack();
+  // The MiniLM-shaped pack has random weights: its figures are meaningless, its query times are the real model's.
+  const pack = packKind === 'minilm' ? benchPack('minilm') : offlinePack();
   const work = mkdtempSync(join(tmpdir(), 'mnemo-quality-'));
   const engine = await mnemo.open(pack, join(work, 'mnemo.db'));
   const perMode = Object.fromEntries([...modes, 'bm25'].map((m) => [m, []]));
@@ -203,6 +205,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       conversations: { type: 'string' },
       modes: { type: 'string' },
       json: { type: 'string' },
+      pack: { type: 'string', default: 'offline' },
     },
   });
   const data = values.data ?? DEFAULT_DATA;
@@ -215,10 +218,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     data,
     conversations: values.conversations?.split(','),
     modes: values.modes?.split(',') ?? MODES,
+    packKind: values.pack,
     log: (m) => process.stderr.write(`quality: ${m}\n`),
   });
   printResults(r);
-  const out = values.json ?? join(REPO, 'native-bench', 'results', 'quality-latest.json');
+  const out = values.json ?? join(REPO, 'native-bench', 'results', values.pack === 'minilm' ? 'quality-minilm-cost.json' : 'quality-latest.json');
   mkdirSync(join(out, '..'), { recursive: true });
   writeFileSync(out, `${JSON.stringify(r, null, 2)}\n`);
   console.log(`results: ${out} (${((performance.now() - started) / 1000).toFixed(0)} s)`);
