@@ -17,8 +17,8 @@ const contextSchema = z
     sessionStartMax: int(1, 50).opt,
     promptBudget: int(20, 20_000).opt,
     promptMax: int(0, 20).opt,
-    promptMinSimilarity: num(0, 1).opt,
     promptMinKeyword: num(0, 1).opt,
+    promptMinSemanticLead: num(0, 1).opt,
   })
   .strict();
 const configSchema = z

@@ -142,3 +142,46 @@ describe('review regressions', () => {
     }
   });
 });
+
+describe('context that earns its tokens', () => {
+  it('gives a one-turn session once at the next SessionStart, not as its turn and again as its summary', async () => {
+    const t = await openTestEngine();
+    try {
+      const h = new HookHandler(t.engine, { compressor: { intervalMs: 60_000 } });
+      await send(h, 'UserPromptSubmit', { session_id: 'one', prompt: 'Switch the linter to the flat config of eslint 9', prompt_id: 'a' });
+      await send(h, 'Stop', { session_id: 'one', prompt_id: 'a', last_assistant_message: 'Moved .eslintrc to eslint.config.js.' });
+      await send(h, 'SessionEnd', { session_id: 'one', reason: 'exit' });
+      await h.compressor.drain();
+      const made = await t.api.list({ sessionId: 'one', format: 'full' });
+      expect(made.format === 'full' && made.results.map((m) => m.type).sort()).toEqual(['observation', 'session-summary']);
+      const r = await send(h, 'SessionStart', { session_id: 'two', source: 'startup' });
+      const text = (JSON.parse(r.stdout) as { hookSpecificOutput: { additionalContext: string } }).hookSpecificOutput.additionalContext;
+      expect(text.split('\n').filter((l) => l.startsWith('- ')).length).toBe(1);
+      expect(text).toMatch(/^mnemo: 1 memory from/);
+      await h.stop();
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('says nothing for a prompt the project never discussed', async () => {
+    const t = await openTestEngine();
+    try {
+      const h = new HookHandler(t.engine, { compressor: { intervalMs: 60_000 } });
+      const topics = ['the deploy pipeline runs on tags', 'tests use a temp home', 'the socket lives in the runtime dir', 'logs are json lines', 'the cache holds query vectors'];
+      await t.api.storeBatch({
+        memories: [
+          { content: 'In the payments ledger, refunds are stored as integer cents, never floats', project: '/tmp/compress-proj' },
+          ...Array.from({ length: 30 }, (_, i) => ({ content: `note ${i}: ${topics[i % topics.length]} (${i})`, project: '/tmp/compress-proj' })),
+        ],
+      });
+      const r = await send(h, 'UserPromptSubmit', { session_id: 'q', prompt: 'Bump eslint to v9 and switch to the flat config', prompt_id: 'q1' });
+      expect(r.stdout).toBe('');
+      const hit = await send(h, 'UserPromptSubmit', { session_id: 'q', prompt: 'How are refunds stored in the payments ledger, integer cents?', prompt_id: 'q2' });
+      expect(hit.stdout).toMatch(/refunds are stored as integer cents/);
+      await h.stop();
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -1,6 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildOfflinePack, wordVectorsPath } from '../dist/embed/packs/offline-pack.js';
 import { toFtsQuery } from '../dist/search/fts-query.js';
 import { openTestEngine, type TestEngine } from './helpers/engine.js';
+import { REPO } from './helpers/packs.js';
 
 const HOSTILE = [
   '"',
@@ -87,7 +92,11 @@ describe('FTS-hostile queries', () => {
 describe('choosing which words to match', () => {
   it('leaves out words most memories hold, keeps the rarest, drops unknown words', async () => {
     const { selectTerms } = await import('../dist/search/retrieve.js');
-    const df: Record<string, number> = { the: 90_000, payment: 30_000, gateway: 8_000, refund: 2_000, idempotency: 40 };
+    const { indexForm } = await import('../dist/search/fts-query.js');
+    // Document frequencies as the index keeps them: by stem.
+    const df: Record<string, number> = Object.fromEntries(
+      Object.entries({ the: 90_000, payment: 30_000, gateway: 8_000, refund: 2_000, idempotency: 40 }).map(([w, n]) => [indexForm(w), n]),
+    );
     const store = {
       memoryCount: 100_000,
       termDocs: (terms: readonly string[]) => new Map(terms.filter((t) => t in df).map((t) => [t, df[t]!] as const)),
@@ -98,6 +107,41 @@ describe('choosing which words to match', () => {
     expect(selectTerms(store as never, ['the', 'payment'])).toEqual(['payment']);
     expect(selectTerms(store as never, ['zzz', 'qqq'])).toEqual([]);
     expect(selectTerms({ memoryCount: 10, termDocs: () => new Map([['a', 9], ['b', 8]]) } as never, ['a', 'b'])).toEqual(['b', 'a']);
+    // Two words of one stem go in once.
+    expect(selectTerms(store as never, ['refund', 'refunds', 'refunded'])).toEqual(['refund']);
+  });
+
+  it('leaves English stop words out of a query unless nothing else is left', async () => {
+    const { queryTerms } = await import('../dist/search/fts-query.js');
+    expect(queryTerms('When did Caroline go to the support group?')).toEqual(['caroline', 'go', 'support', 'group']);
+    expect(queryTerms('who is he')).toEqual(['who', 'is', 'he']);
+  });
+});
+
+describe('stemming (issue 12)', () => {
+  it('finds other forms of a word, in a new database and in one made before the porter index', async () => {
+    const Database = (await import('better-sqlite3')).default;
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { migrations } = await import('../dist/store/migrations.js');
+    const { openDb } = await import('../dist/store/db.js');
+    const { MemoryStore } = await import('../dist/store/memory-store.js');
+    const path = join(mkdtempSync(join(tmpdir(), 'mnemo-fts-')), 'old.db');
+    // A database as schema version 4 left it: unicode61 without stemming.
+    const old = new Database(path);
+    for (const step of migrations.slice(0, 4)) step(old);
+    old.pragma('user_version = 4');
+    old.prepare("INSERT INTO memories (hash, content, created_at, updated_at) VALUES ('h1', 'Melanie painted a sunrise', 1, 1)").run();
+    expect(old.prepare("SELECT count(*) FROM memories_fts WHERE memories_fts MATCH '\"paint\"'").pluck().get()).toBe(0);
+    old.close();
+
+    const db = openDb(path);
+    const store = new MemoryStore(db);
+    expect(store.keyword('"paintings"', 5).length).toBe(1);
+    expect(store.termDocs(['paint', 'sunris'])).toEqual(new Map([['paint', 1], ['sunris', 1]]));
+    store.insertMany([{ memory: { hash: 'h2', content: 'sunrises over the lake', type: 'note', project: null, sessionId: null, tags: [], metadata: {}, createdAt: 2 }, vector: null }], store.attachModel('m', 'f', 4));
+    expect(store.keyword('"sunrise"', 5).length).toBe(2);
+    db.close();
   });
 });
 
@@ -122,5 +166,57 @@ describe('redaction', () => {
       author: 'Ann',
       token_count: 'many',
     });
+  });
+});
+
+describe.skipIf(!wordVectorsPath())('hybrid ranking on the offline pack (issue 12)', () => {
+  let t: TestEngine;
+  const at = Date.UTC(2026, 0, 5, 10);
+  beforeAll(async () => {
+    // The pack as the quality suite caches it: named after the builder's code, so both reuse one build.
+    const builder = readFileSync(join(REPO, 'dist', 'embed', 'packs', 'offline-pack.js'));
+    const dir = join(REPO, '.cache', 'packs', `offline-${createHash('sha256').update(builder).digest('hex').slice(0, 12)}`);
+    if (!existsSync(join(dir, 'manifest.json'))) buildOfflinePack(dir);
+    t = await openTestEngine({ modelDir: dir });
+    await t.api.storeBatch({
+      memories: [
+        { content: 'we moved the session cache to redis last week', project: 'p', createdAt: at },
+        { content: 'the cat sat on the mat', project: 'p', createdAt: at + 60_000 },
+        { content: 'which painting did you finish in the spring?', project: 'p', createdAt: at + 120_000 },
+        { content: 'a sunrise over the lake, with my kids', project: 'p', createdAt: at + 180_000 },
+        { content: 'an unrelated note about lunch', project: 'p', createdAt: at + 86_400_000 },
+      ],
+    });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+  const search = async (query: string, mode: 'hybrid' | 'semantic' | 'keyword') => {
+    const r = await t.api.search({ query, mode, format: 'full', project: 'p' });
+    if (r.format !== 'full') throw new Error(r.format);
+    return r.results;
+  };
+
+  it('a query of unknown words contributes nothing from the vector side', async () => {
+    expect(await search('zzqxv qqwzk', 'semantic')).toEqual([]);
+    const hybrid = await search('redis zzqxv', 'hybrid');
+    expect(hybrid[0]!.content).toMatch(/redis/);
+    expect(hybrid[0]!.score).toBe(1);
+    expect(hybrid.every((h) => h.scores.semantic === undefined)).toBe(true);
+  });
+
+  it('brings up the memory stored beside a match, never above it', async () => {
+    const hybrid = await search('Which painting did you finish?', 'hybrid');
+    expect(hybrid[0]!.content).toMatch(/painting/);
+    // The reply holds no word of the question, yet comes second: half the score of the turn before it.
+    expect(hybrid[1]!.content).toBe('a sunrise over the lake, with my kids');
+    expect(hybrid[1]!.score).toBeCloseTo(hybrid[0]!.score / 2, 1);
+    // A day later is not a neighbour.
+    const store = t.engine.storage;
+    const ids = store.list({ project: 'p' }, 10).sort((a, b) => a.created_at - b.created_at).map((r) => r.id);
+    expect(store.neighbours([ids[3]!, ids[4]!], 30 * 60_000).sort((a, b) => a.id - b.id)).toEqual([
+      { id: ids[3]!, prev: ids[2]!, next: null },
+      { id: ids[4]!, prev: null, next: null },
+    ]);
   });
 });

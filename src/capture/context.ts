@@ -1,6 +1,7 @@
 import type { Engine, Hit } from '../engine.js';
 import type { CompactMemory, Memory } from '../protocol/results.js';
 import { compactOf } from '../search/compact.js';
+import { DEFAULT_RELEVANCE_BAR, relevantHits } from '../search/relevance.js';
 import { renderCompact } from '../search/render.js';
 import type { CaptureStorage } from '../store/storage.js';
 import { gist } from './compress.js';
@@ -14,10 +15,14 @@ export interface ContextConfig {
   /** Token budget of a UserPromptSubmit injection. */
   promptBudget: number;
   promptMax: number;
-  /** A memory is injected for a prompt when its cosine similarity reaches this... */
-  promptMinSimilarity: number;
-  /** ...or its keyword score does (BM25 s mapped to s / (1 + s)). */
+  /**
+   * The relevance bar (search/relevance.ts): a prompt gets memories only when the best keyword score (BM25 s mapped
+   * to s / (1 + s)) reaches the bar for the store's size (promptMinKeyword at 2,760 memories; lower for a smaller
+   * store, where BM25 scores run lower), or the best cosine stands promptMinSemanticLead above the ranking's median;
+   * then those within half the best fused score.
+   */
   promptMinKeyword: number;
+  promptMinSemanticLead: number;
 }
 
 export const DEFAULT_CONTEXT: ContextConfig = {
@@ -25,8 +30,8 @@ export const DEFAULT_CONTEXT: ContextConfig = {
   sessionStartMax: 8,
   promptBudget: 300,
   promptMax: 3,
-  promptMinSimilarity: 0.45,
-  promptMinKeyword: 0.5,
+  promptMinKeyword: DEFAULT_RELEVANCE_BAR.minKeyword,
+  promptMinSemanticLead: DEFAULT_RELEVANCE_BAR.minSemanticLead,
 };
 
 /** Branch names that say nothing about the work on them. */
@@ -36,6 +41,30 @@ const PLAIN_BRANCHES = new Set(['main', 'master', 'trunk', 'develop', 'dev', 'HE
 function toCompact(m: Memory, project: Project): CompactMemory {
   const noise = new Set([project.name.toLowerCase(), 'observation', 'session-summary']);
   return compactOf(m, { tags: m.tags.filter((t) => !noise.has(t)).slice(0, 3) });
+}
+
+const words = (text: string) => new Set(text.toLowerCase().match(/[\p{L}\p{N}]{3,}/gu) ?? []);
+
+/**
+ * Whether two memories say the same thing: nearly all the words of the shorter are in the longer, and the longer is
+ * not much more than that (at most twice the words). A one-turn session's summary and its only turn are one (measured
+ * on one: 93% of the turn's words in the summary, 0.64 of its size); a many-turn summary, which holds every turn's
+ * words and far more, does not swallow its turns.
+ */
+export function nearDuplicate(a: string, b: string): boolean {
+  const [x, y] = [words(a), words(b)];
+  const [small, large] = x.size <= y.size ? [x, y] : [y, x];
+  if (small.size === 0 || small.size < large.size / 2) return false;
+  let inside = 0;
+  for (const w of small) if (large.has(w)) inside++;
+  return inside / small.size >= 0.85;
+}
+
+/** Memories in order with repeats left out: the same hash, or a near-duplicate of one already kept. */
+function distinct(memories: Memory[]): Memory[] {
+  const kept: Memory[] = [];
+  for (const m of memories) if (!kept.some((k) => k.hash === m.hash || nearDuplicate(k.content, m.content))) kept.push(m);
+  return kept;
 }
 
 /** hookSpecificOutput JSON for Claude Code, or nothing. */
@@ -91,15 +120,7 @@ export class ContextBuilder {
       sections.push(near.hits.filter((h) => (h.semantic ?? 0) >= 0.3).map((h) => h.memory));
     }
 
-    const seen = new Set<string>();
-    const picked: Memory[] = [];
-    for (const section of sections) {
-      for (const m of section) {
-        if (seen.has(m.hash) || picked.length >= this.config.sessionStartMax) continue;
-        seen.add(m.hash);
-        picked.push(m);
-      }
-    }
+    const picked = distinct(sections.flat()).slice(0, this.config.sessionStartMax);
     return this.render('SessionStart', sessionId, picked, project, this.config.sessionStartBudget, (n) => `mnemo: ${n} ${n === 1 ? 'memory' : 'memories'} from ${project.name} (\`mnemo get <hash>\` shows one in full)`);
   }
 
@@ -108,13 +129,17 @@ export class ContextBuilder {
     if (words.length < 3) return '';
     const given = this.capture.given(sessionId);
     const { hits } = await this.engine.search({ text: prompt.slice(0, 2000), mode: 'hybrid', limit: 10, filter: { project: project.root } });
-    const relevant = hits.filter(
-      (h) =>
-        h.memory.sessionId !== sessionId &&
-        !given.has(h.memory.hash) &&
-        ((h.semantic ?? 0) >= this.config.promptMinSimilarity || (h.keyword ?? 0) >= this.config.promptMinKeyword),
-    );
-    return this.render('UserPromptSubmit', sessionId, relevant.slice(0, this.config.promptMax).map((h) => h.memory), project, this.config.promptBudget, (n) => `mnemo: ${n} related ${n === 1 ? 'memory' : 'memories'}`);
+    const candidates = hits.filter((h) => h.memory.sessionId !== sessionId && !given.has(h.memory.hash));
+    const scale = this.config.promptMinKeyword / DEFAULT_RELEVANCE_BAR.minKeyword;
+    const bar = {
+      ...DEFAULT_RELEVANCE_BAR,
+      minKeyword: this.config.promptMinKeyword,
+      minKeywordPerLogN: DEFAULT_RELEVANCE_BAR.minKeywordPerLogN * scale,
+      minSemanticLead: this.config.promptMinSemanticLead,
+      max: this.config.promptMax,
+    };
+    const relevant = distinct(relevantHits(candidates, bar, this.engine.storage.memoryCount).map((h) => h.memory));
+    return this.render('UserPromptSubmit', sessionId, relevant, project, this.config.promptBudget, (n) => `mnemo: ${n} related ${n === 1 ? 'memory' : 'memories'}`);
   }
 
   /** Renders within the budget, header included, and records what the session was given. */

@@ -1,3 +1,6 @@
+import { stemmer } from 'stemmer';
+import { STOP_WORDS } from './stopwords.js';
+
 /** Most terms taken from one query: a 10 KB paste must not become a 2,000-term FTS program. */
 export const MAX_FTS_TERMS = 32;
 
@@ -14,6 +17,23 @@ export function ftsTerms(text: string): string[] {
   }
   return [...terms];
 }
+
+/**
+ * The words of a query worth matching: its terms less English stop words (all of them when nothing else is left, so
+ * "who is he" still matches something).
+ */
+export function queryTerms(text: string): string[] {
+  const all = ftsTerms(text);
+  const kept = all.filter((t) => !STOP_WORDS.has(t));
+  return kept.length > 0 ? kept : all;
+}
+
+/**
+ * A term as the index stores it: FTS5's porter tokenizer stems English words (migration 5). The `stemmer` package is
+ * Porter's algorithm too; it agrees with FTS5 on 3,722 of the 3,724 distinct words of the LoCoMo development half
+ * (the two others carry a diacritic or an emoji selector, which ftsTerms has already folded or that match nothing).
+ */
+export const indexForm = (term: string): string => stemmer(term);
 
 /**
  * A safe FTS5 query for terms: each quoted (inner quotes doubled), joined by OR and ranked by BM25. Quotes, `*`, `-`,

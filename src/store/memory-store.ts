@@ -403,6 +403,24 @@ export class MemoryStore implements MemoryStorage {
       .all(blob, Math.min(kk, ids.length), JSON.stringify(ids)) as VectorHit[];
   }
 
+  /**
+   * For each of `ids`, the memory stored just before it and just after it in the same project (by creation time, then
+   * id), within `windowMs`, among memories that pass the filter; null where there is none.
+   */
+  neighbours(ids: readonly number[], windowMs: number, filter: MemoryFilter = {}): { id: number; prev: number | null; next: number | null }[] {
+    if (ids.length === 0) return [];
+    const where = filterSql(filter);
+    return this.sql(
+        `SELECT a.id AS id,
+           (SELECT m.id FROM memories m WHERE m.project IS a.project AND (m.created_at, m.id) < (a.created_at, a.id)
+              AND m.created_at >= a.created_at - ? AND ${where.sql} ORDER BY m.created_at DESC, m.id DESC LIMIT 1) AS prev,
+           (SELECT m.id FROM memories m WHERE m.project IS a.project AND (m.created_at, m.id) > (a.created_at, a.id)
+              AND m.created_at <= a.created_at + ? AND ${where.sql} ORDER BY m.created_at, m.id LIMIT 1) AS next
+         FROM memories a WHERE a.id IN (SELECT value FROM json_each(?))`,
+      )
+      .all(windowMs, ...where.params, windowMs, ...where.params, JSON.stringify(ids)) as { id: number; prev: number | null; next: number | null }[];
+  }
+
   private filteredIds(filter: MemoryFilter): number[] {
     const where = filterSql(filter);
     return this.sql(`SELECT m.id FROM memories m WHERE ${where.sql}`).pluck().all(...where.params) as number[];

@@ -58,6 +58,8 @@ export interface MemoryStorage {
   termDocs(terms: readonly string[]): Map<string, number>;
   /** Full-text matches for an FTS query, BM25 best first. */
   keyword(ftsQuery: string, k: number, filter?: MemoryFilter): KeywordHit[];
+  /** For each id, the memories just before and after it in time (same project, within windowMs), within the filter. */
+  neighbours(ids: readonly number[], windowMs: number, filter?: MemoryFilter): { id: number; prev: number | null; next: number | null }[];
 
   // Describing.
   tagCounts(limit: number, project?: string): TagCount[];
