@@ -31,6 +31,8 @@ const configSchema = z
     context: contextSchema.optional(),
     /** Minutes without any event after which a session with no SessionEnd is rolled up (default 120). */
     sessionIdleMinutes: int(1, 10_080).opt,
+    /** Days a deleted memory stays in the trash (default 7). */
+    trashDays: int(1, 3650).opt,
   })
   .strict();
 

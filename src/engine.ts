@@ -4,7 +4,7 @@ import { Embedder, type EmbedderOptions } from './embed/embedder.js';
 import { badArgs, ErrorCode, MnemoError } from './errors.js';
 import { resolvePaths } from './paths.js';
 import type { FilterArgs, NewMemoryArgs, SearchMode } from './protocol/ops.js';
-import type { BackupResult, DeleteResult, ExportPage, Health, Memory, ReindexResult, Stats, StoreResult, TagCount } from './protocol/results.js';
+import type { BackupResult, DeleteResult, ExportPage, Health, Memory, ReindexResult, RestoreResult, Stats, StoreResult, TagCount, TrashListing } from './protocol/results.js';
 import { backupPath, pruneBackups } from './store/backup.js';
 import { compactOf } from './search/compact.js';
 import { applyRecency, retrieve, type ScoredId } from './search/retrieve.js';
@@ -29,7 +29,13 @@ export interface EngineOptions {
   embedder?: EmbedderOptions;
   /** The clock, for tests of relative time. */
   now?: () => number;
+  /** How long deleted memories stay in the trash before the engine empties them (default 7 days). */
+  trashRetentionMs?: number;
 }
+
+export const DEFAULT_TRASH_RETENTION_MS = 7 * 86_400_000;
+/** How often the trash is emptied of what is past its retention. */
+const TRASH_SWEEP_MS = 3_600_000;
 
 /** A ranked memory: its 0..1 score and, where each side ran, its own (see the README's "Scores"). */
 export interface Hit {
@@ -70,6 +76,8 @@ export interface DeleteSelection {
   hashes?: string[] | undefined;
   filter: MemoryFilter;
   dryRun: boolean;
+  /** Delete for good instead of moving to the trash. */
+  purge?: boolean | undefined;
 }
 
 /** How many matched memories a delete result lists. */
@@ -91,6 +99,8 @@ export class Engine {
   readonly dbPath: string;
   readonly now: () => number;
   private readonly accessTimer: NodeJS.Timeout;
+  private readonly trashTimer: NodeJS.Timeout;
+  private readonly trashRetentionMs: number;
   /** Resolves when the in-memory vector index has loaded. */
   readonly indexed: Promise<void>;
   /** Memories with no vector from the current model (after a model switch, until a reindex). */
@@ -99,7 +109,7 @@ export class Engine {
   /** What SQLite said when it found the database damaged, once it has. */
   private damage: string | null = null;
 
-  private constructor(storage: MemoryStorage, dbPath: string, embedder: Embedder, model: ModelRecord, now: () => number) {
+  private constructor(storage: MemoryStorage, dbPath: string, embedder: Embedder, model: ModelRecord, now: () => number, trashRetentionMs: number) {
     this.storage = storage;
     this.dbPath = dbPath;
     this.embedder = embedder;
@@ -110,6 +120,10 @@ export class Engine {
     this.indexed = this.storage.loadIndex(model).catch(() => {});
     this.accessTimer = setInterval(() => this.storage.flushAccess(), ACCESS_FLUSH_MS);
     this.accessTimer.unref();
+    this.trashRetentionMs = trashRetentionMs;
+    this.sweepTrash();
+    this.trashTimer = setInterval(() => this.sweepTrash(), TRASH_SWEEP_MS);
+    this.trashTimer.unref();
   }
 
   static async open(options: EngineOptions): Promise<Engine> {
@@ -120,7 +134,7 @@ export class Engine {
       storage = new MemoryStore(openDb(dbPath));
       const { manifest, fingerprint } = embedder.pack;
       const model = storage.attachModel(manifest.name, fingerprint, manifest.dimension);
-      return new Engine(storage, dbPath, embedder, model, options.now ?? Date.now);
+      return new Engine(storage, dbPath, embedder, model, options.now ?? Date.now, options.trashRetentionMs ?? DEFAULT_TRASH_RETENTION_MS);
     } catch (err) {
       storage?.close();
       await embedder.close();
@@ -354,9 +368,51 @@ export class Engine {
     const listed = rows.slice(0, DELETE_LISTED);
     const tags = this.storage.tagsOf(listed.map((r) => r.id));
     const memories = listed.map((r) => compactOf(this.storage.toMemory(r, tags.get(r.id) ?? [])));
-    const deleted = s.dryRun ? 0 : this.storage.deleteIds(rows.map((r) => r.id));
+    const ids = rows.map((r) => r.id);
+    const deleted = s.dryRun ? 0 : s.purge ? this.storage.deleteIds(ids) : this.storage.trashIds(ids, this.now());
     if (deleted > 0 && this.missingVectors > 0) this.missingVectors = this.storage.vectorCoverage(this.model).withoutVector;
-    return { dryRun: s.dryRun, matched: rows.length, deleted, memories };
+    return { dryRun: s.dryRun, matched: rows.length, deleted, trashed: !s.dryRun && !s.purge, memories };
+  }
+
+  /** The trash, most recently deleted first, and how many memories it holds. */
+  trash(limit: number, offset = 0): TrashListing {
+    this.assertOpen();
+    return {
+      total: this.storage.trashCount(),
+      retentionDays: Math.round(this.trashRetentionMs / 86_400_000),
+      memories: this.storage.trashed(limit, offset).map((t) => ({ ...compactOf(t.memory), deletedAt: t.deletedAt })),
+    };
+  }
+
+  /**
+   * Brings memories back from the trash, whole: content, tags, metadata, times and access counts, re-embedded and
+   * re-indexed. A memory stored again since (same content) keeps its row and gains the trashed one's tags.
+   */
+  async restore(which: string[] | 'all'): Promise<RestoreResult> {
+    this.assertOpen();
+    const found = this.storage.fromTrashByHash(which);
+    const items: NewMemory[] = found.map(({ memory: m }) => ({
+      hash: m.hash,
+      content: m.content,
+      type: m.type,
+      project: m.project,
+      sessionId: m.sessionId,
+      tags: m.tags,
+      metadata: m.metadata,
+      createdAt: m.createdAt,
+      updatedAt: m.updatedAt,
+      accessCount: m.accessCount,
+      lastAccessedAt: m.lastAccessedAt ?? undefined,
+    }));
+    const stored = items.length > 0 ? await this.storeMany(items) : [];
+    this.storage.emptyTrash({ hashes: items.map((i) => i.hash) });
+    return { restored: stored.length, memories: stored.map((r) => r.memory) };
+  }
+
+  /** Empties the trash of what was deleted longer ago than the retention. */
+  sweepTrash(): number {
+    if (this.closed) return 0;
+    return this.storage.emptyTrash({ before: this.now() - this.trashRetentionMs });
   }
 
   /**
@@ -472,6 +528,7 @@ export class Engine {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.accessTimer);
+    clearInterval(this.trashTimer);
     await this.embedder.close();
     this.storage.close();
   }

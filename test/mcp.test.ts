@@ -45,7 +45,7 @@ describe('mnemo mcp, driven by the MCP SDK client over stdio', () => {
     expect(text(await client.callTool({ name: 'check_database_health', arguments: {} }))).toMatch(/memories: 8/);
     expect(text(await client.callTool({ name: 'memory_health', arguments: {} }))).toMatch(/status: ok/);
     expect(text(await client.callTool({ name: 'delete_memory', arguments: { tags: ['bulk'], dry_run: true } }))).toMatch(/^would delete 6 memories/);
-    expect(text(await client.callTool({ name: 'memory_delete', arguments: { content_hash: hash } }))).toMatch(/^deleted 1 memory/);
+    expect(text(await client.callTool({ name: 'memory_delete', arguments: { content_hash: hash } }))).toMatch(/^moved 1 memory to the trash/);
   });
 
   it('returns errors as MCP tool errors with the daemon code and message', async () => {

@@ -203,7 +203,12 @@ export class Daemon {
       }
       this.state.state = 'loading model';
       const threads = this.options.threads ?? config.threads;
-      const engine = await Engine.open({ modelDir: choice.dir, dbPath: this.paths.dbPath, ...(threads ? { embedder: { threads } } : {}) });
+      const engine = await Engine.open({
+        modelDir: choice.dir,
+        dbPath: this.paths.dbPath,
+        ...(threads ? { embedder: { threads } } : {}),
+        ...(config.trashDays ? { trashRetentionMs: config.trashDays * 86_400_000 } : {}),
+      });
       if (this.stopping) {
         await engine.close();
         return;

@@ -235,12 +235,25 @@ export const HANDLERS: { [K in Op]: Handler<K> } = {
   },
   delete: {
     run: ({ engine }, a) => {
-      const { hash, hashes, dryRun, ...filter } = a;
+      const { hash, hashes, dryRun, purge, ...filter } = a;
       const given = [...(hash === undefined ? [] : [hash]), ...(hashes ?? [])];
       const list = given.length > 0 ? given : undefined;
-      return engine.delete({ hashes: list, filter: engine.filter(filter), dryRun: dryRun ?? false });
+      return engine.delete({ hashes: list, filter: engine.filter(filter), dryRun: dryRun ?? false, purge: purge ?? false });
     },
     text: (r, _a, now) => deleteText(r, now),
+  },
+  trash: {
+    run: ({ engine }, a) => engine.trash(a.limit ?? 20, a.offset ?? 0),
+    text: (r, _a, now) => {
+      if (r.total === 0) return 'the trash is empty';
+      const lines = renderCompact(r.memories, { budget: 100_000, now, scores: false }).text;
+      const more = r.total > r.memories.length ? `\n(+${r.total - r.memories.length} more)` : '';
+      return `${r.total} deleted ${plural(r.total, 'memory', 'memories')}, kept ${r.retentionDays} days (\`mnemo restore <hash>\` brings one back)\n${lines}${more}`;
+    },
+  },
+  restore: {
+    run: ({ engine }, a) => engine.restore(a.all ? 'all' : (a.hashes ?? [])),
+    text: (r, _a, now) => `restored ${r.restored} ${plural(r.restored, 'memory', 'memories')}${r.restored ? `\n${renderCompact(r.memories, { budget: 100_000, now, scores: false }).text}` : ''}`,
   },
   health: {
     run: ({ engine }) => engine.health(),

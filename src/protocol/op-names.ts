@@ -16,6 +16,8 @@ export const OP_NAMES = [
   'get',
   'update',
   'delete',
+  'trash',
+  'restore',
   'health',
   'stats',
   'tags',

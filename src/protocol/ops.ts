@@ -29,10 +29,12 @@ import type {
   Listing,
   Memory,
   ReindexResult,
+  RestoreResult,
   Stats,
   StatusResult,
   StoreResult,
   TagCount,
+  TrashListing,
 } from './results.js';
 
 /**
@@ -250,8 +252,8 @@ export const OPS = {
     },
   ),
   delete: op(
-    'delete by hash, or by a filter (never an empty one); dryRun shows what would go',
-    { hash: hash().opt, hashes: list(hash().req, MAX_BATCH).nullish(), ...filterFields, dryRun: bool().opt },
+    'move memories to the trash by hash, or by a filter (never an empty one); dryRun shows what would go, purge deletes for good',
+    { hash: hash().opt, hashes: list(hash().req, MAX_BATCH).nullish(), ...filterFields, dryRun: bool().opt, purge: bool().opt },
     {
       refine: (a, ctx) => {
         filterChecks(a, ctx);
@@ -262,6 +264,22 @@ export const OPS = {
           ctx.addIssue({ code: 'custom', message: 'refusing to delete with an empty filter: give `hashes`, `tags`, a time range (`since`, `until` or `time`), `project`, `sessionId` or `type`' });
         }
       },
+    },
+  ),
+  trash: op(
+    'the deleted memories still restorable, most recently deleted first',
+    { limit: int(1, MAX_LIMIT).opt, offset: int(0, 1_000_000).opt },
+    { notInMcp: 'not in the peer tool set; a person restores' },
+  ),
+  restore: op(
+    'bring memories back from the trash (content, tags, metadata, times), by hash or all',
+    { hashes: list(hash().req, MAX_BATCH).nullish(), all: bool().opt },
+    {
+      refine: (a, ctx) => {
+        if ((a.hashes ?? undefined) === undefined && a.all !== true) ctx.addIssue({ code: 'custom', message: 'give `hashes`, or `all: true` to restore the whole trash' });
+        if ((a.hashes ?? undefined) !== undefined && a.all === true) ctx.addIssue({ code: 'custom', path: ['all'], message: 'cannot be given with `hashes`' });
+      },
+      notInMcp: 'not in the peer tool set; a person restores',
     },
   ),
   health: op('database and model status, counts, size', {}, { notInCli: '`mnemo status` and `mnemo doctor` report it' }),
@@ -306,6 +324,8 @@ export interface Results {
   get: Memory;
   update: Memory;
   delete: DeleteResult;
+  trash: TrashListing;
+  restore: RestoreResult;
   health: Health;
   stats: Stats;
   tags: TagCount[];

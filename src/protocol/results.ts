@@ -61,7 +61,22 @@ export interface DeleteResult {
   matched: number;
   /** Memories removed (0 on a dry run). */
   deleted: number;
+  /** Whether they went to the trash (restorable) rather than for good (`purge`). */
+  trashed: boolean;
   /** The matched memories, compact, at most 100. */
+  memories: CompactMemory[];
+}
+
+export interface TrashListing {
+  /** Memories in the trash. */
+  total: number;
+  /** Days a deleted memory stays before the trash is emptied of it. */
+  retentionDays: number;
+  memories: (CompactMemory & { deletedAt: number })[];
+}
+
+export interface RestoreResult {
+  restored: number;
   memories: CompactMemory[];
 }
 

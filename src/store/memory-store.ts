@@ -33,6 +33,11 @@ export interface NewMemory {
   lastAccessedAt?: number | undefined;
 }
 
+interface TrashRow extends Omit<MemoryRow, 'id'> {
+  tags: string;
+  deleted_at: number;
+}
+
 export interface MemoryPatch {
   type?: string;
   metadata?: Record<string, unknown>;
@@ -503,6 +508,71 @@ export class MemoryStore implements MemoryStorage {
     const withVector = (this.sql(`SELECT count(*) AS n FROM ${quantTable(model.id)}`).get() as { n: number }).n;
     const total = this.count();
     return { withVector, withoutVector: Math.max(0, total - withVector) };
+  }
+
+  /** Moves memories to the trash (with their tags), then deletes them as deleteIds does; one transaction. */
+  trashIds(ids: readonly number[], at: number): number {
+    if (ids.length === 0) return 0;
+    return this.db.transaction(() => {
+      const keep = this.sql(
+        `INSERT OR REPLACE INTO trash (hash, content, type, project, session_id, metadata, tags, created_at, updated_at, access_count, last_accessed_at, deleted_at)
+         SELECT m.hash, m.content, m.type, m.project, m.session_id, m.metadata,
+                coalesce((SELECT json_group_array(t.tag) FROM memory_tags t WHERE t.memory_id = m.id), '[]'),
+                m.created_at, m.updated_at, m.access_count, m.last_accessed_at, ?
+         FROM memories m WHERE m.id = ?`,
+      );
+      for (const id of ids) keep.run(at, id);
+      return this.deleteIds(ids);
+    })();
+  }
+
+  /** The trash, most recently deleted first. */
+  trashed(limit: number, offset = 0): { memory: Memory; deletedAt: number }[] {
+    const rows = this.sql('SELECT * FROM trash ORDER BY deleted_at DESC, hash LIMIT ? OFFSET ?').all(limit, offset) as TrashRow[];
+    return rows.map((r) => ({ memory: this.fromTrash(r), deletedAt: r.deleted_at }));
+  }
+
+  trashCount(): number {
+    return (this.sql('SELECT count(*) AS n FROM trash').get() as { n: number }).n;
+  }
+
+  /** Trashed memories by full hash or unique prefix (E_NOT_FOUND / E_AMBIGUOUS otherwise), or all of them. */
+  fromTrashByHash(hashes: readonly string[] | 'all'): { memory: Memory; deletedAt: number }[] {
+    const rows: TrashRow[] = [];
+    if (hashes === 'all') rows.push(...(this.sql('SELECT * FROM trash ORDER BY deleted_at').all() as TrashRow[]));
+    else {
+      for (const h of hashes) {
+        const prefix = h.trim().toLowerCase();
+        const found = this.sql('SELECT * FROM trash WHERE hash >= ? AND hash < ? ORDER BY hash LIMIT 2').all(prefix, `${prefix}g`) as TrashRow[];
+        if (found.length === 0) throw notFound(`no memory in the trash has a hash starting with ${prefix}`);
+        if (found.length > 1) throw new MnemoError(ErrorCode.AMBIGUOUS, `hash prefix ${prefix} matches several memories in the trash; give more characters`);
+        rows.push(found[0]!);
+      }
+    }
+    return rows.map((r) => ({ memory: this.fromTrash(r), deletedAt: r.deleted_at }));
+  }
+
+  /** Removes memories from the trash by hash, or those deleted before `before`; returns how many went. */
+  emptyTrash(which: { hashes: readonly string[] } | { before: number }): number {
+    if ('before' in which) return this.sql('DELETE FROM trash WHERE deleted_at < ?').run(which.before).changes;
+    const stmt = this.sql('DELETE FROM trash WHERE hash = ?');
+    return this.db.transaction(() => which.hashes.reduce((n, h) => n + stmt.run(h).changes, 0))();
+  }
+
+  private fromTrash(r: TrashRow): Memory {
+    return {
+      hash: r.hash,
+      content: r.content,
+      type: r.type,
+      project: r.project,
+      sessionId: r.session_id,
+      tags: JSON.parse(r.tags) as string[],
+      metadata: JSON.parse(r.metadata) as Record<string, unknown>,
+      createdAt: r.created_at,
+      updatedAt: r.updated_at,
+      accessCount: r.access_count,
+      lastAccessedAt: r.last_accessed_at,
+    };
   }
 
   /** The ids of every memory the filter matches. */

@@ -178,6 +178,27 @@ export const migrations: readonly Migration[] = [
       CREATE VIRTUAL TABLE memories_fts_vocab USING fts5vocab (memories_fts, 'row');
     `);
   },
+  // 6: the trash. A delete moves memories here (tags kept as JSON) instead of destroying them; `restore` brings them
+  // back (re-embedded and re-indexed), and the daemon empties what is older than the retention (7 days by default).
+  (db) => {
+    db.exec(`
+      CREATE TABLE trash (
+        hash TEXT PRIMARY KEY,
+        content TEXT NOT NULL,
+        type TEXT NOT NULL,
+        project TEXT,
+        session_id TEXT,
+        metadata TEXT NOT NULL,
+        tags TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        access_count INTEGER NOT NULL,
+        last_accessed_at INTEGER,
+        deleted_at INTEGER NOT NULL
+      );
+      CREATE INDEX trash_deleted_at ON trash (deleted_at);
+    `);
+  },
 ];
 
 /** The table of int8 vector copies of a model. */

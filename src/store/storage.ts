@@ -34,6 +34,14 @@ export interface MemoryStorage {
   update(id: number, patch: MemoryPatch): void;
   /** Removes memories with their tags, index entries and vectors of every model; returns how many went. */
   deleteIds(ids: readonly number[]): number;
+
+  // The trash: deleted memories kept for a while, whole (tags included), to be restored or emptied.
+  /** Moves memories to the trash and deletes them (one transaction); returns how many went. */
+  trashIds(ids: readonly number[], at: number): number;
+  trashed(limit: number, offset?: number): { memory: Memory; deletedAt: number }[];
+  trashCount(): number;
+  fromTrashByHash(hashes: readonly string[] | 'all'): { memory: Memory; deletedAt: number }[];
+  emptyTrash(which: { hashes: readonly string[] } | { before: number }): number;
   /** Counts a read of these memories (written later, in one batch, by flushAccess). */
   touch(ids: readonly number[], at?: number): void;
   flushAccess(): void;

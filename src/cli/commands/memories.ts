@@ -111,11 +111,17 @@ export const update: Command = {
 export const remove: Command = {
   name: 'delete',
   usage: '[<hash>...] [options]',
-  summary: 'delete memories by hash, or by a filter (never an empty one); --dry-run shows what would go',
-  details: 'Every filter given must hold, and a hash given with filters goes only if the filters match it too.\n' +
+  summary: 'move memories to the trash by hash, or by a filter (never an empty one); --dry-run shows what would go',
+  details: 'Every filter given must hold, and a hash given with filters goes only if the filters match it too. Deleted\n' +
+    'memories stay in the trash for 7 days (config `trashDays`): `mnemo trash` lists them, `mnemo restore` brings them back.\n' +
     'examples:\n  mnemo delete a1b2c3d4\n  mnemo delete -t scratch --until 2026-01-01 --dry-run',
   ops: ['delete'],
-  flags: [...FILTERS, session, { name: 'dry-run', kind: 'boolean', field: 'dryRun', help: 'list what would be deleted and change nothing' }],
+  flags: [
+    ...FILTERS,
+    session,
+    { name: 'dry-run', kind: 'boolean', field: 'dryRun', help: 'list what would be deleted and change nothing' },
+    { name: 'purge', kind: 'boolean', field: 'purge', help: 'delete for good instead of moving to the trash' },
+  ],
   run(p) {
     const args = flagArgs(this, p.values);
     if (p.positionals.length > 0) args.hashes = p.positionals;
@@ -142,5 +148,29 @@ export const list: Command = {
   flags: [...FILTERS, session, limit(10), full],
   run(p) {
     return daemonCall(this, p, 'list', flagArgs(this, p.values));
+  },
+};
+
+export const trash: Command = {
+  name: 'trash',
+  usage: '[options]',
+  summary: 'the deleted memories still restorable, most recently deleted first',
+  ops: ['trash'],
+  flags: [{ name: 'limit', short: 'n', kind: 'int', value: 'N', field: 'limit', help: 'at most N (1 to 100; default 20)' }],
+  run(p) {
+    return daemonCall(this, p, 'trash', flagArgs(this, p.values));
+  },
+};
+
+export const restore: Command = {
+  name: 'restore',
+  usage: '<hash>... | --all',
+  summary: 'bring memories back from the trash: content, tags, metadata and times, searchable again',
+  ops: ['restore'],
+  flags: [{ name: 'all', kind: 'boolean', field: 'all', help: 'restore everything in the trash' }],
+  run(p) {
+    const args = flagArgs(this, p.values);
+    if (p.positionals.length > 0) args.hashes = p.positionals;
+    return daemonCall(this, p, 'restore', args, { hashes: '<hash>...' });
   },
 };
