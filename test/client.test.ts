@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
+import Database from 'better-sqlite3';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect } from '../dist/client/client.js';
 import { cleanup, FALLBACK_CLIENT, NATIVE_CLIENT, socketOf, startDaemon, testEnv, type DaemonProcess } from './helpers/daemon.js';
 
 interface Run {
@@ -45,9 +47,20 @@ describe.each(clients)('%s client', (name, cmd) => {
     if (d) cleanup(d.env);
   });
 
-  it('makes a hook round trip: empty stdout and exit 0 from the stub', async () => {
-    const r = await run([...cmd, 'hook', 'Stop'], d.env, hookInput);
-    expect(r).toMatchObject({ code: 0, stdout: '', stderr: '' });
+  it('makes a hook round trip: the daemon records the event, and the hook prints what the daemon says', async () => {
+    const session = `rt-${name.replace(/\W/g, '')}`;
+    const prompt = JSON.stringify({ session_id: session, cwd: '/tmp', prompt: 'round trip through the client', prompt_id: 'p1' });
+    const r = await run([...cmd, 'hook', 'UserPromptSubmit'], d.env, prompt);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    // Recorded: the prompt row exists, committed before the reply.
+    const db = new Database(join(d.env.MNEMO_HOME!, 'data', 'mnemo.db'), { readonly: true });
+    try {
+      expect(db.prepare('SELECT text FROM prompts WHERE session_id = ?').pluck().get(session)).toBe('round trip through the client');
+    } finally {
+      db.close();
+    }
+    const stop = await run([...cmd, 'hook', 'Stop'], d.env, hookInput);
+    expect(stop).toMatchObject({ code: 0, stdout: '', stderr: '' });
   });
 
   it('runs ops with `call` and `batch`, the daemon rendering the text', async () => {
@@ -72,11 +85,16 @@ describe.each(clients)('%s client', (name, cmd) => {
   });
 
   it('is safe with any stdin: empty, binary, and over the frame limit', async () => {
+    const before = (await connect({ env: d.env }).then(async (c) => [await c.status(), c.close()][0])) as { requestsMs: { count: number } };
     for (const input of [Buffer.alloc(0), Buffer.from([0, 1, 2, 0xff, 0xfe, 0xc1]), Buffer.alloc(9 * 1024 * 1024, 0x61)]) {
       const r = await run([...cmd, 'hook', 'PostToolUse'], d.env, input);
       expect(r).toMatchObject({ code: 0, stdout: '' });
     }
-    // The daemon is unharmed.
+    // The client did talk to the daemon for the inputs it could send (empty and binary; the 9 MiB one is refused by
+    // the client itself, logged), and the daemon is unharmed.
+    const after = (await connect({ env: d.env }).then(async (c) => [await c.status(), c.close()][0])) as { requestsMs: { count: number } };
+    expect(after.requestsMs.count - before.requestsMs.count).toBeGreaterThanOrEqual(3); // 2 hooks + the status call
+    expect(readFileSync(join(d.env.MNEMO_HOME!, 'data', 'logs', 'client.log'), 'utf8')).toMatch(/over the \d+-byte frame limit/);
     expect((await run([...cmd, 'call', 'hello'], d.env)).code).toBe(0);
   });
 });
@@ -110,19 +128,24 @@ describe.each(clients)('%s client without a daemon', (name, cmd) => {
 
   it('starts the daemon for the next call', async () => {
     const env = testEnv();
-    const first = await run([...cmd, 'hook', 'SessionStart'], env, hookInput);
-    expect(first).toMatchObject({ code: 0, stdout: '' });
-    let up = false;
-    for (let i = 0; i < 300 && !up; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      const r = await run([...cmd, 'call', 'hello', '{}', '--json'], env);
-      up = r.code === 0 && JSON.parse(r.stdout || '{}').ready === true;
+    try {
+      const first = await run([...cmd, 'hook', 'SessionStart'], env, hookInput);
+      expect(first).toMatchObject({ code: 0, stdout: '' });
+      // Only the hook may have started it: the polling calls are told never to.
+      const watching = { ...env, MNEMO_NO_AUTOSTART: '1' };
+      let up = false;
+      for (let i = 0; i < 300 && !up; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        const r = await run([...cmd, 'call', 'hello', '{}', '--json'], watching);
+        up = r.code === 0 && JSON.parse(r.stdout || '{}').ready === true;
+      }
+      expect(up).toBe(true);
+      const stop = await run([...cmd, 'call', 'shutdown'], watching);
+      expect(stop.code).toBe(0);
+      for (let i = 0; i < 100 && existsSync(socketOf(env)); i++) await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      cleanup(env);
     }
-    expect(up).toBe(true);
-    const stop = await run([...cmd, 'call', 'shutdown'], env);
-    expect(stop.code).toBe(0);
-    for (let i = 0; i < 100 && existsSync(socketOf(env)); i++) await new Promise((r) => setTimeout(r, 50));
-    cleanup(env);
   }, 60_000);
 });
 
