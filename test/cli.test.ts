@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import Database from 'better-sqlite3';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -108,6 +109,28 @@ describe('mnemo CLI', () => {
     expect(ex.code, ex.stderr).toBe(0);
     const exported = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(exported.length).toBe(3);
+    // Every field of the stored rows is in the export (a dropped field would be missing on both sides of the round
+    // trip below, so compare with the database itself).
+    const db = new Database(join(env.MNEMO_HOME!, 'data', 'mnemo.db'), { readonly: true });
+    try {
+      for (const row of db.prepare('SELECT * FROM memories').all() as Record<string, unknown>[]) {
+        const m = exported.find((e: { hash: string }) => e.hash === row.hash);
+        expect(m).toMatchObject({
+          content: row.content,
+          type: row.type,
+          project: row.project,
+          sessionId: row.session_id,
+          metadata: JSON.parse(row.metadata as string),
+          createdAt: row.created_at,
+          updatedAt: row.updated_at,
+          accessCount: row.access_count,
+          lastAccessedAt: row.last_accessed_at,
+        });
+      }
+      expect(exported.some((e: { accessCount: number }) => e.accessCount > 0)).toBe(true);
+    } finally {
+      db.close();
+    }
 
     const fresh = testEnv();
     try {
