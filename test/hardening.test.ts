@@ -43,6 +43,20 @@ describe('capture cleans what it is given', () => {
     await h.stop();
   });
 
+  it('captures a hook payload nested 5,000 deep, and refuses metadata 1,001 deep as bad input (not E_INTERNAL)', async () => {
+    const h = new HookHandler(t.engine, { compressor: { intervalMs: 60_000 } });
+    let deep = '"x"';
+    for (let i = 0; i < 5000; i++) deep = `{"a":${deep}}`;
+    const r = await h.handle('PostToolUse', Buffer.from(`{"session_id":"deep","cwd":"/tmp","tool_name":"Bash","tool_use_id":"t1","tool_input":{"command":"ls"},"tool_response":${deep}}`));
+    expect(r).toEqual({ stdout: '', exitCode: 0 });
+    expect(h.capture.toolEvents('deep').length).toBe(1);
+    await h.stop();
+    const meta: Record<string, unknown> = {};
+    let at = meta;
+    for (let i = 0; i < 1001; i++) at = (at.a = {}) as Record<string, unknown>;
+    await expect(t.api.store({ content: 'deep metadata', metadata: meta })).rejects.toMatchObject({ code: ErrorCode.BAD_ARGS, message: expect.stringMatching(/nested at most 64 levels/) });
+  });
+
   it('redacts a secret 41 levels deep, and one used as an object key', () => {
     let deep: Record<string, unknown> = { key: 'AKIAIOSFODNN7EXAMPLE' };
     for (let i = 0; i < 40; i++) deep = { nested: deep };
