@@ -89,6 +89,22 @@ describe('embedder', () => {
     expect(many.every(([x]) => x!.length === 32)).toBe(true);
   });
 
+  it('retries once a call whose worker crashed under it (the request is not lost)', async () => {
+    const pool = (e as unknown as { pool: { threads: { terminate(): Promise<number> }[] } }).pool;
+    let caughtInFlight = 0;
+    for (let round = 0; round < 10 && caughtInFlight === 0; round++) {
+      let settled = false;
+      const call = e.embedDocuments(Array.from({ length: 64 }, (_, i) => `round ${round} text ${i} ${'word '.repeat(200)}`)).finally(() => (settled = true));
+      await new Promise((r) => setImmediate(r));
+      await Promise.all(pool.threads.map((t) => t.terminate()));
+      if (!settled) caughtInFlight++;
+      const vectors = await call;
+      expect(vectors.every((v) => v.length === 32 && v.every(Number.isFinite))).toBe(true);
+      for (let i = 0; i < 100 && pool.threads.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(caughtInFlight).toBeGreaterThan(0);
+  });
+
   it('handles empty, unicode and very long text', async () => {
     const vs = await e.embedDocuments(['', '日本語のテキスト 🚀', 'word '.repeat(50_000)]);
     for (const v of vs) expect(v.every(Number.isFinite)).toBe(true);

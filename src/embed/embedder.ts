@@ -154,11 +154,17 @@ export class Embedder {
   private async callModel(texts: string[]): Promise<Float32Array[]> {
     this.counters.calls++;
     this.counters.texts += texts.length;
-    try {
-      const { vectors, dimension } = await this.pool.run({ texts });
-      return texts.map((_, i) => vectors.slice(i * dimension, (i + 1) * dimension));
-    } catch (err) {
-      throw err instanceof MnemoError ? err : new MnemoError(ErrorCode.INTERNAL, `embedding failed: ${(err as Error).message}`);
+    // A call in flight on a worker that crashed fails with that worker; piscina replaces it, so the call is tried
+    // once more on another before the request fails (a store or search is not lost to one worker's crash).
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const { vectors, dimension } = await this.pool.run({ texts });
+        return texts.map((_, i) => vectors.slice(i * dimension, (i + 1) * dimension));
+      } catch (err) {
+        if (err instanceof MnemoError) throw err;
+        if (attempt < 2 && !this.closed) continue;
+        throw new MnemoError(ErrorCode.INTERNAL, `embedding failed: ${(err as Error).message}`);
+      }
     }
   }
 
