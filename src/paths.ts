@@ -1,5 +1,7 @@
+import { existsSync, mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { ErrorCode, MnemoError } from './errors.js';
 
 /**
  * Every place mnemo keeps something, resolved once per process entry point. The native client follows the same rule
@@ -63,4 +65,26 @@ export function resolvePaths(env: NodeJS.ProcessEnv = process.env): MnemoPaths {
     clientLog: join(logDir, 'client.log'),
     configPath: join(configDir, 'config.json'),
   };
+}
+
+/**
+ * Creates a private folder (and its parents). Node's recursive mkdir reports a read-only file system as ENOENT; this
+ * finds the real reason on the first folder that cannot be made and says it in words.
+ */
+export function makeDir(path: string): void {
+  try {
+    mkdirSync(path, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    let missing = path;
+    while (!existsSync(dirname(missing)) && dirname(missing) !== missing) missing = dirname(missing);
+    let reason = e.code ?? 'error';
+    try {
+      mkdirSync(missing, { mode: 0o700 });
+    } catch (inner) {
+      reason = (inner as NodeJS.ErrnoException).code ?? reason;
+    }
+    const why: Record<string, string> = { EROFS: 'the file system is read-only', EACCES: 'permission denied', ENOSPC: 'the disk is full', EEXIST: 'a file is in the way' };
+    throw new MnemoError(ErrorCode.INTERNAL, `cannot create ${path}: ${why[reason] ?? reason} (${reason})`);
+  }
 }

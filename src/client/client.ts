@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync } from 'node:fs';
+import { existsSync, openSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
 import { ErrorCode, MnemoError, type ErrorCode as Code } from '../errors.js';
 import { CLI_PATH } from '../install-paths.js';
-import { resolvePaths } from '../paths.js';
+import { makeDir, resolvePaths } from '../paths.js';
 import { DEFAULT_MAX_FRAME, encodeFrame, FrameReader } from '../protocol/frame.js';
 import { PROTOCOL_VERSION, type Render, type Response } from '../protocol/messages.js';
 import { OP_NAMES, type Op } from '../protocol/op-names.js';
@@ -228,7 +228,7 @@ function openSocket(path: string, timeoutMs: number): Promise<Socket> {
  * override which CLI and which Node.js run it. */
 export function startDaemonProcess(env: NodeJS.ProcessEnv = process.env, extraArgs: string[] = []): number | undefined {
   const paths = resolvePaths(env);
-  mkdirSync(paths.logDir, { recursive: true, mode: 0o700 });
+  makeDir(paths.logDir);
   const out = openSync(paths.daemonOut, 'a');
   // The same overrides as the native client: where Node.js and the CLI are.
   const cli = env.MNEMO_CLI || CLI_PATH;

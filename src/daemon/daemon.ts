@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import pino, { type Logger } from 'pino';
 import { HookHandler } from '../capture/hook.js';
@@ -6,7 +6,7 @@ import { chooseModel, readConfig } from '../config.js';
 import { Engine, VERSION } from '../engine.js';
 import { ErrorCode, MnemoError } from '../errors.js';
 import { CLI_PATH } from '../install-paths.js';
-import { resolvePaths, type MnemoPaths } from '../paths.js';
+import { makeDir, resolvePaths, type MnemoPaths } from '../paths.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
 import { Dispatcher, type DaemonState } from './dispatch.js';
 import { DaemonLock } from './lock.js';
@@ -100,9 +100,9 @@ export class Daemon {
     }
     // Everything the daemon writes (database, WAL, lock, logs) is the owner's alone.
     if (options.ownProcess) process.umask(0o077);
-    mkdirSync(paths.runtimeDir, { recursive: true, mode: 0o700 });
+    makeDir(paths.runtimeDir);
     chmodSync(paths.runtimeDir, 0o700);
-    mkdirSync(paths.logDir, { recursive: true, mode: 0o700 });
+    makeDir(paths.logDir);
     const daemon = new Daemon(paths, env, options, DaemonLock.acquire(paths.lockPath));
     try {
       await daemon.listen();

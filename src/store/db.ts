@@ -1,5 +1,6 @@
 import Database, { type Statement } from 'better-sqlite3';
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync } from 'node:fs';
+import { makeDir } from '../paths.js';
 import { dirname } from 'node:path';
 import * as sqliteVec from 'sqlite-vec';
 import { backupBeforeMigration } from './backup.js';
@@ -15,7 +16,7 @@ export interface OpenDbOptions {
 
 /** Opens (creating if needed) the mnemo database: WAL, busy timeout, foreign keys, sqlite-vec, migrated schema. */
 export function openDb(path: string, options: OpenDbOptions = {}): Db {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  if (path !== ':memory:') makeDir(dirname(path));
   const db = new Database(path, { readonly: options.readonly ?? false });
   try {
     db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
