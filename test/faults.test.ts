@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import Database from 'better-sqlite3';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -135,4 +136,85 @@ describe('a read-only data folder', () => {
     }
   });
   if (!disk) it.skip('read-only folder: skipped, this test needs root to mount a small tmpfs', () => {});
+});
+
+describe('kill -9 during ingest', () => {
+  it('loses no acknowledged event', async () => {
+    const env = testEnv();
+    const d = await startDaemon(env);
+    const acked = new Set<string>();
+    try {
+      const clients = await Promise.all([0, 1, 2, 3].map(() => connect({ env, timeoutMs: 5000 })));
+      const until = Date.now() + 1500;
+      let killed = false;
+      setTimeout(() => {
+        killed = true;
+        d.proc.kill('SIGKILL');
+      }, 800);
+      await Promise.all(
+        clients.map(async (c, ci) => {
+          for (let n = 0; Date.now() < until && !killed; n++) {
+            const id = `k${ci}-${n}`;
+            const payload = JSON.stringify({ session_id: `kill-${ci}`, cwd: '/tmp', tool_name: 'Bash', tool_input: { command: `echo ${id}` }, tool_use_id: id, tool_response: { stdout: id } });
+            try {
+              await c.hook({ event: 'PostToolUse', payload });
+              acked.add(id);
+            } catch {
+              break; // the daemon is gone
+            }
+          }
+        }),
+      );
+      for (const c of clients) c.close();
+      await d.exited;
+      expect(acked.size).toBeGreaterThan(20);
+      const again = await startDaemon(env);
+      try {
+        const db = new Database(join(env.MNEMO_HOME!, 'data', 'mnemo.db'), { readonly: true });
+        try {
+          const stored = new Set(db.prepare('SELECT tool_use_id FROM tool_events').pluck().all() as string[]);
+          const lost = [...acked].filter((id) => !stored.has(id));
+          expect(lost).toEqual([]);
+          expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+        } finally {
+          db.close();
+        }
+      } finally {
+        await again.stop();
+      }
+    } finally {
+      await d.stop();
+      cleanup(env);
+    }
+  }, 60_000);
+});
+
+describe('300 connections at once', () => {
+  it('serves every one (or tells it E_BUSY at once), and keeps serving', async () => {
+    const env = testEnv();
+    const d = await startDaemon(env);
+    try {
+      const outcomes = await Promise.all(
+        Array.from({ length: 300 }, async () => {
+          try {
+            const c = await connect({ env, timeoutMs: 10_000, connectTimeoutMs: 5000 });
+            const h = await c.hello();
+            c.close();
+            return h.ready ? 'ok' : 'not ready';
+          } catch (err) {
+            return (err as MnemoError).code ?? 'error';
+          }
+        }),
+      );
+      const counts = outcomes.reduce<Record<string, number>>((m, o) => ({ ...m, [o]: (m[o] ?? 0) + 1 }), {});
+      expect(Object.keys(counts).every((k) => k === 'ok' || k === 'E_BUSY' || k === 'E_CLOSED')).toBe(true);
+      expect(counts.ok).toBeGreaterThan(200);
+      const c = await connect({ env });
+      expect((await c.hello()).ready).toBe(true);
+      c.close();
+    } finally {
+      await d.stop();
+      cleanup(env);
+    }
+  }, 60_000);
 });
