@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -122,6 +122,47 @@ describe.each(clients)('%s client without a daemon', (name, cmd) => {
       expect(r.ms).toBeLessThan(name === 'native' ? 1500 : 3000);
     } finally {
       hung.close();
+      cleanup(env);
+    }
+  });
+
+  it('exits 0 with empty stdout when the daemon answers garbage', async () => {
+    const garbage = [Buffer.from([0, 0, 0, 4, 0xc1, 0xc1, 0xc1, 0xc1]), Buffer.from('HTTP/1.1 400 Bad Request\r\n\r\n'), Buffer.from([0xff, 0xff, 0xff, 0xff])];
+    for (const bytes of garbage) {
+      // A home per case: each fake daemon has its own socket path.
+      const env: NodeJS.ProcessEnv = { ...testEnv(), MNEMO_CLI: '/nonexistent/cli.js' };
+      mkdirSync(join(env.MNEMO_HOME!, 'run'), { recursive: true });
+      let answered = 0;
+      const liar = createServer((socket) => {
+        answered++;
+        socket.on('error', () => {});
+        socket.end(bytes);
+      });
+      await new Promise<void>((r) => liar.listen(socketOf(env), r));
+      try {
+        const r = await run([...cmd, 'hook', 'SessionStart'], env, hookInput);
+        expect(r).toMatchObject({ code: 0, stdout: '' });
+        expect(r.ms).toBeLessThan(name === 'native' ? 2500 : 4000);
+        expect(answered).toBe(1);
+      } finally {
+        liar.close();
+        cleanup(env);
+      }
+    }
+  });
+
+  it('exits 0 (never 2) when a dead daemon left its socket file behind (ECONNREFUSED)', async () => {
+    const env: NodeJS.ProcessEnv = { ...testEnv(), MNEMO_CLI: '/nonexistent/cli.js' };
+    mkdirSync(join(env.MNEMO_HOME!, 'run'), { recursive: true });
+    // A socket file with nobody listening: bound, then the process exits without removing it.
+    const py = spawnSync('python3', ['-c', 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])', socketOf(env)]);
+    expect(py.status).toBe(0);
+    expect(existsSync(socketOf(env))).toBe(true);
+    try {
+      const r = await run([...cmd, 'hook', 'UserPromptSubmit'], env, hookInput);
+      expect(r).toMatchObject({ code: 0, stdout: '' });
+      expect(readFileSync(join(env.MNEMO_HOME!, 'data', 'logs', 'client.log'), 'utf8')).toMatch(/ECONNREFUSED|Connection refused|not running/);
+    } finally {
       cleanup(env);
     }
   });
