@@ -173,9 +173,10 @@ describe.skipIf(!wordVectorsPath())('hybrid ranking on the offline pack (issue 1
   let t: TestEngine;
   const at = Date.UTC(2026, 0, 5, 10);
   beforeAll(async () => {
-    // The pack as the quality suite caches it: named after the builder's code, so both reuse one build.
+    // Named after the builder's code, so a changed pack is rebuilt; apart from the quality suite's copy, so two test
+    // files running at once never replace a pack the other has open.
     const builder = readFileSync(join(REPO, 'dist', 'embed', 'packs', 'offline-pack.js'));
-    const dir = join(REPO, '.cache', 'packs', `offline-${createHash('sha256').update(builder).digest('hex').slice(0, 12)}`);
+    const dir = join(REPO, '.cache', 'packs', `offline-test-${createHash('sha256').update(builder).digest('hex').slice(0, 12)}`);
     if (!existsSync(join(dir, 'manifest.json'))) buildOfflinePack(dir);
     t = await openTestEngine({ modelDir: dir });
     await t.api.storeBatch({
