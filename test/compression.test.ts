@@ -51,6 +51,8 @@ describe('the compression queue', () => {
     const row = t.store.db.prepare('SELECT status, attempts, last_error FROM pending_compressions').get();
     expect(row).toEqual({ status: 'parked', attempts: 3, last_error: 'disk says no' });
     expect(problems.length).toBe(3);
+    // What `mnemo status` lists among its warnings.
+    expect(h.capture.parkedErrors(3)).toEqual([{ kind: 'turn', sessionId: 's2', error: 'disk says no' }]);
     await h.stop();
   });
 

@@ -88,6 +88,17 @@ describe('the wire', () => {
     client.close();
   });
 
+  it('keeps its files private: database, WAL, lock and log are 0600', async () => {
+    const { statSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const c = await connect({ env: d.env });
+    await c.store({ content: 'a private memory' });
+    c.close();
+    for (const file of ['data/mnemo.db', 'data/mnemo.db-wal', 'run/daemon.lock', 'data/logs/daemon.log']) {
+      expect((statSync(join(d.env.MNEMO_HOME!, file)).mode & 0o777).toString(8), file).toBe('600');
+    }
+  });
+
   it('echoes request ids above 2^53 exactly', async () => {
     const raw = await RawConnection.open(socketOf(d.env));
     const id = 2n ** 53n + 1n;
