@@ -77,7 +77,10 @@ describe('the CLI says what is wrong in the terms the user typed, and --help onl
       [['update', 'abcdef12'], /nothing to update/],
       [['store', 'x', '--metadata', '[1]'], /--metadata must be an object/],
       [['store', 'x', '--type', 'has spaces'], /--type must be 1 to 50 letters/],
-      [['hooks', 'status', '--scope', 'bogus'], /--scope must be project or user/],
+      [['hooks', 'install', '--scope', 'bogus'], /--scope must be project or user/],
+      [['hooks', 'status', '--scope', 'user'], /--scope is for install and uninstall/],
+      [['service', 'status', '--print'], /--print is for install/],
+      [['service', 'uninstall', '--no-enable'], /--no-enable is for install/],
       [['reindex', '--batch', 'x'], /--batch must be a whole number/],
       [['frobnicate'], /unknown command 'frobnicate'/],
     ];

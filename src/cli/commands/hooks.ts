@@ -40,6 +40,8 @@ export const hooks: Command = {
         return 0;
       }
       case 'status': {
+        // Status shows every place hooks can be installed; a --scope would be silently ignored.
+        if (values.scope !== undefined) throw new UsageError('--scope is for install and uninstall; status shows every scope');
         const places = [
           { scope: 'project', path: settingsPath('project', projectDir) },
           { scope: 'project (shared)', path: join(projectDir, '.claude', 'settings.json') },

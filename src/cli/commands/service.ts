@@ -19,7 +19,13 @@ export const service: Command = {
   ],
   async run({ values, positionals, json }) {
     const dir = typeof values.dir === 'string' ? { dir: values.dir } : {};
-    switch (positionals[0]) {
+    const action = positionals[0];
+    // Options that only install reads would be silently ignored elsewhere.
+    for (const flag of ['print', 'no-enable'] as const) {
+      if (values[flag] !== undefined && action !== 'install') throw new UsageError(`--${flag} is for install`);
+    }
+    if (values.dir !== undefined && action === 'status') throw new UsageError('--dir is for install and uninstall');
+    switch (action) {
       case 'install': {
         if (values.print) {
           const units = renderUnits();
