@@ -95,6 +95,33 @@ describe('mnemo hooks install / uninstall / status', () => {
     expect((await mnemo(e, project, ['hooks', 'uninstall'])).stdout).toMatch(/^no mnemo hooks in /);
   });
 
+  it('gives back the user\'s exact bytes for every layout, keeps the first backup, and keeps the backup out of git', async () => {
+    const e = env();
+    const layouts: Record<string, string> = {
+      'empty object': '{}',
+      'empty object, newline': '{}\n',
+      compact: '{"hooks":{"Stop":[{"hooks":[{"type":"command","command":"notify-send done"}]}]},"model":"opus"}',
+      'one-line hook arrays': '{\n  "model": "opus",\n  "hooks": { "Stop": [{ "hooks": [{ "type": "command", "command": "notify-send done" }] }] }\n}\n',
+      'pretty, tabs, CRLF': '{\r\n\t"permissions": {\r\n\t\t"allow": ["Bash(npm test)"]\r\n\t}\r\n}\r\n',
+      'pretty, 4 spaces, no final newline': '{\n    "model": "opus",\n    "env": {\n        "A": "1"\n    }\n}',
+    };
+    for (const [name, original] of Object.entries(layouts)) {
+      const project = makeProject(`layout-${name.replace(/\W+/g, '-')}`);
+      const file = join(project, '.claude', 'settings.local.json');
+      mkdirSync(join(project, '.claude'), { recursive: true });
+      writeFileSync(file, original);
+      expect((await mnemo(e, project, ['hooks', 'install'])).code, name).toBe(0);
+      expect(readFileSync(`${file}.mnemo-backup`, 'utf8'), name).toBe(original);
+      // A second install (an upgrade that moved the client) never overwrites the original's backup.
+      writeFileSync(file, readFileSync(file, 'utf8').replaceAll('mnemo-client hook', 'mnemo-client  hook'));
+      expect((await mnemo(e, project, ['hooks', 'install'])).code, name).toBe(0);
+      expect(readFileSync(`${file}.mnemo-backup`, 'utf8'), name).toBe(original);
+      expect((await mnemo(e, project, ['hooks', 'uninstall'])).code, name).toBe(0);
+      expect(readFileSync(file, 'utf8'), name).toBe(original);
+      expect(readFileSync(join(project, '.gitignore'), 'utf8'), name).toContain('.claude/settings.local.json.mnemo-backup');
+    }
+  });
+
   it('refuses a settings file that is not valid JSON and leaves it untouched', async () => {
     const e = env();
     const project = makeProject('broken');

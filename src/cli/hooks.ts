@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { applyEdits, modify, parse, printParseErrorCode, type FormattingOptions, type JSONPath, type ParseError } from 'jsonc-parser';
@@ -96,16 +96,42 @@ function edit(file: SettingsFile, path: JSONPath, value: unknown, isArrayInserti
   file.settings = parse(file.text) as Settings;
 }
 
-/** Writes via a temp file and rename, after a backup of what was there; nothing is written if nothing changed. */
-function writeSettings(file: SettingsFile, before: string | null): boolean {
-  if (file.text === null || file.text === before) return false;
+/** The copy of a settings file as it was before mnemo first changed it. */
+export const backupOf = (path: string): string => `${path}.mnemo-backup`;
+
+/**
+ * Writes via a temp file and rename; nothing is written if nothing changed. The first change keeps a backup of the
+ * file as it was; a backup already there is never overwritten (it is the user's original, not mnemo's last edit).
+ */
+function writeSettings(file: SettingsFile, before: string | null, text: string | null = file.text): boolean {
+  if (text === null || text === before) return false;
   mkdirSync(dirname(file.path), { recursive: true });
   const mode = before !== null ? statSync(file.path).mode & 0o777 : 0o644;
-  if (before !== null) copyFileSync(file.path, `${file.path}.mnemo-backup`);
+  if (before !== null && !existsSync(backupOf(file.path))) copyFileSync(file.path, backupOf(file.path));
   const tmp = `${file.path}.mnemo-${process.pid}.tmp`;
-  writeFileSync(tmp, file.text.endsWith('\n') ? file.text : `${file.text}\n`, { mode });
+  writeFileSync(tmp, text, { mode });
   renameSync(tmp, file.path);
   return true;
+}
+
+/** Whether two JSON texts hold the same value (key order aside). */
+function sameJson(a: string, b: string): boolean {
+  const canon = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(canon) : v !== null && typeof v === 'object' ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : 1)).map(([k, x]) => [k, canon(x)])) : v;
+  try {
+    return JSON.stringify(canon(parse(a))) === JSON.stringify(canon(parse(b)));
+  } catch {
+    return false;
+  }
+}
+
+/** A new file ends with a newline; an existing one keeps whether it had one. */
+function withFinalNewline(text: string | null, before: string | null): string | null {
+  if (text === null) return null;
+  const wanted = before === null || before.endsWith('\n');
+  if (wanted && !text.endsWith('\n')) return `${text}\n`;
+  if (!wanted && text.endsWith('\n')) return text.replace(/\r?\n$/, '');
+  return text;
 }
 
 const isOurs = (h: unknown): boolean =>
@@ -169,7 +195,7 @@ export function installHooks(scope: Scope, projectDir: string, env: NodeJS.Proce
       edit(file, ['hooks', event, gi, 'hooks', hi], entry);
     }
   }
-  const changed = writeSettings(file, before);
+  const changed = writeSettings(file, before, withFinalNewline(file.text, before));
   const result: InstallResult = { path, changed, events: HOOKED_EVENTS.map((h) => h.event) };
   if (scope === 'project') {
     const ignored = ensureGitIgnored(projectDir, path);
@@ -185,7 +211,13 @@ export function uninstallHooks(scope: Scope, projectDir: string, env: NodeJS.Pro
   const before = file.text;
   let removed = 0;
   for (const event of Object.keys(file.settings.hooks ?? {})) removed += removeOurs(file, event);
-  if (removed > 0) writeSettings(file, before);
+  if (removed === 0) return { path, removed };
+  // When what is left is exactly what was there before mnemo's first change, the user's own bytes go back (a compact
+  // array, `{}`, a missing final newline: an edit-based removal would reformat them). Otherwise the smallest edit.
+  const backup = existsSync(backupOf(path)) ? readFileSync(backupOf(path), 'utf8') : null;
+  const original = backup !== null && file.text !== null && sameJson(backup, file.text) ? backup : null;
+  writeSettings(file, before, original ?? withFinalNewline(file.text, before));
+  if (original !== null) rmSync(backupOf(path), { force: true });
   return { path, removed };
 }
 
@@ -217,8 +249,10 @@ function ensureGitIgnored(projectDir: string, settingsFile: string): string | un
     .split('\n')
     .map((l) => l.trim())
     .some((l) => l === rel || l === `/${rel}` || l === '.claude/' || l === '.claude' || l === '/.claude/' || l === '*.local.json' || l === '.claude/*.local.json' || l === 'settings.local.json');
-  if (covered) return undefined;
-  appendFileSync(gitignore, `${existing.length > 0 && !existing.endsWith('\n') ? '\n' : ''}# mnemo hooks (per machine)\n${rel}\n`);
+  const backupCovered = existing.split('\n').map((l) => l.trim()).some((l) => l === `${rel}.mnemo-backup` || l === `/${rel}.mnemo-backup` || l === '*.mnemo-backup' || l === '.claude/' || l === '.claude' || l === '/.claude/');
+  const lines = [...(covered ? [] : [rel]), ...(backupCovered ? [] : [`${rel}.mnemo-backup`])];
+  if (lines.length === 0) return undefined;
+  appendFileSync(gitignore, `${existing.length > 0 && !existing.endsWith('\n') ? '\n' : ''}# mnemo hooks (per machine) and the backup of that file\n${lines.join('\n')}\n`);
   return gitignore;
 }
 
