@@ -6,7 +6,7 @@ import { CLI_PATH } from '../install-paths.js';
 import { makeDir, resolvePaths } from '../paths.js';
 import { DEFAULT_MAX_FRAME, encodeFrame, FrameReader } from '../protocol/frame.js';
 import { PROTOCOL_VERSION, type Render, type Response } from '../protocol/messages.js';
-import { OP_NAMES, type Op } from '../protocol/op-names.js';
+import { defineOpMethods, type Op } from '../protocol/op-names.js';
 import type { ArgsOf, ResultOf } from '../protocol/ops.js';
 
 export interface ConnectOptions {
@@ -192,15 +192,7 @@ export class MnemoClient {
 
 }
 
-for (const op of OP_NAMES) {
-  Object.defineProperty(MnemoClient.prototype, op, {
-    value: function (this: MnemoClient, args?: unknown) {
-      return this.request(op, args as never);
-    },
-    writable: true,
-    configurable: true,
-  });
-}
+defineOpMethods(MnemoClient);
 
 export const connect = (options?: ConnectOptions): Promise<MnemoClient> => MnemoClient.connect(options);
 

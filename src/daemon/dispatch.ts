@@ -40,12 +40,12 @@ export class Dispatcher {
     return {
       daemon: this.daemon,
       engine: this.daemon.engine!,
-      call: async (op, raw): Promise<{ item: BatchItem; args?: unknown }> => {
+      call: async (op, raw): Promise<BatchItem> => {
         try {
           const { handler, args } = this.prepare(op, raw);
-          return { item: { ok: true, result: await handler.run(this.context(), args as never) }, args };
+          return { ok: true, result: await handler.run(this.context(), args as never) };
         } catch (err) {
-          return { item: { ok: false, error: toErrorBody(err) } };
+          return { ok: false, error: toErrorBody(err) };
         }
       },
     };

@@ -1,7 +1,7 @@
 import type { HookHandler } from '../capture/hook.js';
 import type { Engine, Hit, Ranked } from '../engine.js';
 import { ErrorCode, MnemoError } from '../errors.js';
-import type { Op, ParsedArgs, ResultOf, ShapeArgs } from '../protocol/ops.js';
+import { isOp, parseArgs, type Op, type ParsedArgs, type ResultOf, type ShapeArgs } from '../protocol/ops.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
 import type { BatchItem, FullHit, Listing } from '../protocol/results.js';
 import { compactOf } from '../search/compact.js';
@@ -29,8 +29,8 @@ export interface HandlerContext {
   daemon: DaemonState;
   /** The engine; the dispatcher only calls handlers that need it once it is ready. */
   engine: Engine;
-  /** Runs one call of a batch (parse, readiness, handler), answered on its own; with the arguments as parsed. */
-  call(op: string, args: unknown): Promise<{ item: BatchItem; args?: unknown }>;
+  /** Runs one call of a batch (parse, readiness, handler), answered on its own. */
+  call(op: string, args: unknown): Promise<BatchItem>;
 }
 
 /**
@@ -73,9 +73,6 @@ function fullHit(h: Hit): FullHit {
 }
 
 const newestFirst = (memories: ReturnType<Engine['list']>): Ranked => ({ hits: memories.map((memory) => ({ memory, score: 1 })) });
-
-/** Parsed arguments of each batch item's call, for rendering it as text. */
-const batchArgs = new WeakMap<BatchItem, unknown>();
 
 /** One entry of `calls`, checked: `{op: string, args?: object | null}` and nothing else. */
 function batchCall(c: unknown): { op: string; args?: Record<string, unknown> | null; problem?: string } {
@@ -159,11 +156,7 @@ export const HANDLERS: { [K in Op]: Handler<K> } = {
       for (const [i, c] of calls.entries()) {
         if (c.problem) out.push({ ok: false, error: { code: ErrorCode.BAD_ARGS, message: `calls[${i}] ${c.problem}` } });
         else if (c.op === 'batch') out.push({ ok: false, error: { code: ErrorCode.BAD_ARGS, message: 'a batch cannot contain another batch' } });
-        else {
-          const { item, args } = await ctx.call(c.op, c.args ?? {});
-          batchArgs.set(item, args);
-          out.push(item);
-        }
+        else out.push(await ctx.call(c.op, c.args ?? {}));
       }
       return out;
     },
@@ -171,9 +164,9 @@ export const HANDLERS: { [K in Op]: Handler<K> } = {
       items
         .map((item, i) => {
           if (!item.ok) return `error ${item.error.code}: ${item.error.message}`;
-          const handler = (HANDLERS as Record<string, Handler<Op>>)[batchCall(a.calls[i]).op];
-          // The arguments the call was run with, as parsed (the text of some results depends on them).
-          return handler ? handler.text(item.result as never, (batchArgs.get(item) ?? {}) as never, now) : JSON.stringify(item.result);
+          const call = batchCall(a.calls[i]);
+          // The call ran, so its arguments parse; the text of some results depends on them.
+          return isOp(call.op) ? HANDLERS[call.op].text(item.result as never, parseArgs(call.op, call.args ?? {}) as never, now) : JSON.stringify(item.result);
         })
         .join('\n\n'),
   },

@@ -1,7 +1,8 @@
 import type { OpMethods } from '../client/client.js';
+import { defineOpMethods } from '../protocol/op-names.js';
 import type { Engine } from '../engine.js';
 import type { Render } from '../protocol/messages.js';
-import { OP_NAMES, type ArgsOf, type Op, type ResultOf } from '../protocol/ops.js';
+import type { ArgsOf, Op, ResultOf } from '../protocol/ops.js';
 import { Dispatcher } from './dispatch.js';
 import { LatencyRing } from './metrics.js';
 
@@ -37,12 +38,4 @@ export class LocalMnemo {
   }
 }
 
-for (const op of OP_NAMES) {
-  Object.defineProperty(LocalMnemo.prototype, op, {
-    value: function (this: LocalMnemo, args?: unknown) {
-      return this.request(op, args as never);
-    },
-    writable: true,
-    configurable: true,
-  });
-}
+defineOpMethods(LocalMnemo);

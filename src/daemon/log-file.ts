@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /**
@@ -8,9 +8,7 @@ import { dirname } from 'node:path';
  * ENOSPC from pino's stream, and the daemon exited).
  */
 export class LogFile {
-  private fd: number | null;
-  /** Lines that could not be written. */
-  dropped = 0;
+  private readonly fd: number;
 
   constructor(path: string) {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
@@ -18,20 +16,14 @@ export class LogFile {
   }
 
   write(line: string): boolean {
-    if (this.fd === null) return true;
     try {
       writeSync(this.fd, line);
     } catch {
-      this.dropped++;
+      // Dropped: see above.
     }
     return true;
   }
 
   /** pino calls it on flush(); writes are synchronous, so there is nothing to do. */
   flushSync(): void {}
-
-  close(): void {
-    if (this.fd !== null) closeSync(this.fd);
-    this.fd = null;
-  }
 }

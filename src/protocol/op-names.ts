@@ -28,3 +28,19 @@ export const OP_NAMES = [
 ] as const;
 
 export type Op = (typeof OP_NAMES)[number];
+
+/**
+ * Gives a class with `request(op, args)` a method per op name: the TS client and the in-process LocalMnemo, which
+ * declare `OpMethods` for the types.
+ */
+export function defineOpMethods(target: { prototype: { request(op: Op, args?: never): Promise<unknown> } }): void {
+  for (const op of OP_NAMES) {
+    Object.defineProperty(target.prototype, op, {
+      value: function (this: typeof target.prototype, args?: unknown) {
+        return this.request(op, args as never);
+      },
+      writable: true,
+      configurable: true,
+    });
+  }
+}

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Db } from './db.js';
 
@@ -43,12 +43,4 @@ export function backupBeforeMigration(db: Db, dbPath: string, from: number, to: 
   db.prepare('VACUUM INTO ?').run(file);
   pruneBackups(dbPath, why, 3);
   return file;
-}
-
-export function fileBytes(path: string): number {
-  try {
-    return statSync(path).size;
-  } catch {
-    return 0;
-  }
 }

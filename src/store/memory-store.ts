@@ -18,20 +18,12 @@ export const EXACT_KNN_MAX = 8192;
 /** sqlite-vec refuses a KNN `k` above this. */
 export const MAX_KNN_K = 4096;
 
-export interface NewMemory {
-  hash: string;
-  content: string;
-  type: string;
-  project: string | null;
-  sessionId: string | null;
-  tags: string[];
-  metadata: Record<string, unknown>;
-  createdAt: number;
-  /** Kept when importing; otherwise the time of the write. */
+/** A memory to insert; the times and access history are kept when importing, else set by the write. */
+export type NewMemory = Omit<Memory, 'updatedAt' | 'accessCount' | 'lastAccessedAt'> & {
   updatedAt?: number | undefined;
   accessCount?: number | undefined;
   lastAccessedAt?: number | undefined;
-}
+};
 
 interface TrashRow extends Omit<MemoryRow, 'id'> {
   tags: string;
@@ -383,7 +375,7 @@ export class MemoryStore implements MemoryStorage {
     const index = this.index?.modelId === model.id && this.index.ready ? this.index.index : null;
     if (index && index.size > EXACT_KNN_MAX) {
       if (!isFiltering(filter)) return index.search(vector, kk);
-      const ids = this.filteredIds(filter);
+      const ids = this.idsMatching(filter);
       if (ids.length === 0) return [];
       if (ids.length > EXACT_KNN_MAX) {
         const allowed = new Set(ids);
@@ -399,7 +391,7 @@ export class MemoryStore implements MemoryStorage {
         )
         .all(blob, kk) as VectorHit[];
     }
-    const ids = this.filteredIds(filter);
+    const ids = this.idsMatching(filter);
     if (ids.length === 0) return [];
     return this.sql(
         `SELECT memory_id AS id, distance FROM ${model.vecTable}
@@ -426,7 +418,8 @@ export class MemoryStore implements MemoryStorage {
       .all(windowMs, ...where.params, windowMs, ...where.params, JSON.stringify(ids)) as { id: number; prev: number | null; next: number | null }[];
   }
 
-  private filteredIds(filter: MemoryFilter): number[] {
+  /** The ids of every memory the filter matches. */
+  idsMatching(filter: MemoryFilter): number[] {
     const where = filterSql(filter);
     return this.sql(`SELECT m.id FROM memories m WHERE ${where.sql}`).pluck().all(...where.params) as number[];
   }
@@ -573,11 +566,6 @@ export class MemoryStore implements MemoryStorage {
       accessCount: r.access_count,
       lastAccessedAt: r.last_accessed_at,
     };
-  }
-
-  /** The ids of every memory the filter matches. */
-  idsMatching(filter: MemoryFilter): number[] {
-    return this.filteredIds(filter);
   }
 
   /** Every tag with how many memories carry it (of one project, if given), most used first. */

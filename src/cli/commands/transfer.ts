@@ -39,8 +39,14 @@ export const exportCommand: Command = {
   },
 };
 
-/** The fields of an exported memory that a store takes back (the hash is derived from the content). */
-const IMPORTED = ['content', 'tags', 'type', 'project', 'sessionId', 'metadata', 'createdAt', 'updatedAt', 'accessCount', 'lastAccessedAt'] as const;
+/**
+ * An exported memory as `store` takes it back: the fields the store op knows (protocol/ops.ts); the hash is derived
+ * from the content again.
+ */
+async function importer(): Promise<(m: Record<string, unknown>) => Record<string, unknown>> {
+  const { OPS } = await import('../../protocol/ops.js');
+  return (m) => Object.fromEntries(OPS.store.keys.filter((k) => m[k] !== undefined).map((k) => [k, m[k]]));
+}
 
 export const importCommand: Command = {
   name: 'import',
@@ -58,6 +64,7 @@ export const importCommand: Command = {
     if (file !== '-' && !existsSync(file)) throw new UsageError(`no such file: ${file}`);
     const total = file === '-' ? 0 : statSync(file).size;
     if (values['dry-run'] === true) return dryRun(file, json);
+    const importable = await importer();
     const client = await connectCli();
     // Only now: readline starts reading at once, and lines read before the loop below runs would be lost.
     const lines = createInterface({ input: file === '-' ? process.stdin : createReadStream(file), crlfDelay: Infinity });
@@ -84,7 +91,7 @@ export const importCommand: Command = {
         } catch {
           throw new UsageError(`line ${lineNo} is not JSON`);
         }
-        batch.push(Object.fromEntries(IMPORTED.filter((k) => m[k] !== undefined).map((k) => [k, m[k]])));
+        batch.push(importable(m));
         if (batch.length >= 200) await flush();
       }
       await flush();
@@ -103,6 +110,7 @@ export const importCommand: Command = {
 /** Reads the file and checks every line as `import` would send it, without a daemon; nothing is stored. */
 async function dryRun(file: string, json: boolean): Promise<number> {
   const { parseArgs } = await import('../../protocol/ops.js');
+  const importable = await importer();
   const lines = createInterface({ input: file === '-' ? process.stdin : createReadStream(file), crlfDelay: Infinity });
   let lineNo = 0;
   let valid = 0;
@@ -112,7 +120,7 @@ async function dryRun(file: string, json: boolean): Promise<number> {
     if (line.trim() === '') continue;
     try {
       const m = JSON.parse(line) as Record<string, unknown>;
-      parseArgs('store', Object.fromEntries(IMPORTED.filter((k) => m[k] !== undefined).map((k) => [k, m[k]])));
+      parseArgs('store', importable(m));
       valid++;
     } catch (err) {
       refused.push({ line: lineNo, reason: err instanceof SyntaxError ? 'not JSON' : (err as Error).message });
