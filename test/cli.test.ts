@@ -167,8 +167,9 @@ describe('mnemo CLI', () => {
     const doc = await mnemo(env, ['doctor']);
     expect(doc.stdout).toMatch(/^ok {4}daemon/m);
     expect(doc.stdout).toMatch(/^ok {4}model/m);
+    expect(doc.stdout).toMatch(/^ok {4}onnx runtime/m);
     const checks = json(await mnemo(env, ['doctor', '--json']));
-    expect(checks.map((c: { check: string }) => c.check)).toContain('native client');
+    expect(checks.map((c: { check: string }) => c.check)).toEqual(expect.arrayContaining(['native client', 'onnx runtime']));
     expect((await mnemo(env, ['stop'])).stdout).toMatch(/^mnemo stopped \(pid \d+\)\n$/);
     const st = await mnemo(env, ['status', '--json']);
     expect(st.code).toBe(3);

@@ -3,8 +3,11 @@ import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO } from './helpers/packs.js';
 
-/** Static imports reachable from a compiled module: what loading it costs before any lazy import() runs. */
-function staticClosure(entry: string): { files: Set<string>; packages: Set<string> } {
+/**
+ * Static imports reachable from a compiled module: what loading it costs before any lazy import() runs. With `lazy`,
+ * literal import('...') calls are followed too: everything that module can ever load.
+ */
+function staticClosure(entry: string, lazy = false): { files: Set<string>; packages: Set<string> } {
   const files = new Set<string>();
   const packages = new Set<string>();
   const visit = (file: string) => {
@@ -16,12 +19,13 @@ function staticClosure(entry: string): { files: Set<string>; packages: Set<strin
       if (spec.startsWith('.')) visit(resolve(dirname(file), spec));
       else if (!spec.startsWith('node:')) packages.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);
     }
+    if (lazy) for (const m of source.matchAll(/\bimport\(\s*['"](\.[^'"]+)['"]\s*\)/g)) visit(resolve(dirname(file), m[1]!));
   };
   visit(entry);
   return { files, packages };
 }
 
-const HEAVY = ['onnxruntime-node', 'better-sqlite3', 'sqlite-vec', 'piscina', '@anush008/tokenizers', 'chrono-node', 'gpt-tokenizer'];
+const HEAVY = ['onnxruntime-common', 'better-sqlite3', 'sqlite-vec', 'piscina', '@anush008/tokenizers', 'chrono-node', 'gpt-tokenizer'];
 
 describe('the hot path loads almost nothing', () => {
   for (const entry of ['index.js', 'client/client.js', 'client/fallback.js', 'cli/main.js', 'mcp/server.js']) {
@@ -42,5 +46,14 @@ describe('the hot path loads almost nothing', () => {
   it('the daemon does load them (the check can fail)', () => {
     const { packages } = staticClosure(join(REPO, 'dist', 'daemon', 'daemon.js'));
     expect([...packages]).toEqual(expect.arrayContaining(['better-sqlite3', 'piscina', 'pino']));
+  });
+
+  it('no command and not the daemon can load the generator of test packs (tests and the bench only)', () => {
+    for (const entry of ['cli/main.js', 'daemon/daemon.js', 'embed/worker.js']) {
+      const { files } = staticClosure(join(REPO, 'dist', entry), true);
+      expect([...files].filter((f) => f.endsWith('embed/packs/bert-pack.js')), entry).toEqual([]);
+    }
+    // The closure does follow lazy imports: the CLI reaches the offline pack's builder only through one.
+    expect([...staticClosure(join(REPO, 'dist', 'cli/main.js'), true).files].some((f) => f.endsWith('embed/packs/offline-pack.js'))).toBe(true);
   });
 });

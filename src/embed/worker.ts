@@ -3,11 +3,12 @@
  * runs one inference before piscina hears it is ready, so a pool whose workers are up is a warm pool.
  */
 import { Tokenizer } from '@anush008/tokenizers';
-import * as ort from 'onnxruntime-node';
 import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { workerData } from 'piscina';
 import type { PackManifest } from './manifest.js';
+import { loadOrt } from './ort.js';
+import type * as Ort from 'onnxruntime-common';
 import { pool } from './pooling.js';
 
 export interface WorkerData {
@@ -28,6 +29,7 @@ export interface EmbedResult {
 }
 
 const { dir, manifest } = workerData as WorkerData;
+const ort = loadOrt();
 
 const tokenizer = Tokenizer.fromFile(join(dir, 'tokenizer.json'));
 tokenizer.setTruncation(manifest.maxTokens);
@@ -63,7 +65,7 @@ async function embed(texts: string[]): Promise<EmbedResult> {
     }
     tokens.push(real);
   });
-  const feeds: Record<string, ort.Tensor> = {
+  const feeds: Record<string, Ort.Tensor> = {
     input_ids: new ort.Tensor('int64', ids, [batch, seq]),
     attention_mask: new ort.Tensor('int64', mask, [batch, seq]),
   };

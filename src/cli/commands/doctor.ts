@@ -2,7 +2,8 @@ import { accessSync, constants, existsSync, statfsSync, statSync } from 'node:fs
 import { connect, socketPathFor } from '../../client/client.js';
 import { chooseModel, readConfig, type MnemoConfig } from '../../config.js';
 import { readManifest } from '../../embed/manifest.js';
-import { NATIVE_CLIENT_PATH } from '../../install-paths.js';
+import { NATIVE_CLIENT_PATH, PACKAGE_ROOT } from '../../install-paths.js';
+import { join } from 'node:path';
 import { resolvePaths } from '../../paths.js';
 import { PROTOCOL_VERSION } from '../../protocol/messages.js';
 import type { Command } from '../command.js';
@@ -71,8 +72,16 @@ export async function doctor(json: boolean): Promise<number> {
       add('native client', 'fail', `${NATIVE_CLIENT_PATH} is not executable`);
     }
   } else {
-    add('native client', 'warn', 'not built (no C compiler at install?); hooks use the slower Node.js client');
+    add(
+      'native client',
+      'warn',
+      `not built (no C compiler, or npm did not run mnemo's install script); hooks use the slower Node.js client; build it with \`node ${join(PACKAGE_ROOT, 'scripts', 'build-client.mjs')}\``,
+    );
   }
+
+  const { ORT_BINDING_PATH, ORT_PATH } = await import('../../embed/ort.js');
+  if (existsSync(ORT_BINDING_PATH)) add('onnx runtime', 'ok', ORT_PATH);
+  else add('onnx runtime', 'fail', `no build for ${process.platform}/${process.arch} in ${ORT_PATH}; mnemo runs on Linux (x64, arm64) and macOS (arm64)`);
 
   try {
     const client = await connect({ connectTimeoutMs: 1000, timeoutMs: 5000 });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { modelError } from '../../errors.js';
-import { writePack } from './bert-pack.js';
+import { writePack } from './write-pack.js';
 import type { PackManifest } from '../manifest.js';
 import { GraphBuilder } from './onnx-builder.js';
 import { OFFLINE_PACK_NAME, wordVectorsPath } from '../registry.js';
