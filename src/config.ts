@@ -21,6 +21,16 @@ const contextSchema = z
     promptMinSemanticLead: num(0, 1).opt,
   })
   .strict();
+const runtimeSchema = z
+  .object({
+    path: text(4096).opt.refine((p) => p === undefined || isAbsolute(p), 'must be an absolute path to an onnxruntime-node folder'),
+    providers: z
+      .array(z.enum(['cpu', 'cuda', 'coreml', 'webgpu'], { errorMap: () => ({ message: 'must be cpu, cuda, coreml or webgpu' }) }))
+      .min(1)
+      .max(4)
+      .optional(),
+  })
+  .strict();
 const configSchema = z
   .object({
     /** A model pack folder, or the name of a pack under the models dir (auto, offline, all-MiniLM-L6-v2, ...). */
@@ -33,6 +43,8 @@ const configSchema = z
     sessionIdleMinutes: int(1, 10_080).opt,
     /** Days a deleted memory stays in the trash (default 7). */
     trashDays: int(1, 3650).opt,
+    /** Another ONNX runtime (an onnxruntime-node folder, e.g. one installed with CUDA) and its execution providers. */
+    runtime: runtimeSchema.optional(),
   })
   .strict();
 
@@ -50,7 +62,7 @@ export function readConfig(paths: MnemoPaths): MnemoConfig {
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new MnemoError(ErrorCode.BAD_ARGS, `${path} must hold a JSON object`);
   const r = configSchema.safeParse(raw);
-  if (!r.success) throw new MnemoError(ErrorCode.BAD_ARGS, `${path}: ${badArgsFrom(r.error, [...Object.keys(configSchema.shape), ...Object.keys(contextSchema.shape)]).message}`);
+  if (!r.success) throw new MnemoError(ErrorCode.BAD_ARGS, `${path}: ${badArgsFrom(r.error, [...Object.keys(configSchema.shape), ...Object.keys(contextSchema.shape), ...Object.keys(runtimeSchema.shape)]).message}`);
   return withoutUndefined(r.data) as MnemoConfig;
 }
 

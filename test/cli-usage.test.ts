@@ -149,6 +149,10 @@ describe('the CLI says what is wrong in the terms the user typed, and --help onl
       expect(d.stdout).toMatch(/^fail +config +.*config\.json: `context\.sessionStartBudget` must be an integer from 50 to 20000, got 'lots'$/m);
       writeFileSync(join(other.MNEMO_HOME!, 'config', 'config.json'), JSON.stringify({ treads: 2 }));
       expect((await mnemo(other, ['doctor'])).stdout).toMatch(/unknown argument `treads` \(did you mean `threads`\?\)/);
+      writeFileSync(join(other.MNEMO_HOME!, 'config', 'config.json'), JSON.stringify({ runtime: { path: 'ort', providers: ['gpu'] } }));
+      const runtime = (await mnemo(other, ['doctor'])).stdout;
+      expect(runtime).toMatch(/`runtime\.path` must be an absolute path to an onnxruntime-node folder/);
+      expect(runtime).toMatch(/`runtime\.providers\[0\]` must be cpu, cuda, coreml or webgpu/);
     } finally {
       cleanup(other);
     }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Embedder } from '../dist/embed/embedder.js';
 import { ErrorCode, MnemoError } from '../dist/engine-index.js';
+import { ORT_PATH } from '../dist/embed/ort.js';
 import { TINY_MAX_TOKENS, tinyPack } from './helpers/packs.js';
 
 const maxDiff = (a: Float32Array, b: Float32Array) => {
@@ -117,10 +118,10 @@ describe('model pack checks', () => {
     cpSync(tinyPack(), dir, { recursive: true });
     return dir;
   };
-  const openFails = async (dir: string, pattern: RegExp) => {
+  const openFails = async (dir: string, pattern: RegExp, options: Parameters<typeof Embedder.open>[1] = {}) => {
     let error: unknown;
     try {
-      const e = await Embedder.open(dir, { threads: 1 });
+      const e = await Embedder.open(dir, { threads: 1, ...options });
       await e.close();
     } catch (err) {
       error = err;
@@ -166,6 +167,23 @@ describe('model pack checks', () => {
   it('checks its options', async () => {
     await expect(Embedder.open(tinyPack(), { threads: 0 })).rejects.toThrow(RangeError);
     await expect(Embedder.open(tinyPack(), { threads: 1.5 })).rejects.toThrow(TypeError);
+  });
+
+  it('loads another ONNX runtime folder and providers when asked, and says why it cannot', async () => {
+    // The bundled runtime named explicitly, with the CPU provider: the same vectors as the default.
+    const explicit = await Embedder.open(tinyPack(), { threads: 1, runtime: { path: ORT_PATH, providers: ['cpu'] } });
+    const plain = await Embedder.open(tinyPack(), { threads: 1 });
+    try {
+      const [a] = await explicit.embedDocuments(['runtime choice']);
+      const [b] = await plain.embedDocuments(['runtime choice']);
+      expect(maxDiff(a!, b!)).toBe(0);
+    } finally {
+      await Promise.all([explicit.close(), plain.close()]);
+    }
+    const missing = join(mkdtempSync(join(tmpdir(), 'mnemo-ort-')), 'onnxruntime-node');
+    await openFails(tinyPack(), new RegExp(`cannot load the ONNX runtime: it is not in ${missing}`), { runtime: { path: missing } });
+    // The bundled runtime has no CUDA provider (mnemo never downloads it): asking for one fails at start, plainly.
+    await openFails(tinyPack(), /failed to load in the worker pool: .*cuda/i, { runtime: { providers: ['cuda'] } });
   });
 });
 

@@ -206,7 +206,7 @@ export class Daemon {
       const engine = await Engine.open({
         modelDir: choice.dir,
         dbPath: this.paths.dbPath,
-        ...(threads ? { embedder: { threads } } : {}),
+        embedder: { ...(threads ? { threads } : {}), ...(config.runtime ? { runtime: config.runtime } : {}) },
         ...(config.trashDays ? { trashRetentionMs: config.trashDays * 86_400_000 } : {}),
       });
       if (this.stopping) {

@@ -16,6 +16,15 @@ export interface EmbedderOptions {
   cacheSize?: number;
   /** Skip the SHA-256 check of the pack's files (the caller has just verified them). */
   trustPack?: boolean;
+  /** Another ONNX runtime and its execution providers (default: the bundled CPU runtime, `cpu`). */
+  runtime?: RuntimeChoice;
+}
+
+export interface RuntimeChoice {
+  /** An onnxruntime-node folder (absolute). */
+  path?: string;
+  /** Execution providers in order of preference, as onnxruntime-node names them. */
+  providers?: string[];
 }
 
 import type { EmbedderStats } from '../protocol/results.js';
@@ -70,7 +79,7 @@ export class Embedder {
     }
     if (options.cacheSize !== undefined) checkInt('cacheSize', options.cacheSize, 0, 1_000_000);
     const pack = await loadPack(dir);
-    const workerData: WorkerData = { dir: pack.dir, manifest: pack.manifest };
+    const workerData: WorkerData = { dir: pack.dir, manifest: pack.manifest, runtime: options.runtime ?? {} };
     const pool = new Piscina<EmbedTask, EmbedResult>({
       filename: WORKER,
       minThreads: threads,
