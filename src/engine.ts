@@ -37,7 +37,7 @@ export const DEFAULT_TRASH_RETENTION_MS = 7 * 86_400_000;
 /** How often the trash is emptied of what is past its retention. */
 const TRASH_SWEEP_MS = 3_600_000;
 
-/** A ranked memory: its 0..1 score and, where each side ran, its own (see the README's "Scores"). */
+/** A ranked memory: its 0..1 score and, where each side ran, its own (see docs/search.md, "Scores"). */
 export interface Hit {
   memory: Memory;
   score: number;

@@ -33,7 +33,7 @@ export interface CompactMemory {
   score?: number;
 }
 
-/** A ranked memory in full: the 0..1 score and, where each side ran, its own score (see the README's "Scores"). */
+/** A ranked memory in full: the 0..1 score and, where each side ran, its own score (see docs/search.md, "Scores"). */
 export interface FullHit extends Memory {
   score: number;
   scores: { semantic?: number; keyword?: number };

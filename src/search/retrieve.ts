@@ -74,7 +74,7 @@ const hasDirection = (v: Float32Array): boolean => v.some((x) => Math.abs(x) > 1
  *
  * Why not reciprocal-rank fusion: with equal weights a weak vector ranking pulls strong keyword hits down. LoCoMo
  * development half, categories 1-4, offline pack, before neighbours: RRF recall@5 0.468 (keyword alone 0.536), this
- * 0.540-0.580 across weights 0.2-0.6 (issue 12, table of attempts in the README).
+ * 0.540-0.580 across weights 0.2-0.6 (issue 12, table of attempts in docs/retrieval-quality.md).
  */
 export function fuse(keyword: readonly { id: number; score: number }[], semantic: readonly { id: number; score: number }[]): ScoredId[] {
   const entries = new Map<number, ScoredId>();

@@ -2,7 +2,7 @@
  * Privacy before storage (and so before embedding and indexing). Two steps, applied to every text mnemo keeps:
  *
  * 1. Anything between `<private>` and `</private>` is dropped, tags included; an unclosed `<private>` drops the rest.
- * 2. Common secret shapes are replaced by `[REDACTED:<kind>]` (see SECRET_PATTERNS for the list; README documents it).
+ * 2. Common secret shapes are replaced by `[REDACTED:<kind>]` (see SECRET_PATTERNS for the list; the README documents it, under "Privacy").
  *
  * The patterns favour catching secrets over sparing look-alikes: a long random token after `token=` is gone, even if it
  * was harmless.
