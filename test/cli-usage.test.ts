@@ -126,7 +126,7 @@ describe('the CLI says what is wrong in the terms the user typed, and --help onl
       writeFileSync(join(other.MNEMO_HOME!, 'config', 'config.json'), JSON.stringify({ threads: 'abc' }));
       const bad = await mnemo(other, ['start']);
       expect(bad.code).toBe(1);
-      expect(bad.stderr).toMatch(/^mnemo: the daemon did not start: model failed to load: .*`threads` must be an integer from 1 to 64, got 'abc'/);
+      expect(bad.stderr).toMatch(/^mnemo: the daemon did not start: failed to start: .*`threads` must be an integer from 1 to 64, got 'abc'/);
       writeFileSync(join(other.MNEMO_HOME!, 'config', 'config.json'), '{}');
       mkdirSync(join(other.MNEMO_HOME!, 'data'), { recursive: true });
       writeFileSync(join(other.MNEMO_HOME!, 'data', 'mnemo.db'), Buffer.alloc(8192, 0x5a));

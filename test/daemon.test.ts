@@ -309,7 +309,8 @@ describe('daemon lifecycle', () => {
     const proc = spawn(process.execPath, [CLI, 'daemon'], { env, stdio: 'ignore' });
     expect(await new Promise((r) => proc.on('exit', r))).toBe(1);
     const log = readFileSync(join(env.MNEMO_HOME!, 'data', 'logs', 'daemon.log'), 'utf8');
-    expect(log).toMatch(/model failed to load/);
+    expect(log).toMatch(/failed to start/);
+    expect(log).toMatch(/broken|manifest/);
     expect(existsSync(socketOf(env))).toBe(false);
     cleanup(env);
   });

@@ -76,6 +76,41 @@ describe('a full disk', () => {
     }
   }, 120_000);
   if (!disk) it.skip('full disk: skipped, this test needs root to mount a small tmpfs', () => {});
+
+  const startDisk = smallDisk(8);
+  it.skipIf(!startDisk)('a start on a full disk fails at once with the cause, holds nothing, and works once there is room (issue 11, defect 2)', async () => {
+    const env = { ...testEnv(), MNEMO_HOME: join(startDisk!.dir, 'home') };
+    const cli = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { env, encoding: 'utf8', timeout: 60_000 });
+    try {
+      expect(cli(['start']).status).toBe(0);
+      expect(cli(['store', 'kept across a failed start']).status).toBe(0);
+      expect(cli(['stop']).status).toBe(0);
+      const filler = join(startDisk!.dir, 'filler');
+      const fill = openSync(filler, 'w');
+      try {
+        for (;;) writeSync(fill, Buffer.alloc(4096));
+      } catch {
+        // ENOSPC: full.
+      } finally {
+        closeSync(fill);
+      }
+      const started = Date.now();
+      const failed = cli(['start']);
+      expect(failed.status).toBe(1);
+      expect(failed.stderr).toMatch(/full/i);
+      // At once, not after the 60 s readiness wait it used to run into.
+      expect(Date.now() - started).toBeLessThan(30_000);
+      // Nothing left behind: no daemon answers and none holds the lock, so a start with room succeeds.
+      expect(cli(['status']).status).toBe(3);
+      rmSync(filler);
+      expect(cli(['start']).status).toBe(0);
+      expect(cli(['search', 'kept across a failed start', '--mode', 'keyword']).stdout).toMatch(/kept across a failed start/);
+    } finally {
+      cli(['stop']);
+      cleanup(env);
+      startDisk!.release();
+    }
+  }, 120_000);
 });
 
 describe('a damaged database', () => {

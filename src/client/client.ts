@@ -5,7 +5,7 @@ import { ErrorCode, MnemoError, type ErrorCode as Code } from '../errors.js';
 import { CLI_PATH } from '../install-paths.js';
 import { makeDir, resolvePaths } from '../paths.js';
 import { DEFAULT_MAX_FRAME, encodeFrame, FrameReader } from '../protocol/frame.js';
-import { PROTOCOL_VERSION, type Render, type Response } from '../protocol/messages.js';
+import { isFailedState, PROTOCOL_VERSION, type Render, type Response } from '../protocol/messages.js';
 import { defineOpMethods, type Op } from '../protocol/op-names.js';
 import type { ArgsOf, ResultOf } from '../protocol/ops.js';
 
@@ -111,7 +111,7 @@ export class MnemoClient {
         continue;
       }
       if (hello.ready || !(options.autostart || options.waitReady)) return client;
-      if (hello.state.startsWith('model failed')) {
+      if (isFailedState(hello.state)) {
         client.close();
         throw new MnemoError(ErrorCode.MODEL, `the daemon is up but ${hello.state}`);
       }

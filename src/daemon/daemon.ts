@@ -7,7 +7,7 @@ import { Engine, VERSION } from '../engine.js';
 import { ErrorCode, MnemoError } from '../errors.js';
 import { CLI_PATH } from '../install-paths.js';
 import { makeDir, resolvePaths, type MnemoPaths } from '../paths.js';
-import { PROTOCOL_VERSION } from '../protocol/messages.js';
+import { FAILED_STATE, PROTOCOL_VERSION } from '../protocol/messages.js';
 import { Dispatcher, type DaemonState } from './dispatch.js';
 import { DaemonLock } from './lock.js';
 import { LogFile } from './log-file.js';
@@ -225,8 +225,8 @@ export class Daemon {
       this.writeState();
       this.log.info({ model: engine.model.name, ms: Math.round(performance.now() - started) }, 'ready');
     } catch (err) {
-      this.state.state = `model failed to load: ${(err as Error).message}`;
-      this.log.error({ err }, 'model failed to load');
+      this.state.state = `${FAILED_STATE}: ${(err as Error).message}`;
+      this.log.error({ err }, FAILED_STATE);
       this.writeState();
       throw err;
     }

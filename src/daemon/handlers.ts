@@ -17,7 +17,7 @@ export interface DaemonState {
   hooks: HookHandler | null;
   /** A one-line notice about the model (a fallback in use), for hello and status. */
   notice: string | null;
-  /** "loading model", "ready", or why the model failed. */
+  /** "loading model", "ready", or "failed to start: <why>" (config, model or database). */
   state: string;
   startedAt: number;
   latency: LatencyRing;

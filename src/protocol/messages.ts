@@ -4,6 +4,13 @@ import { ErrorCode, MnemoError, type ErrorCode as Code } from '../errors.js';
 export const PROTOCOL_VERSION = 1;
 
 /**
+ * The start of `hello.state` when the daemon could not open its engine (config, model, database): it stays up to say
+ * why, and clients stop waiting for it. Daemons before 0.1.0's fault work said "model failed to load" for all of these.
+ */
+export const FAILED_STATE = 'failed to start';
+export const isFailedState = (state: string): boolean => state.startsWith(FAILED_STATE) || state.startsWith('model failed');
+
+/**
  * How the daemon shapes a result: `value` (default) as data; `json` as a JSON string; `text` as human text. The
  * native client asks for `json` or `text`, so it only ever prints a string and never builds or walks a map.
  */

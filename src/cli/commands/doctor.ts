@@ -5,7 +5,7 @@ import { readManifest } from '../../embed/manifest.js';
 import { NATIVE_CLIENT_PATH, PACKAGE_ROOT } from '../../install-paths.js';
 import { join } from 'node:path';
 import { resolvePaths } from '../../paths.js';
-import { PROTOCOL_VERSION } from '../../protocol/messages.js';
+import { isFailedState, PROTOCOL_VERSION } from '../../protocol/messages.js';
 import type { Command } from '../command.js';
 
 type Status = 'ok' | 'warn' | 'fail';
@@ -88,7 +88,7 @@ export async function doctor(json: boolean): Promise<number> {
     const hello = await client.hello();
     client.close();
     if (hello.protocol !== PROTOCOL_VERSION) add('daemon', 'fail', `pid ${hello.pid} speaks protocol ${hello.protocol}; run mnemo restart`);
-    else if (!hello.ready) add('daemon', hello.state.startsWith('model failed') ? 'fail' : 'warn', `pid ${hello.pid}: ${hello.state}`);
+    else if (!hello.ready) add('daemon', isFailedState(hello.state) ? 'fail' : 'warn', `pid ${hello.pid}: ${hello.state}`);
     else add('daemon', 'ok', `pid ${hello.pid}, ${hello.model?.name}, up ${Math.round(hello.uptimeMs / 1000)} s`);
   } catch {
     add('daemon', 'warn', 'not running (hooks start it; or run mnemo start)');
