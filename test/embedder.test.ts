@@ -26,6 +26,8 @@ describe('embedder', () => {
 
   it('warms every worker before it is ready and reports the manifest dimension', () => {
     expect(e.threads).toBe(2);
+    // Two distinct worker threads each ran the model during open(), before any request.
+    expect(e.warmedThreads).toBe(2);
     expect(e.dimension).toBe(32);
   });
 
@@ -108,7 +110,13 @@ describe('embedder', () => {
 
   it('handles empty, unicode and very long text', async () => {
     const vs = await e.embedDocuments(['', '日本語のテキスト 🚀', 'word '.repeat(50_000)]);
-    for (const v of vs) expect(v.every(Number.isFinite)).toBe(true);
+    // Real unit vectors (an all-zero vector would pass a finiteness check), and different texts differ.
+    for (const v of vs) {
+      expect(v.every(Number.isFinite)).toBe(true);
+      expect(norm(v)).toBeCloseTo(1, 5);
+    }
+    expect(maxDiff(vs[0]!, vs[1]!)).toBeGreaterThan(1e-3);
+    expect(maxDiff(vs[1]!, vs[2]!)).toBeGreaterThan(1e-3);
   });
 });
 

@@ -185,18 +185,16 @@ const PARAPHRASES: [string, string][] = [
 
 describe.runIf(wordVectorsPath() !== null)('the offline pack', () => {
   const dir = join(PACK_CACHE, 'offline-v1');
-  let built: ReturnType<typeof buildOfflinePack> | undefined;
   beforeAll(() => {
-    if (!existsSync(join(dir, 'manifest.json'))) built = buildOfflinePack(dir);
+    if (!existsSync(join(dir, 'manifest.json'))) buildOfflinePack(dir);
   }, 120_000);
 
   it('builds a small real pack that loads in the worker pool', async () => {
-    if (built) {
-      expect(built.words).toBe(200_000);
-      expect(built.ms).toBeLessThan(60_000);
-    }
+    // From the manifest, so the check holds whether this run built the pack or found it cached.
     const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
     expect(manifest).toMatchObject({ name: 'offline', dimension: 100, pooling: 'none', normalize: true });
+    expect(manifest.source).toMatch(/: 200000 words, int8, SIF-weighted mean$/);
+    expect(JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8')).model.vocab).toHaveProperty('daemon');
     expect(manifest.files['model.onnx'].size + manifest.files['tokenizer.json'].size).toBeLessThan(30 * 1024 * 1024);
     const e = await Embedder.open(dir, { threads: 1 });
     const [a, b, unknown] = await e.embedDocuments(['car repair', 'Car  REPAIR', 'zzqxv wvbnq']);

@@ -56,6 +56,7 @@ export class Embedder {
   private timer: NodeJS.Timeout | null = null;
   private drainQueued = false;
   private inFlight = 0;
+  private warmed = 0;
   private closed = false;
   private readonly counters = { calls: 0, texts: 0, cacheHits: 0, cacheMisses: 0 };
 
@@ -122,6 +123,12 @@ export class Embedder {
       );
       for (const r of results) seen.add(r.threadId);
     }
+    this.warmed = seen.size;
+  }
+
+  /** How many distinct worker threads answered during open(): all of them, unless warming gave up. */
+  get warmedThreads(): number {
+    return this.warmed;
   }
 
   /** Vectors for search queries: the manifest's query prefix, the cache. */
