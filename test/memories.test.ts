@@ -151,8 +151,11 @@ describe('store, search and the memory operations', () => {
   });
 
   it('searches by tag', async () => {
-    const r = results(await e.searchByTag({ tags: ['logging'] }));
+    await e.store({ content: 'only this memory carries the tag', tags: ['tag-search-only'] });
+    await e.store({ content: 'this one does not', tags: ['tag-search-other'] });
+    const r = results(await e.searchByTag({ tags: ['tag-search-only'] }));
     expect(r.length).toBe(1);
+    expect(r[0]!.preview).toBe('only this memory carries the tag');
     expect(r[0]!.score).toBeUndefined();
     await rejectsWith(e.searchByTag({ tags: [] }), ErrorCode.BAD_ARGS, /at least one tag/);
   });
@@ -248,25 +251,40 @@ describe('store, search and the memory operations', () => {
   });
 
   it('reports health and stats', async () => {
-    const h = await e.health();
-    expect(h.status).toBe('ok');
-    expect(h.model.dimension).toBe(32);
-    expect(h.vectors.current).toBe(h.memories);
-    expect(h.dbBytes).toBeGreaterThan(0);
-    expect(h.sqliteVec).toMatch(/^v0\.1/);
-    const s = await e.stats();
-    expect(s.memories).toBe(h.memories);
-    expect(s.byType.observation).toBeGreaterThan(0);
-    expect(s.topTags.find((t) => t.tag === 'round')?.count).toBe(30);
-    // Search results were counted as accessed (written in the background, flushed by stats()).
-    expect(s.accessed).toBeGreaterThan(5);
+    // An engine of its own, so the counts are exactly what this test stored, whatever ran before.
+    const own = await openTestEngine({ now: () => now });
+    try {
+      const api = own.api;
+      for (let i = 0; i < 6; i++) {
+        await api.store({ content: `stats sample ${i} about queues`, type: i < 4 ? 'observation' : 'note', tags: i < 5 ? ['counted'] : ['other'] });
+      }
+      const h = await api.health();
+      expect(h).toMatchObject({ status: 'ok', memories: 6 });
+      expect(h.model.dimension).toBe(32);
+      expect(h.vectors.current).toBe(6);
+      expect(h.dbBytes).toBeGreaterThan(0);
+      expect(h.sqliteVec).toMatch(/^v0\.1/);
+      const found = results(await api.search({ query: 'stats sample queues', mode: 'keyword', limit: 3 }));
+      expect(found.length).toBe(3);
+      const s = await api.stats();
+      expect(s.memories).toBe(6);
+      expect(s.byType).toMatchObject({ observation: 4, note: 2 });
+      expect(s.topTags.find((t) => t.tag === 'counted')?.count).toBe(5);
+      // The three results were counted as accessed (written in the background, flushed by stats()).
+      expect(s.accessed).toBe(3);
+    } finally {
+      await own.close();
+    }
   });
 
   it('renders search results as text within a token budget', async () => {
-    const r = await e.search({ query: 'filter sample about caching layers', limit: 20, format: 'text', budget: 60, header: 'Memories:' });
+    for (let i = 0; i < 5; i++) await e.store({ content: `budget sample ${i}: the caching layers keep ${'hot keys '.repeat(10)}` });
+    const r = await e.search({ query: 'budget sample caching layers', limit: 20, format: 'text', budget: 60, header: 'Memories:' });
     if (r.format !== 'text') throw new Error('text');
     expect(r.tokens).toBeLessThanOrEqual(60);
+    // More matches than fit: some are shown, and the budget is what cut the rest.
     expect(r.shown).toBeGreaterThan(0);
+    expect(r.shown).toBeLessThan(5);
     expect(r.text.startsWith('Memories:\n- ')).toBe(true);
   });
 
