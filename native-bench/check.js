@@ -49,7 +49,7 @@ for (const [key, b] of Object.entries(base)) {
   }
   const bv = comparable(base, b);
   const cv = comparable(cur, c);
-  let regressed = false;
+  let regressed;
   let limit;
   if (c.unit === 'ratio') {
     limit = bv.value - 0.02;
@@ -79,8 +79,11 @@ if (values.json) {
   console.log(JSON.stringify({ tolerance, regressions: regressions.length, findings }, null, 2));
 } else {
   const fmt = (x) => (typeof x === 'number' ? (Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(3)) : '');
-  console.log(`bench:check against ${values.baseline} (tolerance ${tolerance * 100}%; relative rows are value ÷ their in-run reference)`);
-  for (const f of findings) console.log(`${f.status.padEnd(9)} ${f.key.padEnd(66)} ${fmt(f.baseline).padStart(9)} -> ${fmt(f.current).padStart(9)} (limit ${fmt(f.limit)})${f.relative ? ' relative' : ''}`);
+  console.log(`bench:check against ${values.baseline} (tolerance ${tolerance * 100}%; ` + 'relative rows are value ÷ their in-run reference)');
+  for (const f of findings) {
+    const change = `${fmt(f.baseline).padStart(9)} -> ${fmt(f.current).padStart(9)}`;
+    console.log(`${f.status.padEnd(9)} ${f.key.padEnd(66)} ${change} (limit ${fmt(f.limit)})${f.relative ? ' relative' : ''}`);
+  }
   console.log(regressions.length === 0 ? `no regressions in ${findings.length} rows` : `${regressions.length} regressions`);
 }
 process.exit(regressions.length === 0 ? 0 : 1);

@@ -38,7 +38,8 @@ export function benchPack(kind) {
 
 const COMMON = `the of and to in is that for it as with was on be by this are or from at an not but have all which one their has
 can will more if been when there who also other some into only time would new about two first after these than could
-may most then over such any where should very what our just like make how each through use work used out because way`.split(/\s+/);
+may most then over such any where should very what our just like make how each through use work used out
+because way`.split(/\s+/);
 const TECH = `daemon socket cache index sqlite vector search memory hook session prompt tool commit branch refactor bug fix test
 build deploy config token latency worker pool model embed query filter project tag decision note error retry lock
 payment gateway invoice ledger webhook refund currency fraud vault checkout order customer account email password login
@@ -46,7 +47,8 @@ oauth migration schema table column key constraint transaction rollback journal 
 compiler runtime bundle module import export interface class method function closure promise stream buffer encoding
 frame protocol handshake certificate proxy router middleware handler endpoint request response header cookie cors
 kubernetes container image registry pipeline artifact release version semver changelog lint format typecheck coverage
-benchmark profile flamegraph allocation leak heap stack trace panic crash signal thread mutex deadlock race condition`.split(/\s+/);
+benchmark profile flamegraph allocation leak heap stack trace panic crash signal thread mutex deadlock race
+condition`.split(/\s+/);
 
 /** A seeded generator of memory-like text: Zipf-distributed words, technical terms, file names and numbers. */
 export function corpus(seed = 1) {
@@ -99,7 +101,8 @@ export function timeProcess(argv, env, stdin = '') {
 
 export function machine() {
   const cpu = cpus()[0]?.model ?? 'unknown cpu';
-  return `${cpus().length} cores (${cpu}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, ${process.platform}`;
+  const memory = `${(totalmem() / 2 ** 30).toFixed(0)} GiB`;
+  return `${cpus().length} cores (${cpu}), ${memory}, node ${process.version}, ${process.platform}`;
 }
 
 export function gitProject(dir, branch = 'payment-retries') {

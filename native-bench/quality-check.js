@@ -30,7 +30,10 @@ const load = (path) => {
 const current = load(values.current);
 const baseline = load(values.baseline);
 if (current.conversations.join() !== baseline.conversations.join()) {
-  console.error(`eval:quality:check: the runs cover different conversations (${current.conversations} vs ${baseline.conversations})`);
+  console.error(
+    'eval:quality:check: the runs cover different conversations ' +
+      `(${current.conversations} vs ${baseline.conversations})`,
+  );
   process.exit(2);
 }
 
@@ -49,7 +52,8 @@ for (const mode of Object.keys(baseline.results).filter((m) => m !== 'bm25')) {
       const status = c === undefined ? 'MISSING' : c < b - tolerance ? 'REGRESSED' : 'ok';
       if (status !== 'ok') regressions++;
       if (status !== 'ok' || c - b > tolerance) {
-        console.log(`${status.padEnd(9)} ${`${mode} ${group} ${figure}`.padEnd(28)} ${b.toFixed(3)} -> ${c === undefined ? 'none' : c.toFixed(3)}`);
+        const now = c === undefined ? 'none' : c.toFixed(3);
+        console.log(`${status.padEnd(9)} ${`${mode} ${group} ${figure}`.padEnd(28)} ${b.toFixed(3)} -> ${now}`);
       }
     }
   }

@@ -20,7 +20,7 @@ import { Engine } from '../dist/engine-index.js';
 import { buildOfflinePack, wordVectorsPath } from '../dist/embed/packs/offline-pack.js';
 import { relevantHits } from '../dist/search/relevance.js';
 import { benchPack, machine, REPO } from './lib.js';
-import { CATEGORIES, DEFAULT_DATA, judgeRanking, loadLocomo, mean, p95, referenceBm25 } from './quality-data.js';
+import { DEFAULT_DATA, judgeRanking, loadLocomo, mean, p95, referenceBm25 } from './quality-data.js';
 
 // ---------------------------------------------------------------- the engine, through one adapter
 // Every call the harness makes into the engine is here, so a change of the engine's API is a change of these lines.

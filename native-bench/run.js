@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// mnemo's benchmark suite: one table, one JSON file. Engine micro-benchmarks (tinybench), end-to-end hooks through the
-// native client beside the Node.js client and a per-hook-process baseline, ingest with a loss check, memory, cold start.
+// mnemo's benchmark suite: one table, one JSON file. Engine micro-benchmarks (tinybench), end-to-end hooks through
+// the native client beside the Node.js client and a per-hook-process baseline, ingest with a loss check, memory,
+// cold start.
 //
 //   npm run bench                      the full run (about 10 minutes on 2 cores)
 //   node native-bench/run.js --smoke   a tiny configuration, seconds, to check the harness itself
@@ -345,5 +346,6 @@ try {
 const result = { when: new Date().toISOString(), machine: machine(), pack: packKind, smoke, sizes, runs, threads, seconds: Math.round((performance.now() - started) / 1000), rows };
 mkdirSync(join(outFile, '..'), { recursive: true });
 writeFileSync(outFile, `${JSON.stringify(result, null, 2)}\n`);
-printTable(`mnemo bench — ${result.machine}; pack ${packKind === 'minilm' ? 'MiniLM-L6-shaped int8' : 'tiny'}; ${result.seconds} s`, rows);
+const packName = packKind === 'minilm' ? 'MiniLM-L6-shaped int8' : 'tiny';
+printTable(`mnemo bench — ${result.machine}; pack ${packName}; ${result.seconds} s`, rows);
 console.log(`\nwrote ${outFile}`);

@@ -62,8 +62,11 @@ export function readConfig(paths: MnemoPaths): MnemoConfig {
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new MnemoError(ErrorCode.BAD_ARGS, `${path} must hold a JSON object`);
   const r = configSchema.safeParse(raw);
-  if (!r.success) throw new MnemoError(ErrorCode.BAD_ARGS, `${path}: ${badArgsFrom(r.error, [...Object.keys(configSchema.shape), ...Object.keys(contextSchema.shape), ...Object.keys(runtimeSchema.shape)]).message}`);
-  return withoutUndefined(r.data) as MnemoConfig;
+  if (!r.success) {
+    const known = [...Object.keys(configSchema.shape), ...Object.keys(contextSchema.shape), ...Object.keys(runtimeSchema.shape)];
+    throw new MnemoError(ErrorCode.BAD_ARGS, `${path}: ${badArgsFrom(r.error, known).message}`);
+  }
+  return withoutUndefined(r.data);
 }
 
 function withoutUndefined(o: Record<string, unknown>): Record<string, unknown> {

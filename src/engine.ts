@@ -264,7 +264,9 @@ export class Engine {
     if (mode === 'keyword' || this.missingVectors === 0) return { mode };
     return {
       mode: 'keyword',
-      notice: `semantic search is off until \`mnemo reindex\` embeds ${this.missingVectors} memories with ${this.model.name}; these are keyword matches`,
+      notice:
+        `semantic search is off until \`mnemo reindex\` embeds ${this.missingVectors} memories ` +
+        `with ${this.model.name}; these are keyword matches`,
     };
   }
 
@@ -351,7 +353,7 @@ export class Engine {
     this.assertOpen();
     const filtering = isFiltering(s.filter);
     if (s.hashes === undefined && !filtering) {
-      throw badArgs('refusing to delete with an empty filter: give `hashes`, `tags`, a time range (`since`, `until` or `time`), `project`, `sessionId` or `type`');
+      throw badArgs('refusing to delete with an empty filter: give `hashes`, `tags`, ' + 'a time range (`since`, `until` or `time`), `project`, `sessionId` or `type`');
     }
     let rows: MemoryRow[];
     if (s.hashes !== undefined) {
@@ -486,12 +488,14 @@ export class Engine {
     this.assertOpen();
     const coverage = this.storage.vectorCoverage(this.model);
     const warnings: string[] = [];
-    if (this.damage) warnings.push(`the database is damaged (${this.damage}): \`mnemo doctor\` checks it; restore a backup or \`mnemo export\` what still reads`);
+    if (this.damage) warnings.push(`the database is damaged (${this.damage}): \`mnemo doctor\` checks it; ` + 'restore a backup or `mnemo export` what still reads');
     const free = freeBytes(this.dbPath);
-    if (free !== null && free < LOW_DISK_BYTES) warnings.push(`the disk holding the database has ${Math.round(free / 1048576)} MiB free: new memories and captured events fail when it is full`);
+    if (free !== null && free < LOW_DISK_BYTES) {
+      warnings.push(`the disk holding the database has ${Math.round(free / 1048576)} MiB free: ` + 'new memories and captured events fail when it is full');
+    }
     if (coverage.withoutVector > 0) {
       warnings.push(
-        `${coverage.withoutVector} memories have no vector from ${this.model.name} (the model changed): semantic search is off until \`mnemo reindex\``,
+        `${coverage.withoutVector} memories have no vector from ${this.model.name} (the model changed): ` + 'semantic search is off until `mnemo reindex`',
       );
     }
     return {

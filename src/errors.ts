@@ -1,7 +1,7 @@
 /**
  * Every error mnemo raises on purpose is a MnemoError: a stable code that crosses the wire and a message a person can
- * act on. Codes are the protocol's (docs/ARCHITECTURE.md, "Protocol"); the store, embedder and search raise them directly so the
- * daemon never has to translate.
+ * act on. Codes are the protocol's (docs/ARCHITECTURE.md, "Protocol"); the store, embedder and search raise them
+ * directly so the daemon never has to translate.
  */
 export const ErrorCode = {
   BAD_FRAME: 'E_BAD_FRAME',

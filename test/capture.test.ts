@@ -162,7 +162,7 @@ describe('capture and context through the native client and a real daemon', () =
       session_id: 'sess-P',
       cwd,
       prompt_id: 'pp1',
-      prompt: `Deploy with ANTHROPIC_API_KEY=${secret} <private>the staging password is tulip-42</private> and check the logs`,
+      prompt: `Deploy with ANTHROPIC_API_KEY=${secret} ` + '<private>the staging password is tulip-42</private> and check the logs',
     });
     await hook(d.env, 'PostToolUse', {
       session_id: 'sess-P',

@@ -96,7 +96,7 @@ describe('the CLI says what is wrong in the terms the user typed, and --help onl
   it('refuses an empty delete at the edge, without starting a daemon', async () => {
     const r = await mnemo(env, ['delete']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe('mnemo: refusing to delete with an empty filter: give <hash>..., --tag, a time range (--since, --until or --time), --project, --session or --type\n');
+    expect(r.stderr).toBe('mnemo: refusing to delete with an empty filter: give <hash>..., --tag, ' + 'a time range (--since, --until or --time), --project, --session or --type\n');
     expect(existsSync(join(env.MNEMO_HOME!, 'run'))).toBe(false);
   });
 
@@ -126,7 +126,9 @@ describe('the CLI says what is wrong in the terms the user typed, and --help onl
       writeFileSync(join(other.MNEMO_HOME!, 'config', 'config.json'), JSON.stringify({ threads: 'abc' }));
       const bad = await mnemo(other, ['start']);
       expect(bad.code).toBe(1);
-      expect(bad.stderr).toMatch(/^mnemo: the daemon did not start: failed to start: .*`threads` must be an integer from 1 to 64, got 'abc'/);
+      expect(bad.stderr).toMatch(
+        new RegExp('^mnemo: the daemon did not start: failed to start: ' + ".*`threads` must be an integer from 1 to 64, got 'abc'"),
+      );
       writeFileSync(join(other.MNEMO_HOME!, 'config', 'config.json'), '{}');
       mkdirSync(join(other.MNEMO_HOME!, 'data'), { recursive: true });
       writeFileSync(join(other.MNEMO_HOME!, 'data', 'mnemo.db'), Buffer.alloc(8192, 0x5a));
@@ -146,7 +148,7 @@ describe('the CLI says what is wrong in the terms the user typed, and --help onl
       writeFileSync(join(other.MNEMO_HOME!, 'config', 'config.json'), JSON.stringify({ context: { sessionStartBudget: 'lots' } }));
       const d = await mnemo(other, ['doctor']);
       expect(d.code).toBe(1);
-      expect(d.stdout).toMatch(/^fail +config +.*config\.json: `context\.sessionStartBudget` must be an integer from 50 to 20000, got 'lots'$/m);
+      expect(d.stdout).toMatch(new RegExp('^fail +config +.*config\\.json: ' + "`context\\.sessionStartBudget` must be an integer from 50 to 20000, got 'lots'$", 'm'));
       writeFileSync(join(other.MNEMO_HOME!, 'config', 'config.json'), JSON.stringify({ treads: 2 }));
       expect((await mnemo(other, ['doctor'])).stdout).toMatch(/unknown argument `treads` \(did you mean `threads`\?\)/);
       writeFileSync(join(other.MNEMO_HOME!, 'config', 'config.json'), JSON.stringify({ runtime: { path: 'ort', providers: ['gpu'] } }));

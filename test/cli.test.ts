@@ -23,9 +23,10 @@ function mnemo(env: NodeJS.ProcessEnv, args: string[], stdin?: string): Promise<
   });
 }
 
-const json = (r: Run) => {
+/** The --json output of a run that succeeded, as the shape the test reads from it. */
+const json = <T = unknown>(r: Run): T => {
   expect(r.code, r.stderr).toBe(0);
-  return JSON.parse(r.stdout);
+  return JSON.parse(r.stdout) as T;
 };
 
 describe('mnemo CLI', () => {
@@ -53,7 +54,7 @@ describe('mnemo CLI', () => {
   it('store from arguments and from stdin', async () => {
     const r = await mnemo(env, ['store', 'Chose', 'pino', 'for', 'logs', '-t', 'decision', '-t', 'Logging', '--type', 'decision']);
     expect(r.stdout).toMatch(/^stored [0-9a-f]{8} \[decision, logging\]\n$/);
-    const j = json(await mnemo(env, ['store', '-', '--json', '--project', '/work/app'], 'Socket lives in XDG_RUNTIME_DIR\n'));
+    const j = json<{ hash: string }>(await mnemo(env, ['store', '-', '--json', '--project', '/work/app'], 'Socket lives in XDG_RUNTIME_DIR\n'));
     expect(j).toMatchObject({ created: true, memory: { tags: [], type: 'note' } });
     hash = j.hash;
     const again = await mnemo(env, ['store', 'Socket lives in XDG_RUNTIME_DIR']);
@@ -63,14 +64,14 @@ describe('mnemo CLI', () => {
   it('search, recall, get, tags in both forms', async () => {
     const s = await mnemo(env, ['search', 'pino logs', '--mode', 'keyword']);
     expect(s.stdout).toMatch(/^- [0-9a-f]{8} now [0-9.]+ \[decision, logging\] Chose pino for logs$/m);
-    const sj = json(await mnemo(env, ['search', 'socket', '--json', '--project', '/work/app']));
-    expect(sj.results.map((m: { hash: string }) => m.hash)).toEqual([hash.slice(0, 8)]);
+    const sj = json<{ results: { hash: string }[] }>(await mnemo(env, ['search', 'socket', '--json', '--project', '/work/app']));
+    expect(sj.results.map((m) => m.hash)).toEqual([hash.slice(0, 8)]);
     expect((await mnemo(env, ['recall', 'today'])).stdout.split('\n').filter(Boolean).length).toBe(2);
-    expect(json(await mnemo(env, ['recall', 'past week', 'pino', '--json'])).results.length).toBeGreaterThan(0);
+    expect(json<{ results: unknown[] }>(await mnemo(env, ['recall', 'past week', 'pino', '--json'])).results.length).toBeGreaterThan(0);
     const g = await mnemo(env, ['get', hash.slice(0, 10)]);
     expect(g.stdout).toContain('project  /work/app');
     expect(g.stdout).toMatch(/\n\nSocket lives in XDG_RUNTIME_DIR\n$/);
-    expect(json(await mnemo(env, ['get', hash, '--json'])).content).toBe('Socket lives in XDG_RUNTIME_DIR');
+    expect(json<{ content: string }>(await mnemo(env, ['get', hash, '--json'])).content).toBe('Socket lives in XDG_RUNTIME_DIR');
     expect((await mnemo(env, ['tags'])).stdout).toBe('1  decision\n1  logging\n');
     expect(json(await mnemo(env, ['tags', '--json']))).toEqual([
       { tag: 'decision', count: 1 },
@@ -107,27 +108,27 @@ describe('mnemo CLI', () => {
     const file = join(env.MNEMO_HOME!, 'export.jsonl');
     const ex = await mnemo(env, ['export', '--output', file]);
     expect(ex.code, ex.stderr).toBe(0);
-    const exported = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const exported = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { hash: string; accessCount: number });
     expect(exported.length).toBe(3);
     // Every field of the stored rows is in the export (a dropped field would be missing on both sides of the round
     // trip below, so compare with the database itself).
     const db = new Database(join(env.MNEMO_HOME!, 'data', 'mnemo.db'), { readonly: true });
     try {
       for (const row of db.prepare('SELECT * FROM memories').all() as Record<string, unknown>[]) {
-        const m = exported.find((e: { hash: string }) => e.hash === row.hash);
+        const m = exported.find((e) => e.hash === row.hash);
         expect(m).toMatchObject({
           content: row.content,
           type: row.type,
           project: row.project,
           sessionId: row.session_id,
-          metadata: JSON.parse(row.metadata as string),
+          metadata: JSON.parse(row.metadata as string) as unknown,
           createdAt: row.created_at,
           updatedAt: row.updated_at,
           accessCount: row.access_count,
           lastAccessedAt: row.last_accessed_at,
         });
       }
-      expect(exported.some((e: { accessCount: number }) => e.accessCount > 0)).toBe(true);
+      expect(exported.some((e) => e.accessCount > 0)).toBe(true);
     } finally {
       db.close();
     }
@@ -139,7 +140,7 @@ describe('mnemo CLI', () => {
       expect(json(await mnemo(fresh, ['import', file, '--json']))).toEqual({ imported: 0, alreadyPresent: 3 });
       const out = join(fresh.MNEMO_HOME!, 'again.jsonl');
       await mnemo(fresh, ['export', '-o', out]);
-      const reexported = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const reexported = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as unknown);
       expect(reexported).toEqual(exported);
       // Also from stdin.
       writeFileSync(join(fresh.MNEMO_HOME!, 'empty.jsonl'), '');
@@ -151,14 +152,14 @@ describe('mnemo CLI', () => {
   });
 
   it('restart brings up a new daemon', async () => {
-    const before = json(await mnemo(env, ['status', '--json'])).pid;
+    const before = json<{ pid: number }>(await mnemo(env, ['status', '--json'])).pid;
     const r = await mnemo(env, ['restart']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^mnemo started/);
-    const after = json(await mnemo(env, ['status', '--json'])).pid;
+    const after = json<{ pid: number }>(await mnemo(env, ['status', '--json'])).pid;
     expect(after).not.toBe(before);
     // One JSON document (it used to print two): what started, and which pid was stopped.
-    const again = json(await mnemo(env, ['restart', '--json']));
+    const again = json<{ pid: number }>(await mnemo(env, ['restart', '--json']));
     expect(again).toMatchObject({ running: true, stopped: after });
     expect(again.pid).not.toBe(after);
   });
@@ -168,8 +169,8 @@ describe('mnemo CLI', () => {
     expect(doc.stdout).toMatch(/^ok {4}daemon/m);
     expect(doc.stdout).toMatch(/^ok {4}model/m);
     expect(doc.stdout).toMatch(/^ok {4}onnx runtime/m);
-    const checks = json(await mnemo(env, ['doctor', '--json']));
-    expect(checks.map((c: { check: string }) => c.check)).toEqual(expect.arrayContaining(['native client', 'onnx runtime']));
+    const checks = json<{ check: string }[]>(await mnemo(env, ['doctor', '--json']));
+    expect(checks.map((c) => c.check)).toEqual(expect.arrayContaining(['native client', 'onnx runtime']));
     expect((await mnemo(env, ['stop'])).stdout).toMatch(/^mnemo stopped \(pid \d+\)\n$/);
     const st = await mnemo(env, ['status', '--json']);
     expect(st.code).toBe(3);

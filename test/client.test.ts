@@ -178,7 +178,7 @@ describe.each(clients)('%s client without a daemon', (name, cmd) => {
       for (let i = 0; i < 300 && !up; i++) {
         await new Promise((r) => setTimeout(r, 100));
         const r = await run([...cmd, 'call', 'hello', '{}', '--json'], watching);
-        up = r.code === 0 && JSON.parse(r.stdout || '{}').ready === true;
+        up = r.code === 0 && (JSON.parse(r.stdout || '{}') as { ready?: boolean }).ready === true;
       }
       expect(up).toBe(true);
       const stop = await run([...cmd, 'call', 'shutdown'], watching);

@@ -89,7 +89,7 @@ describe('daemon over its socket', () => {
     const raw = await RawConnection.open(socketOf(d.env));
     const ops = ['search', 'hello', 'tags', 'health', 'search', 'hello'];
     ops.forEach((op, i) => raw.send({ id: 100 + i, op, args: op === 'search' ? { query: `pipelined ${i}` } : {} }));
-    const replies = [];
+    const replies: { id: number; ok: boolean }[] = [];
     for (let i = 0; i < ops.length; i++) replies.push((await raw.next()) as { id: number; ok: boolean });
     expect(replies.map((r) => r.id).sort()).toEqual(ops.map((_, i) => 100 + i));
     expect(replies.every((r) => r.ok)).toBe(true);
@@ -139,7 +139,8 @@ describe('daemon over its socket', () => {
       }),
     );
     expect(results.every(Boolean)).toBe(true);
-    expect(((await c.status()).requestsMs as { errors: number }).errors).toBeLessThanOrEqual(3); // the deliberate errors above
+    // At most the deliberate errors above.
+    expect(((await c.status()).requestsMs as { errors: number }).errors).toBeLessThanOrEqual(3);
     // Every acknowledged store is there.
     const tags = await c.tags({ limit: 1000 });
     for (let ci = 0; ci < 32; ci++) expect(tags.find((t) => t.tag === `c${ci}`)?.count).toBe(40);
@@ -347,7 +348,7 @@ describe('overload', () => {
     }
   });
 
-  it('lets a new connection in at the limit by closing the one idle longest (idle connections cannot lock hooks out)', async () => {
+  it('makes room at the limit by closing the longest-idle connection: idle ones cannot lock hooks out', async () => {
     const { startDaemon: startInProcess } = await import('../dist/daemon/daemon.js');
     const env = testEnv();
     const daemon = await startInProcess({ env, threads: 1, limits: { maxConnections: 3, evictIdleAfterMs: 300 } });

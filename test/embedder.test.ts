@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Embedder } from '../dist/embed/embedder.js';
+import type { PackManifest } from '../dist/embed/manifest.js';
 import { ErrorCode, MnemoError } from '../dist/engine-index.js';
 import { ORT_PATH } from '../dist/embed/ort.js';
 import { TINY_MAX_TOKENS, tinyPack } from './helpers/packs.js';
@@ -158,7 +159,7 @@ describe('model pack checks', () => {
     const dir = copy();
     const garbage = Buffer.from('this is not an onnx model');
     writeFileSync(join(dir, 'model.onnx'), garbage);
-    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as PackManifest;
     const { createHash } = await import('node:crypto');
     manifest.files['model.onnx'] = { sha256: createHash('sha256').update(garbage).digest('hex'), size: garbage.length };
     writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
@@ -225,7 +226,7 @@ describe('tokenizers and pack shapes', () => {
     }
   });
 
-  it('runs the MiniLM-L6-shaped pack (384 dimensions) with the real all-MiniLM-L6-v2 tokenizer when present', async () => {
+  it('runs the MiniLM-L6-shaped pack (384 dims) with the real all-MiniLM-L6-v2 tokenizer if present', async () => {
     const { miniLmShapedPack } = await import('./helpers/packs.js');
     const e = await Embedder.open(miniLmShapedPack(), { threads: 1 });
     try {

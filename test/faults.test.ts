@@ -28,7 +28,7 @@ function smallDisk(mib: number): { dir: string; release(): void } | null {
 
 describe('a full disk', () => {
   const disk = smallDisk(12);
-  it.skipIf(!disk)('refuses writes while the disk is full, keeps serving, and stores again once there is room (needs root to mount a tmpfs)', async () => {
+  it.skipIf(!disk)('refuses writes while the disk is full, keeps serving, and stores again once there is room ' + '(needs root to mount a tmpfs)', async () => {
     const env = { ...testEnv(), MNEMO_HOME: join(disk!.dir, 'home') };
     mkdirSync(env.MNEMO_HOME, { recursive: true });
     const d = await startDaemon(env);

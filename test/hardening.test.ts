@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,7 +29,8 @@ describe('capture cleans what it is given', () => {
     await send('UserPromptSubmit', '{"session_id":"n1","cwd":"/home/me/proj","prompt":"fix\\u0000 it","prompt_id":"p1"}');
     await send(
       'PostToolUse',
-      '{"session_id":"n1","cwd":"/home/me/proj","prompt_id":"p1","tool_name":"Bash","tool_use_id":"t1","tool_input":{"command":"make"},"tool_response":{"stdout":"","stderr":"bad\\u0000byte","exit_code":2}}',
+      '{"session_id":"n1","cwd":"/home/me/proj","prompt_id":"p1","tool_name":"Bash","tool_use_id":"t1",' +
+        '"tool_input":{"command":"make"},"tool_response":{"stdout":"","stderr":"bad\\u0000byte","exit_code":2}}',
     );
     await send('Stop', '{"session_id":"n1","cwd":"/home/me/proj","prompt_id":"p1"}');
     await send('SessionEnd', '{"session_id":"n1","cwd":"/home/me/proj","reason":"exit"}');
@@ -43,17 +44,20 @@ describe('capture cleans what it is given', () => {
     await h.stop();
   });
 
-  it('captures a hook payload nested 5,000 deep, and refuses metadata 1,001 deep as bad input (not E_INTERNAL)', async () => {
+  it('captures a hook payload 5,000 deep; refuses metadata 1,001 deep as bad input (not E_INTERNAL)', async () => {
     const h = new HookHandler(t.engine, { compressor: { intervalMs: 60_000 } });
     let deep = '"x"';
     for (let i = 0; i < 5000; i++) deep = `{"a":${deep}}`;
-    const r = await h.handle('PostToolUse', Buffer.from(`{"session_id":"deep","cwd":"/tmp","tool_name":"Bash","tool_use_id":"t1","tool_input":{"command":"ls"},"tool_response":${deep}}`));
+    const payload =
+      '{"session_id":"deep","cwd":"/tmp","tool_name":"Bash","tool_use_id":"t1","tool_input":{"command":"ls"},' +
+      `"tool_response":${deep}}`;
+    const r = await h.handle('PostToolUse', Buffer.from(payload));
     expect(r).toEqual({ stdout: '', exitCode: 0 });
     expect(h.capture.toolEvents('deep').length).toBe(1);
     await h.stop();
     const meta: Record<string, unknown> = {};
     let at = meta;
-    for (let i = 0; i < 1001; i++) at = (at.a = {}) as Record<string, unknown>;
+    for (let i = 0; i < 1001; i++) at = (at.a = {});
     await expect(t.api.store({ content: 'deep metadata', metadata: meta })).rejects.toMatchObject({ code: ErrorCode.BAD_ARGS, message: expect.stringMatching(/nested at most 64 levels/) });
   });
 
@@ -89,8 +93,6 @@ describe('the wire', () => {
   });
 
   it('keeps its files private: database, WAL, lock and log are 0600', async () => {
-    const { statSync } = await import('node:fs');
-    const { join } = await import('node:path');
     const c = await connect({ env: d.env });
     await c.store({ content: 'a private memory' });
     c.close();

@@ -31,7 +31,15 @@ const USER_SETTINGS = {
   model: 'opus',
 };
 
-const mnemoCommands = (settings: { hooks?: Record<string, { hooks: { command: string }[] }[]> }) =>
+/** A Claude Code settings file, with the fields these tests read. */
+interface Settings {
+  permissions?: unknown;
+  model?: string;
+  hooks?: Record<string, { matcher?: string; hooks: { command: string; timeout?: number }[] }[]>;
+}
+const readSettings = (text: string) => JSON.parse(text) as Settings;
+
+const mnemoCommands = (settings: Settings) =>
   Object.entries(settings.hooks ?? {}).flatMap(([event, groups]) =>
     groups.flatMap((g) => g.hooks.filter((h) => h.command.includes('mnemo-client hook')).map((h) => `${event}: ${h.command.split(' ').slice(-2).join(' ')}`)),
   );
@@ -43,7 +51,7 @@ describe('mnemo hooks install / uninstall / status', () => {
     const r = await mnemo(e, join(project, 'src'), ['hooks', 'install']);
     expect(r.code, r.stderr).toBe(0);
     const file = join(project, '.claude', 'settings.local.json');
-    const settings = JSON.parse(readFileSync(file, 'utf8'));
+    const settings = readSettings(readFileSync(file, 'utf8'));
     expect(mnemoCommands(settings)).toEqual([
       'SessionStart: hook SessionStart',
       'UserPromptSubmit: hook UserPromptSubmit',
@@ -51,9 +59,9 @@ describe('mnemo hooks install / uninstall / status', () => {
       'Stop: hook Stop',
       'SessionEnd: hook SessionEnd',
     ]);
-    expect(settings.hooks.SessionStart[0].hooks[0].timeout).toBe(5);
-    expect(settings.hooks.PostToolUse[0].matcher).toBe('*');
-    const command: string = settings.hooks.Stop[0].hooks[0].command;
+    expect(settings.hooks?.SessionStart?.[0]?.hooks[0]?.timeout).toBe(5);
+    expect(settings.hooks?.PostToolUse?.[0]?.matcher).toBe('*');
+    const command = settings.hooks?.Stop?.[0]?.hooks[0]?.command ?? '';
     expect(existsSync(command.split(' ')[0]!)).toBe(true);
     expect(readFileSync(join(project, '.gitignore'), 'utf8')).toContain('.claude/settings.local.json');
     expect(r.stdout).toMatch(/^installed: mnemo hooks for SessionStart, UserPromptSubmit, PostToolUse, Stop, SessionEnd in /);
@@ -70,11 +78,11 @@ describe('mnemo hooks install / uninstall / status', () => {
 
     expect((await mnemo(e, project, ['hooks', 'install'])).code).toBe(0);
     const once = readFileSync(file, 'utf8');
-    const settings = JSON.parse(once);
+    const settings = readSettings(once);
     expect(settings.permissions).toEqual(USER_SETTINGS.permissions);
     expect(settings.model).toBe('opus');
-    expect(settings.hooks.PostToolUse[0]).toEqual(USER_SETTINGS.hooks.PostToolUse[0]);
-    expect(settings.hooks.Stop[0]).toEqual(USER_SETTINGS.hooks.Stop[0]);
+    expect(settings.hooks?.PostToolUse?.[0]).toEqual(USER_SETTINGS.hooks.PostToolUse[0]);
+    expect(settings.hooks?.Stop?.[0]).toEqual(USER_SETTINGS.hooks.Stop[0]);
     expect(once).toContain('    "permissions": {'); // the file's own 4-space indentation
     expect(readFileSync(`${file}.mnemo-backup`, 'utf8')).toBe(original);
     expect(readFileSync(join(project, '.gitignore'), 'utf8')).toBe('node_modules\n.claude/\n'); // already covered
@@ -82,10 +90,10 @@ describe('mnemo hooks install / uninstall / status', () => {
     const second = await mnemo(e, project, ['hooks', 'install']);
     expect(second.stdout).toMatch(/^already installed/);
     expect(readFileSync(file, 'utf8')).toBe(once);
-    expect(mnemoCommands(JSON.parse(once)).length).toBe(5);
+    expect(mnemoCommands(readSettings(once)).length).toBe(5);
 
     const status = await mnemo(e, project, ['hooks', 'status', '--json']);
-    const s = JSON.parse(status.stdout);
+    const s = JSON.parse(status.stdout) as { places: unknown[]; daemon: unknown };
     expect(s.places[0]).toMatchObject({ scope: 'project', events: ['PostToolUse', 'Stop', 'SessionStart', 'UserPromptSubmit', 'SessionEnd'] });
     expect(s.daemon).toEqual({ running: false });
 
@@ -95,13 +103,13 @@ describe('mnemo hooks install / uninstall / status', () => {
     expect((await mnemo(e, project, ['hooks', 'uninstall'])).stdout).toMatch(/^no mnemo hooks in /);
   });
 
-  it('gives back the user\'s exact bytes for every layout, keeps the first backup, and keeps the backup out of git', async () => {
+  it("gives back the user's exact bytes for every layout, keeps the first backup and keeps it out of git", async () => {
     const e = env();
     const layouts: Record<string, string> = {
       'empty object': '{}',
       'empty object, newline': '{}\n',
       compact: '{"hooks":{"Stop":[{"hooks":[{"type":"command","command":"notify-send done"}]}]},"model":"opus"}',
-      'one-line hook arrays': '{\n  "model": "opus",\n  "hooks": { "Stop": [{ "hooks": [{ "type": "command", "command": "notify-send done" }] }] }\n}\n',
+      'one-line hook arrays': '{\n  "model": "opus",\n' + '  "hooks": { "Stop": [{ "hooks": [{ "type": "command", "command": "notify-send done" }] }] }\n}\n',
       'pretty, tabs, CRLF': '{\r\n\t"permissions": {\r\n\t\t"allow": ["Bash(npm test)"]\r\n\t}\r\n}\r\n',
       'pretty, 4 spaces, no final newline': '{\n    "model": "opus",\n    "env": {\n        "A": "1"\n    }\n}',
     };
@@ -140,9 +148,9 @@ describe('mnemo hooks install / uninstall / status', () => {
     const e = env();
     const project = makeProject('user-scope');
     const r = await mnemo(e, project, ['hooks', 'install', '--scope', 'user', '--json']);
-    const out = JSON.parse(r.stdout);
+    const out = JSON.parse(r.stdout) as { path: string };
     expect(out.path).toBe(join(e.HOME!, '.claude', 'settings.json'));
-    expect(mnemoCommands(JSON.parse(readFileSync(out.path, 'utf8'))).length).toBe(5);
+    expect(mnemoCommands(readSettings(readFileSync(out.path, 'utf8'))).length).toBe(5);
     expect(existsSync(join(project, '.claude'))).toBe(false);
     expect((await mnemo(e, project, ['hooks', 'install', '--scope', 'galaxy'])).code).toBe(2);
   });

@@ -63,12 +63,12 @@ describe('mnemo mcp, driven by the MCP SDK client over stdio', () => {
   });
 
   it('costs about what the native client costs for a 5-result search', async () => {
-    for (let i = 0; i < 5; i++) await client.callTool({ name: 'memory_store', arguments: { content: `Payment gateway timeout handling note ${i}: retries use exponential backoff with jitter and stop after three attempts so a declined card is never charged twice.`, tags: ['payments'] } });
+    for (let i = 0; i < 5; i++) await client.callTool({ name: 'memory_store', arguments: { content: `Payment gateway timeout handling note ${i}: retries use exponential backoff with jitter ` + 'and stop after three attempts so a declined card is never charged twice.', tags: ['payments'] } });
     const viaMcp = await client.callTool({ name: 'retrieve_memory', arguments: { query: 'payment gateway timeouts', n_results: 5 } });
     const native = spawnSync(NATIVE_CLIENT, ['call', 'search', '{"query":"payment gateway timeouts","limit":5}'], { env, encoding: 'utf8' });
     const mcpTokens = countTokens(JSON.stringify(viaMcp));
     const nativeTokens = countTokens(native.stdout);
-    console.log(`5-result search: MCP tool result ${mcpTokens} tokens (JSON envelope included), native client text ${nativeTokens} tokens`);
+    console.log(`5-result search: MCP tool result ${mcpTokens} tokens (JSON envelope included), ` + `native client text ${nativeTokens} tokens`);
     expect(nativeTokens).toBeGreaterThan(0);
     expect(mcpTokens).toBeLessThan(nativeTokens * 1.5);
   });

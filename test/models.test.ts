@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Embedder } from '../dist/embed/embedder.js';
+import type { PackManifest } from '../dist/embed/manifest.js';
 import { buildOfflinePack, wordVectorsPath } from '../dist/embed/packs/offline-pack.js';
 import { pullModel } from '../dist/embed/pull.js';
 import type { RegistryModel } from '../dist/embed/registry.js';
@@ -191,7 +192,7 @@ describe.runIf(wordVectorsPath() !== null)('the offline pack', () => {
 
   it('builds a small real pack that loads in the worker pool', async () => {
     // From the manifest, so the check holds whether this run built the pack or found it cached.
-    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as PackManifest;
     expect(manifest).toMatchObject({ name: 'offline', dimension: 100, pooling: 'none', normalize: true });
     expect(manifest.source).toMatch(/: 200000 words, int8, SIF-weighted mean$/);
     expect(JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8')).model.vocab).toHaveProperty('daemon');
@@ -217,7 +218,8 @@ describe.runIf(wordVectorsPath() !== null)('the offline pack', () => {
         if (s.format === 'compact' && s.results[0]?.hash === stored[i]!.memory.hash) semantic++;
         if (k.format === 'compact' && k.results[0]?.hash === stored[i]!.memory.hash) keyword++;
       }
-      console.log(`offline pack paraphrase top-1: semantic ${semantic}/${PARAPHRASES.length}, keyword ${keyword}/${PARAPHRASES.length}`);
+      const n = PARAPHRASES.length;
+      console.log(`offline pack paraphrase top-1: semantic ${semantic}/${n}, keyword ${keyword}/${n}`);
       expect(semantic).toBeGreaterThanOrEqual(9);
       expect(semantic).toBeGreaterThan(keyword + 5);
     } finally {
@@ -227,7 +229,7 @@ describe.runIf(wordVectorsPath() !== null)('the offline pack', () => {
 });
 
 describe('switching models', () => {
-  it('detects the switch, degrades to keyword with a notice, reindexes resumably, then searches by vector again', async () => {
+  it('detects a model switch: keyword with a notice, a resumable reindex, then vector search again', async () => {
     const t = await openTestEngine();
     const contents = Array.from({ length: 70 }, (_, i) => `memory number ${i} about ${i % 2 ? 'payments' : 'caching'}`);
     await t.api.storeBatch({ memories: contents.map((content) => ({ content })) });
@@ -301,11 +303,11 @@ describe('which model the daemon uses', () => {
       const start = spawnSync(process.execPath, [CLI, 'start', '--threads', '1'], { env, encoding: 'utf8', timeout: 120_000 });
       expect(start.status, start.stderr).toBe(0);
       expect(start.stdout).toMatch(/mnemo started \(pid \d+, model offline, ready in \d+ ms\)/);
-      const status = JSON.parse(spawnSync(process.execPath, [CLI, 'status', '--json'], { env, encoding: 'utf8' }).stdout);
+      const status = JSON.parse(spawnSync(process.execPath, [CLI, 'status', '--json'], { env, encoding: 'utf8' }).stdout) as { notice?: string };
       expect(status.notice).toMatch(/offline word-vector pack/);
       spawnSync(process.execPath, [CLI, 'store', 'Fixing my automobile took all weekend'], { env });
       const found = spawnSync(process.execPath, [CLI, 'search', 'car repair', '--mode', 'semantic', '--json'], { env, encoding: 'utf8' });
-      expect(JSON.parse(found.stdout).results[0].preview).toBe('Fixing my automobile took all weekend');
+      expect((JSON.parse(found.stdout) as { results: { preview: string }[] }).results[0]?.preview).toBe('Fixing my automobile took all weekend');
     } finally {
       spawnSync(process.execPath, [CLI, 'stop'], { env });
       cleanup(env);
@@ -320,8 +322,8 @@ describe('mnemo model and mnemo reindex commands', () => {
     const env = testEnv();
     const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { env, encoding: 'utf8', timeout: 60_000 });
     try {
-      const list = JSON.parse(run('model', 'list', '--json').stdout);
-      expect(list.models.find((m: { name: string }) => m.name === 'all-MiniLM-L6-v2')).toMatchObject({ kind: 'pull', installed: false, dimension: 384 });
+      const list = JSON.parse(run('model', 'list', '--json').stdout) as { models: { name: string }[] };
+      expect(list.models.find((m) => m.name === 'all-MiniLM-L6-v2')).toMatchObject({ kind: 'pull', installed: false, dimension: 384 });
       const missing = run('model', 'use', 'all-MiniLM-L6-v2');
       expect(missing.status).toBe(1);
       expect(missing.stderr).toMatch(/pull it first: mnemo model pull all-MiniLM-L6-v2/);

@@ -17,7 +17,10 @@ describe('supported Node.js versions', () => {
 
   it('loads the in-process engine only after the version check (an old Node gets the sentence, not a crash)', () => {
     // Simulates an old Node by checking the import order: node-check must be the first thing engine-index imports.
-    const r = spawnSync(process.execPath, ['-e', "console.log(require('fs').readFileSync('dist/engine-index.js','utf8').split('\\n').find(l => l.startsWith('import')))"], { encoding: 'utf8' });
+    const firstImport =
+      "console.log(require('fs').readFileSync('dist/engine-index.js','utf8')" +
+      ".split('\\n').find(l => l.startsWith('import')))";
+    const r = spawnSync(process.execPath, ['-e', firstImport], { encoding: 'utf8' });
     expect(r.stdout.trim()).toBe("import './node-check.js';");
   });
 });

@@ -18,7 +18,7 @@ function checksum(t: TestEngine): string {
   const h = createHash('sha256');
   for (const name of tables) {
     h.update(`\n${name}\n`);
-    for (const row of db.prepare(`SELECT * FROM "${name}"`).raw().iterate()) h.update(JSON.stringify(row, (_k, v) => (typeof v === 'bigint' ? String(v) : Buffer.isBuffer(v) ? v.toString('hex') : v)));
+    for (const row of db.prepare(`SELECT * FROM "${name}"`).raw().iterate()) h.update(JSON.stringify(row, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : Buffer.isBuffer(v) ? v.toString('hex') : v)));
   }
   return h.digest('hex');
 }
@@ -44,7 +44,7 @@ describe('the operation layer', () => {
     await t?.close();
   });
 
-  it('refuses a delete whose only filter is a modifier (the `delete --all-tags` defect), and deletes nothing', async () => {
+  it('refuses a delete whose only filter is a modifier (the `delete --all-tags` defect); deletes nothing', async () => {
     await api.storeBatch({ memories: [{ content: 'keep me one' }, { content: 'keep me two', tags: ['x'] }, { content: 'keep me three' }] });
     const before = checksum(t);
     for (const args of [{ tagMode: 'all' }, { tagMode: 'any', dryRun: true }, { tags: [] }, { tags: [], tagMode: 'all' }, {}, { dryRun: false }] as const) {
@@ -72,7 +72,7 @@ describe('the operation layer', () => {
     expect(err.message).toBe('unknown argument `limt` (did you mean `limit`?)');
     const nested = (await api.storeBatch({ memories: [{ content: 'a', tag: ['x'] }] } as never).catch((e: MnemoError) => e)) as MnemoError;
     expect(nested.message).toMatch(/unknown argument `memories\[0\]\.tag` \(did you mean `tags`\?\)/);
-    expect((await api.health({ verbose: true } as never).catch((e: MnemoError) => e)) as MnemoError).toMatchObject({ code: ErrorCode.BAD_ARGS });
+    expect((await api.health({ verbose: true }).catch((e: MnemoError) => e)) as MnemoError).toMatchObject({ code: ErrorCode.BAD_ARGS });
   });
 
   it('keeps dates within the year 9999 (1e300 was stored and sorted first)', async () => {

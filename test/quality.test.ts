@@ -63,7 +63,7 @@ describe('the prompt relevance bar (issue 12 item 7)', () => {
     expect(relevantHits([])).toEqual([]);
   });
 
-  it('takes the hits near the best one, at most three, when a keyword match is strong or a cosine stands out', async () => {
+  it('takes up to three hits near the best one when a keyword match is strong or a cosine stands out', async () => {
     const { relevantHits } = await import('../dist/search/relevance.js');
     const strong = [
       { score: 1, keyword: 0.95, semantic: 0.7 },

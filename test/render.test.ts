@@ -41,7 +41,7 @@ describe('compact text renderer', () => {
       ],
       { budget: 1000, now, header: 'Memories:' },
     );
-    expect(r.text).toBe('Memories:\n- a1b2c3d4 3d 0.82 [decision, auth] Switched token refresh to rotating keys\n- e5f6a7b8 now Plain note');
+    expect(r.text).toBe('Memories:\n- a1b2c3d4 3d 0.82 [decision, auth] Switched token refresh to rotating keys\n' + '- e5f6a7b8 now Plain note');
     expect(r).toMatchObject({ shown: 2, omitted: 0 });
   });
 

@@ -8,7 +8,11 @@ import { wordVectorsPath } from '../dist/embed/packs/offline-pack.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-const WORDS = 'daemon socket cache index sqlite vector search memory hook session prompt tool commit branch refactor bug fix test build deploy config token latency worker pool model embed query filter project tag decision note error retry lock payment gateway invoice ledger webhook refund currency'.split(' ');
+const WORDS = (
+  'daemon socket cache index sqlite vector search memory hook session prompt tool commit branch refactor bug fix ' +
+  'test build deploy config token latency worker pool model embed query filter project tag decision note error ' +
+  'retry lock payment gateway invoice ledger webhook refund currency'
+).split(' ');
 
 function sentences(n: number, seed: number): string[] {
   const rnd = new SeededRandom(seed);
@@ -122,7 +126,7 @@ describe('the quantised vector index', () => {
       expect(t.store.indexState?.size).toBe(9001);
       const found = await t.api.search({ query: 'a fresh memory after the index loaded', mode: 'semantic', limit: 1 });
       expect(found.format === 'compact' && found.results[0]?.hash).toBe(gone.memory.hash);
-      t.api.delete({ hash: gone.hash });
+      await t.api.delete({ hash: gone.hash });
       expect(t.store.indexState?.size).toBe(9000);
       // A filter narrower than the exact-scan size goes to sqlite-vec; a wide one through the index: same answers.
       const narrow = await t.api.search({ query: texts[10]!, mode: 'semantic', project: '/a', limit: 3, format: 'full' });

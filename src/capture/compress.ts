@@ -51,7 +51,10 @@ export function turnFacts(events: ToolEventRow[]): TurnFacts {
     read.push(...parse(e.files_read));
     changed.push(...parse(e.files_changed));
     if (e.tool_name === 'Bash') commands.push({ command: oneLine(e.input_summary, 120), failed: e.is_error === 1, outcome: e.outcome_summary });
-    if (e.is_error === 1) errors.push(oneLine(`${e.tool_name}${e.input_summary ? ` ${oneLine(e.input_summary, 60)}` : ''}: ${e.outcome_summary.replace(/^failed: /, '')}`, 200));
+    if (e.is_error === 1) {
+      const input = e.input_summary ? ` ${oneLine(e.input_summary, 60)}` : '';
+      errors.push(oneLine(`${e.tool_name}${input}: ${e.outcome_summary.replace(/^failed: /, '')}`, 200));
+    }
   }
   const filesChanged = unique(changed);
   return { tools, filesRead: unique(read).filter((f) => !filesChanged.includes(f)), filesChanged, commands, errors: unique(errors) };
@@ -87,7 +90,8 @@ export function sessionSummary(session: SessionRow, prompts: PromptRow[], events
   const head = asks.length > 0 ? `Session in ${project}: ${asks[0]}` : `Session in ${project} (no prompts)`;
   const lines = [head];
   if (asks.length > 1) lines.push(`Also: ${list(asks.slice(1), 6)}`);
-  lines.push(`${prompts.length} ${prompts.length === 1 ? 'turn' : 'turns'}, ${events.length} tool calls${facts.errors.length ? `, ${facts.errors.length} errors` : ''}`);
+  const errorCount = facts.errors.length ? `, ${facts.errors.length} errors` : '';
+  lines.push(`${prompts.length} ${prompts.length === 1 ? 'turn' : 'turns'}, ${events.length} tool calls${errorCount}`);
   if (facts.filesChanged.length > 0) lines.push(`Changed: ${list(facts.filesChanged, 12)}`);
   const failed = unique(facts.commands.filter((c) => c.failed).map((c) => c.command));
   if (failed.length > 0) lines.push(`Failed commands: ${list(failed, 4)}`);
@@ -95,7 +99,8 @@ export function sessionSummary(session: SessionRow, prompts: PromptRow[], events
   const outcome = gist(last?.last_assistant_message, 300);
   if (outcome) lines.push(`Ended with: ${outcome}`);
   const started = new Date(session.started_at).toISOString().slice(0, 16).replace('T', ' ');
-  lines.push(`(${project}, session ${session.id.slice(0, 8)}, started ${started} UTC${session.end_reason ? `, ${session.end_reason}` : ''})`);
+  const ended = session.end_reason ? `, ${session.end_reason}` : '';
+  lines.push(`(${project}, session ${session.id.slice(0, 8)}, started ${started} UTC${ended})`);
   return { content: lines.join('\n'), facts };
 }
 

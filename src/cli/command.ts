@@ -54,7 +54,8 @@ const COMMON: Flag[] = [
 /** The command's usage, flags and details, as `mnemo <command> --help` prints it. */
 export function usage(c: Command): string {
   const flags = [...c.flags, ...COMMON];
-  const left = (f: Flag) => `${f.short ? `-${f.short}, ` : '    '}--${f.name}${f.kind === 'boolean' ? '' : ` ${f.value ?? 'X'}`}${f.kind === 'list' ? '...' : ''}`;
+  const left = (f: Flag) =>
+    `${f.short ? `-${f.short}, ` : '    '}--${f.name}` + (f.kind === 'boolean' ? '' : ` ${f.value ?? 'X'}`) + (f.kind === 'list' ? '...' : '');
   const width = Math.max(...flags.map((f) => left(f).length));
   const lines = [`usage: mnemo ${c.name} ${c.usage}`.trimEnd(), '', c.summary];
   if (c.details) lines.push('', c.details.trimEnd());
@@ -72,7 +73,8 @@ export function parse(c: Command, argv: string[]): Parsed {
     const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
     return { values, positionals, json: values.json === true };
   } catch (err) {
-    throw new UsageError(`${(err as Error).message.replace(/\. To specify a positional argument.*$/s, '')}; see \`mnemo ${c.name} --help\``);
+    const message = (err as Error).message.replace(/\. To specify a positional argument.*$/s, '');
+    throw new UsageError(`${message}; see \`mnemo ${c.name} --help\``);
   }
 }
 
@@ -128,7 +130,7 @@ export async function daemonCall(c: Command, p: Parsed, op: Op, args: Record<str
   await checkArgs(c, op, args, names);
   const client = await connectCli();
   try {
-    print(p.json ? await client.request(op, args as never) : await client.request(op, args as never, { render: 'text' }));
+    print(p.json ? await client.request(op, args) : await client.request(op, args, { render: 'text' }));
     return 0;
   } catch (err) {
     throw asUsage(c, err, names);

@@ -67,7 +67,7 @@ function readSettings(path: string): SettingsFile {
   if (errors.length > 0) {
     throw new MnemoError(
       ErrorCode.BAD_ARGS,
-      `${path} is not valid JSON (${printParseErrorCode(errors[0]!.error)} at offset ${errors[0]!.offset}); fix it first, mnemo left it untouched`,
+      `${path} is not valid JSON (${printParseErrorCode(errors[0]!.error)} at offset ${errors[0]!.offset}); ` + 'fix it first, mnemo left it untouched',
     );
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
@@ -155,7 +155,7 @@ function removeOurs(file: SettingsFile, event: string): number {
     if (group.hooks!.length === 1) edit(file, ['hooks', event, gi], undefined);
     else edit(file, ['hooks', event, gi, 'hooks', hi], undefined);
   }
-  if (places.length > 0 && Array.isArray(file.settings.hooks?.[event]) && file.settings.hooks![event]!.length === 0) {
+  if (places.length > 0 && Array.isArray(file.settings.hooks?.[event]) && file.settings.hooks[event].length === 0) {
     edit(file, ['hooks', event], undefined);
     if (file.settings.hooks && Object.keys(file.settings.hooks).length === 0) edit(file, ['hooks'], undefined);
   }
@@ -252,7 +252,8 @@ function ensureGitIgnored(projectDir: string, settingsFile: string): string | un
   const backupCovered = existing.split('\n').map((l) => l.trim()).some((l) => l === `${rel}.mnemo-backup` || l === `/${rel}.mnemo-backup` || l === '*.mnemo-backup' || l === '.claude/' || l === '.claude' || l === '/.claude/');
   const lines = [...(covered ? [] : [rel]), ...(backupCovered ? [] : [`${rel}.mnemo-backup`])];
   if (lines.length === 0) return undefined;
-  appendFileSync(gitignore, `${existing.length > 0 && !existing.endsWith('\n') ? '\n' : ''}# mnemo hooks (per machine) and the backup of that file\n${lines.join('\n')}\n`);
+  const separator = existing.length > 0 && !existing.endsWith('\n') ? '\n' : '';
+  appendFileSync(gitignore, `${separator}# mnemo hooks (per machine) and the backup of that file\n${lines.join('\n')}\n`);
   return gitignore;
 }
 

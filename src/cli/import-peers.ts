@@ -128,7 +128,7 @@ export function readPeer(peer: Peer, file: string): { memories: PeerMemory[]; sk
       }
       if (tableExists(db, 'session_summaries')) {
         for (const r of db.prepare('SELECT rowid AS rid, * FROM session_summaries ORDER BY rowid').iterate() as Iterable<Record<string, unknown>>) {
-          const field = (name: string, label: string) => (typeof r[name] === 'string' && (r[name] as string).trim() ? `${label}: ${(r[name] as string).trim()}` : '');
+          const field = (name: string, label: string) => (typeof r[name] === 'string' && r[name].trim() ? `${label}: ${r[name].trim()}` : '');
           const parts = [field('request', 'Request'), field('investigated', 'Investigated'), field('learned', 'Learned'), field('completed', 'Completed'), field('next_steps', 'Next steps'), field('notes', 'Notes')].filter(Boolean);
           if (parts.length === 0) {
             skip('session summary with no text');
@@ -174,7 +174,7 @@ export async function importPeer(
         results = [];
         for (const m of batch) {
           try {
-            results.push(await client.store(m as never));
+            results.push(await client.store(m));
           } catch (e) {
             const reason = `refused: ${(e as Error).message.slice(0, 80)}`;
             skipped.set(reason, (skipped.get(reason) ?? 0) + 1);

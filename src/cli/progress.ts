@@ -29,7 +29,9 @@ export class Progress {
       const filled = Math.round(fraction * width);
       const rate = done / Math.max(0.001, (now - this.started) / 1000);
       const eta = rate > 0 ? (total - done) / rate : 0;
-      const line = `${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${this.amount(done)}/${this.amount(total)} ${this.amount(rate)}/s ETA ${formatSeconds(eta)}`;
+      const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
+      const counts = `${this.amount(done)}/${this.amount(total)}`;
+      const line = `${this.label} ${bar} ${counts} ${this.amount(rate)}/s ETA ${formatSeconds(eta)}`;
       process.stderr.write(`\r${line.padEnd(100).slice(0, 100)}`);
     } else {
       const tenth = Math.floor(fraction * 10);

@@ -30,7 +30,7 @@ export function renderUnits(env: NodeJS.ProcessEnv = process.env, platform: Node
   const fill = (text: string) => Object.entries(vars).reduce((t, [k, v]) => t.replaceAll(k, v), text);
   if (platform === 'darwin') {
     const plistEnv = env.MNEMO_HOME
-      ? `  <key>EnvironmentVariables</key>\n  <dict>\n    <key>MNEMO_HOME</key>\n    <string>${xml(env.MNEMO_HOME)}</string>\n  </dict>`
+      ? '  <key>EnvironmentVariables</key>\n  <dict>\n    <key>MNEMO_HOME</key>\n' + `    <string>${xml(env.MNEMO_HOME)}</string>\n  </dict>`
       : '';
     return {
       platform: 'launchd',
@@ -98,7 +98,7 @@ export function installService(options: { enable: boolean; dir?: string }): Serv
     if (!manager.ok) {
       throw new MnemoError(
         ErrorCode.NOT_FOUND,
-        `no user service manager is available (${manager.why}); nothing was installed. mnemo works without one: hooks start the daemon, or run \`mnemo start\``,
+        `no user service manager is available (${manager.why}); nothing was installed. ` + 'mnemo works without one: hooks start the daemon, or run `mnemo start`',
       );
     }
   }

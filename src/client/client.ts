@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, openSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
-import { ErrorCode, MnemoError, type ErrorCode as Code } from '../errors.js';
+import { ErrorCode, MnemoError } from '../errors.js';
 import { CLI_PATH } from '../install-paths.js';
 import { makeDir, resolvePaths } from '../paths.js';
 import { DEFAULT_MAX_FRAME, encodeFrame, FrameReader } from '../protocol/frame.js';
@@ -36,7 +36,11 @@ interface Pending {
 export const socketPathFor = (env: NodeJS.ProcessEnv = process.env): string => resolvePaths(env).socketPath;
 
 /** A method per operation, named after it, typed from the op table: `client.search({ query: 'x' })`. */
-export type OpMethods = { [K in Op]: {} extends ArgsOf<K> ? (args?: ArgsOf<K>) => Promise<ResultOf<K>> : (args: ArgsOf<K>) => Promise<ResultOf<K>> };
+export type OpMethods = {
+  // `{} extends Args` is the test for "every argument optional", which makes the argument itself optional.
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
+  [K in Op]: {} extends ArgsOf<K> ? (args?: ArgsOf<K>) => Promise<ResultOf<K>> : (args: ArgsOf<K>) => Promise<ResultOf<K>>;
+};
 
 export interface RequestOptions {
   timeoutMs?: number;
@@ -102,7 +106,7 @@ export class MnemoClient {
           client.close();
           throw new MnemoError(
             ErrorCode.VERSION,
-            `the running daemon speaks protocol ${hello.protocol}, this client ${PROTOCOL_VERSION}; run \`mnemo restart\``,
+            `the running daemon speaks protocol ${hello.protocol}, this client ${PROTOCOL_VERSION}; ` + 'run `mnemo restart`',
           );
         }
         await client.request('shutdown').catch(() => {});
@@ -167,7 +171,7 @@ export class MnemoClient {
     this.pending.delete(id);
     clearTimeout(p.timer);
     if (response.ok) p.resolve(response.result);
-    else p.reject(new MnemoError(response.error.code as Code, response.error.message, response.error.details));
+    else p.reject(new MnemoError(response.error.code, response.error.message, response.error.details));
   }
 
   private fail(reason: MnemoError): void {

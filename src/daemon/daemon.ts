@@ -95,7 +95,7 @@ export class Daemon {
     if (options.listenFd === undefined && paths.socketPath.length > MAX_SOCKET_PATH) {
       throw new MnemoError(
         ErrorCode.BAD_ARGS,
-        `socket path ${paths.socketPath} is ${paths.socketPath.length} bytes, over the ${MAX_SOCKET_PATH}-byte limit for Unix sockets; use a shorter MNEMO_HOME or XDG_RUNTIME_DIR`,
+        `socket path ${paths.socketPath} is ${paths.socketPath.length} bytes, over the ${MAX_SOCKET_PATH}-byte limit ` + 'for Unix sockets; use a shorter MNEMO_HOME or XDG_RUNTIME_DIR',
       );
     }
     // Everything the daemon writes (database, WAL, lock, logs) is the owner's alone.

@@ -23,7 +23,7 @@ export class Dispatcher {
     const { handler, args } = this.prepare(request.op, decodeArgs(request));
     const result = await handler.run(this.context(), args as never);
     if (render === 'json') return JSON.stringify(result);
-    if (render === 'text') return handler.text(result as never, args as never, this.daemon.engine?.now() ?? Date.now());
+    if (render === 'text') return handler.text(result, args as never, this.daemon.engine?.now() ?? Date.now());
     return result;
   };
 

@@ -130,7 +130,7 @@ export const HANDLERS: { [K in Op]: Handler<K> } = {
   },
   backup: {
     run: ({ engine }, a) => engine.backup(a.file),
-    text: (r) => `backed up the database to ${r.file} (${(r.bytes / 1048576).toFixed(1)} MiB, ${r.ms} ms)${r.removed.length ? `; removed ${r.removed.length} older ${plural(r.removed.length, 'copy', 'copies')}` : ''}`,
+    text: (r) => `backed up the database to ${r.file} (${(r.bytes / 1048576).toFixed(1)} MiB, ${r.ms} ms)` + (r.removed.length ? `; removed ${r.removed.length} older ${plural(r.removed.length, 'copy', 'copies')}` : ''),
   },
   shutdown: {
     idle: true,
@@ -241,12 +241,12 @@ export const HANDLERS: { [K in Op]: Handler<K> } = {
       if (r.total === 0) return 'the trash is empty';
       const lines = renderCompact(r.memories, { budget: 100_000, now, scores: false }).text;
       const more = r.total > r.memories.length ? `\n(+${r.total - r.memories.length} more)` : '';
-      return `${r.total} deleted ${plural(r.total, 'memory', 'memories')}, kept ${r.retentionDays} days (\`mnemo restore <hash>\` brings one back)\n${lines}${more}`;
+      return `${r.total} deleted ${plural(r.total, 'memory', 'memories')}, kept ${r.retentionDays} days ` + `(\`mnemo restore <hash>\` brings one back)\n${lines}${more}`;
     },
   },
   restore: {
     run: ({ engine }, a) => engine.restore(a.all ? 'all' : (a.hashes ?? [])),
-    text: (r, _a, now) => `restored ${r.restored} ${plural(r.restored, 'memory', 'memories')}${r.restored ? `\n${renderCompact(r.memories, { budget: 100_000, now, scores: false }).text}` : ''}`,
+    text: (r, _a, now) => `restored ${r.restored} ${plural(r.restored, 'memory', 'memories')}` + (r.restored ? `\n${renderCompact(r.memories, { budget: 100_000, now, scores: false }).text}` : ''),
   },
   health: {
     run: ({ engine }) => engine.health(),
@@ -272,6 +272,6 @@ export const HANDLERS: { [K in Op]: Handler<K> } = {
   reindex: {
     run: ({ engine }, a) => engine.reindex(a.limit ?? 64),
     text: (x) =>
-      `re-embedded ${x.reindexed} ${plural(x.reindexed, 'memory', 'memories')} with ${x.model}; ${x.remaining} of ${x.total} still to do${x.dropped.length ? `; dropped the vectors of ${x.dropped.join(', ')}` : ''}`,
+      `re-embedded ${x.reindexed} ${plural(x.reindexed, 'memory', 'memories')} with ${x.model}; ` + `${x.remaining} of ${x.total} still to do` + (x.dropped.length ? `; dropped the vectors of ${x.dropped.join(', ')}` : ''),
   },
 };

@@ -95,7 +95,7 @@ export class DaemonServer {
     const before = performance.now() - this.limits.evictIdleAfterMs;
     let idlest: Connection | null = null;
     for (const c of this.sockets.values()) if (c.open === 0 && c.lastActive <= before && (!idlest || c.lastActive < idlest.lastActive)) idlest = c;
-    idlest?.evict(`closed to make room: this connection was idle while the daemon was at its limit of ${this.limits.maxConnections}`);
+    idlest?.evict('closed to make room: this connection was idle ' + `while the daemon was at its limit of ${this.limits.maxConnections}`);
     return idlest !== null;
   }
 

@@ -49,7 +49,7 @@ export function deleteText(d: DeleteResult, now: number): string {
   const head = d.dryRun
     ? `would delete ${d.matched} ${plural(d.matched, 'memory', 'memories')} (dry run, nothing changed)`
     : d.trashed
-      ? `moved ${d.deleted} ${plural(d.deleted, 'memory', 'memories')} to the trash (\`mnemo restore\` brings them back)`
+      ? `moved ${d.deleted} ${plural(d.deleted, 'memory', 'memories')} to the trash ` + '(`mnemo restore` brings them back)'
       : `deleted ${d.deleted} ${plural(d.deleted, 'memory', 'memories')} for good`;
   const list = renderCompact(d.memories, { budget: 100_000, now, scores: false }).text;
   const more = d.matched > d.memories.length ? `\n(+${d.matched - d.memories.length} more)` : '';

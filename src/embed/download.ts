@@ -29,10 +29,10 @@ function networkError(url: string, err: unknown, received: number): MnemoError {
   const code = cause?.code ?? (err as { code?: string }).code ?? '';
   const host = hostOf(url);
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-    return new MnemoError(ErrorCode.MODEL, `cannot resolve ${host} (DNS lookup failed): this machine looks offline; \`mnemo model build offline\` makes a pack with no network`);
+    return new MnemoError(ErrorCode.MODEL, `cannot resolve ${host} (DNS lookup failed): this machine looks offline; ` + '`mnemo model build offline` makes a pack with no network');
   }
   if (['ECONNREFUSED', 'ENETUNREACH', 'EHOSTUNREACH', 'ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT'].includes(code)) {
-    return new MnemoError(ErrorCode.MODEL, `cannot reach ${host} (${code}): offline or blocked by a firewall; set MNEMO_HF_ENDPOINT (or HF_ENDPOINT) to a mirror, or use \`mnemo model build offline\``);
+    return new MnemoError(ErrorCode.MODEL, `cannot reach ${host} (${code}): offline or blocked by a firewall; ` + 'set MNEMO_HF_ENDPOINT (or HF_ENDPOINT) to a mirror, or use `mnemo model build offline`');
   }
   if (code === 'ENOSPC') {
     return new MnemoError(ErrorCode.MODEL, `the disk is full after ${received} bytes; free some space and run the same command again to resume`);
@@ -40,7 +40,8 @@ function networkError(url: string, err: unknown, received: number): MnemoError {
   if ((err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError') {
     return new MnemoError(ErrorCode.MODEL, `the download from ${host} stalled after ${received} bytes; run the same command again to resume`);
   }
-  return new MnemoError(ErrorCode.MODEL, `the download from ${host} failed after ${received} bytes (${code || cause?.message || (err as Error).message}); run the same command again to resume`);
+  const why = code || cause?.message || (err as Error).message;
+  return new MnemoError(ErrorCode.MODEL, `the download from ${host} failed after ${received} bytes (${why}); run the same command again to resume`);
 }
 
 async function hashFile(hash: Hash, path: string): Promise<void> {
@@ -94,7 +95,6 @@ export async function downloadFile(url: string, dest: string, expected: Expected
     }
     if (have > 0 && response.status !== 206) {
       // Range ignored: the whole file is coming again.
-      have = 0;
       rmSync(partPath, { force: true });
       return downloadFile(url, dest, expected, options);
     }
@@ -132,7 +132,8 @@ export async function downloadFile(url: string, dest: string, expected: Expected
     rmSync(partPath, { force: true });
     throw new MnemoError(
       ErrorCode.MODEL,
-      `checksum mismatch for ${url}: got SHA-256 ${sha.slice(0, 16)}…, expected ${expected.sha256.slice(0, 16)}…; the file was deleted and nothing was installed`,
+      `checksum mismatch for ${url}: got SHA-256 ${sha.slice(0, 16)}…, expected ${expected.sha256.slice(0, 16)}…; ` +
+        'the file was deleted and nothing was installed',
     );
   }
   renameSync(partPath, dest);

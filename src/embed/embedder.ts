@@ -162,7 +162,7 @@ export class Embedder {
       const chunk = missing.slice(i, i + this.maxBatch);
       this.counters.cacheMisses += chunk.length;
       const vectors = await this.callModel(chunk.map((t) => prefix + t));
-      chunk.forEach((t, j) => this.cache!.set(t, vectors[j]!));
+      chunk.forEach((t, j) => this.cache!.set(t, vectors[j]));
     }
   }
 

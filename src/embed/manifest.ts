@@ -85,13 +85,16 @@ export async function loadPack(dir: string): Promise<ModelPack> {
     }
     if (size !== want.size) {
       throw modelError(
-        `model pack ${dir}: ${name} is ${size} bytes but the manifest says ${want.size}; the file is damaged or from another model`,
+        `model pack ${dir}: ${name} is ${size} bytes but the manifest says ${want.size}; ` +
+          'the file is damaged or from another model',
       );
     }
     const sha = await sha256File(path);
     if (sha !== want.sha256) {
       throw modelError(
-        `model pack ${dir}: ${name} has SHA-256 ${sha.slice(0, 12)}… but the manifest says ${want.sha256.slice(0, 12)}…; the file is damaged or from another model`,
+        `model pack ${dir}: ${name} has SHA-256 ${sha.slice(0, 12)}… ` +
+          `but the manifest says ${want.sha256.slice(0, 12)}…; ` +
+          'the file is damaged or from another model',
       );
     }
   }

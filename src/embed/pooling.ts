@@ -2,8 +2,8 @@ import type { Pooling } from './manifest.js';
 
 /**
  * Turns a model output into one vector per text. `hidden` is [batch, seq, dim] for mean/cls pooling, or already
- * [batch, dim] for `none`. Mean pooling averages only the positions the attention mask marks as real tokens, so a text's
- * vector does not depend on how much padding its batch needed.
+ * [batch, dim] for `none`. Mean pooling averages only the positions the attention mask marks as real tokens, so a
+ * text's vector does not depend on how much padding its batch needed.
  */
 export function pool(
   hidden: Float32Array,

@@ -31,7 +31,8 @@ export async function pullModel(
 ): Promise<PullResult> {
   const model = typeof nameOrModel === 'string' ? registryModel(nameOrModel) : nameOrModel;
   if (!model) {
-    throw badArgs(`unknown model '${String(nameOrModel)}'; models that can be pulled: ${REGISTRY.map((m) => m.name).join(', ')}`);
+    // Only a name can fail to resolve: a model passed in is used as it is.
+    throw badArgs(`unknown model '${nameOrModel as string}'; models that can be pulled: ${REGISTRY.map((m) => m.name).join(', ')}`);
   }
   const dir = join(modelsDir, model.name);
   if (!options.force && existsSync(join(dir, 'manifest.json'))) {

@@ -2,7 +2,10 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Pooling } from './manifest.js';
 
-/** A model that `mnemo model pull` can fetch: files pinned to a revision, with the sizes and SHA-256 sums the hub publishes. */
+/**
+ * A model that `mnemo model pull` can fetch: files pinned to a revision, with the sizes and SHA-256 sums the hub
+ * publishes.
+ */
 export interface RegistryModel {
   name: string;
   description: string;
@@ -48,7 +51,9 @@ export const OFFLINE_PACK_NAME = 'offline';
 
 export const registryModel = (name: string): RegistryModel | undefined => REGISTRY.find((m) => m.name === name);
 
-/** The hub's base URL: MNEMO_HF_ENDPOINT, else the hub's own HF_ENDPOINT convention for mirrors, else huggingface.co. */
+/**
+ * The hub's base URL: MNEMO_HF_ENDPOINT, else the hub's own HF_ENDPOINT convention for mirrors, else huggingface.co.
+ */
 export function hubEndpoint(env: NodeJS.ProcessEnv = process.env): string {
   return (env.MNEMO_HF_ENDPOINT || env.HF_ENDPOINT || 'https://huggingface.co').replace(/\/+$/, '');
 }

@@ -63,7 +63,8 @@ export const MCP_TOOLS: McpTool[] = [
     names: ['recall_memory'],
     op: 'recall',
     description:
-      'Memories from a time in words ("yesterday", "last week", "past 3 days"): give it as `query`, alone or inside a question ("what did we decide last week about auth"), or as `time` with `query` as what to look for.',
+      'Memories from a time in words ("yesterday", "last week", "past 3 days"): give it as `query`, alone or inside ' +
+      'a question ("what did we decide last week about auth"), or as `time` with `query` as what to look for.',
     input: {
       query: z.string().optional().describe('a time expression ("last week"), or a question holding one'),
       time: z.string().optional().describe('the time expression, when `query` is only what to look for'),
@@ -105,7 +106,7 @@ export async function runMcpServer(): Promise<void> {
   /** One daemon call rendered as text; the daemon's errors become MCP tool errors with its code and message. */
   const call = async (op: Op, args: Record<string, unknown>) => {
     try {
-      const text = await (await daemon()).request(op, withoutUndefined(args) as never, { render: 'text' });
+      const text = await (await daemon()).request(op, withoutUndefined(args), { render: 'text' });
       return { content: [{ type: 'text' as const, text }] };
     } catch (err) {
       if (!(err instanceof MnemoError)) throw err;

@@ -80,7 +80,7 @@ export function time(): Field<number | string, number> {
     const t = parse(v);
     return Number.isFinite(t) && t >= 0 && t <= MAX_TIME
       ? null
-      : `must be a date (ISO 8601 like 2026-11-01 or 2026-11-01T14:30Z, or milliseconds since the epoch, up to the year 9999), got ${describe(v)}`;
+      : 'must be a date (ISO 8601 like 2026-11-01 or 2026-11-01T14:30Z, ' + `or milliseconds since the epoch, up to the year 9999), got ${describe(v)}`;
   }, parse);
 }
 
@@ -149,7 +149,9 @@ export function list<In, Out>(item: z.ZodType<Out, z.ZodTypeDef, In>, max: numbe
   });
 }
 
-/** A zod failure as the protocol's E_BAD_ARGS, naming the field: "`limit` must be an integer from 1 to 100, got 'ten'". */
+/**
+ * A zod failure as the protocol's E_BAD_ARGS, naming the field: "`limit` must be an integer from 1 to 100, got 'ten'".
+ */
 export function badArgsFrom(error: z.ZodError, known: readonly string[] = []): MnemoError {
   const messages = error.issues.map((issue) => {
     const where = issue.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');

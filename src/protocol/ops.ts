@@ -213,7 +213,7 @@ export const OPS = {
     { refine: listingChecks, notInMcp: 'recall_memory and search_by_tag list for agents' },
   ),
   recall: op(
-    'memories from a time in words, newest first or ranked by a query within that time (without `time`, the time is found in the query, as in "what did we decide last week")',
+    'memories from a time in words, newest first or ranked by a query within that time ' + '(without `time`, the time is found in the query, as in "what did we decide last week")',
     { ...filterFields, query: text(MAX_QUERY_CHARS).opt, ...rankFields, limit: int(1, MAX_LIMIT).opt, ...shapeFields },
     {
       refine: (a, ctx) => {
@@ -252,7 +252,7 @@ export const OPS = {
     },
   ),
   delete: op(
-    'move memories to the trash by hash, or by a filter (never an empty one); dryRun shows what would go, purge deletes for good',
+    'move memories to the trash by hash, or by a filter (never an empty one); ' + 'dryRun shows what would go, purge deletes for good',
     { hash: hash().opt, hashes: list(hash().req, MAX_BATCH).nullish(), ...filterFields, dryRun: bool().opt, purge: bool().opt },
     {
       refine: (a, ctx) => {
@@ -261,7 +261,7 @@ export const OPS = {
         // (the engine refuses it again; store/filter.ts isFiltering is the one definition of "narrows").
         const narrows = isFiltering({ ...a, types: a.type, ...(a.time !== undefined ? { since: a.since ?? 0 } : {}) });
         if (a.hash === undefined && (a.hashes ?? undefined) === undefined && !narrows) {
-          ctx.addIssue({ code: 'custom', message: 'refusing to delete with an empty filter: give `hashes`, `tags`, a time range (`since`, `until` or `time`), `project`, `sessionId` or `type`' });
+          ctx.addIssue({ code: 'custom', message: 'refusing to delete with an empty filter: give `hashes`, `tags`, ' + 'a time range (`since`, `until` or `time`), `project`, `sessionId` or `type`' });
         }
       },
     },
@@ -345,5 +345,5 @@ export function parseArgs<K extends Op>(name: K, args: unknown): ParsedArgs<K> {
   const spec = OPS[name];
   const r = spec.args.safeParse(args ?? {});
   if (!r.success) throw badArgsFrom(r.error, [...spec.keys, ...Object.keys(newMemory)]);
-  return r.data as ParsedArgs<K>;
+  return r.data;
 }

@@ -24,13 +24,15 @@ export function hasInvalidUtf8(body: Uint8Array): boolean {
     if (!need(1)) return false;
     const t = body[pos]!;
     let strLen = -1;
-    let skip = 0;
+    let skip: number;
     let children = 0;
     if (t <= 0x7f || t >= 0xe0 || t === 0xc0 || t === 0xc2 || t === 0xc3) skip = 1;
     else if ((t & 0xf0) === 0x80) [skip, children] = [1, (t & 0x0f) * 2];
     else if ((t & 0xf0) === 0x90) [skip, children] = [1, t & 0x0f];
     else if ((t & 0xe0) === 0xa0) [skip, strLen] = [1, t & 0x1f];
     else {
+      // One msgpack type byte a line, read as a table (Prettier would spread each over five lines).
+      // prettier-ignore
       switch (t) {
         case 0xd9: if (!need(2)) return false; pos++; strLen = u(1); skip = 1; break;
         case 0xda: if (!need(3)) return false; pos++; strLen = u(2); skip = 2; break;

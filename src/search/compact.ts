@@ -6,7 +6,10 @@ export type { CompactMemory };
 export const SHORT_HASH_LENGTH = 8;
 export const DEFAULT_PREVIEW_CHARS = 200;
 
-/** Collapses whitespace (line breaks to " · ") and cuts at a word boundary so the preview, ellipsis included, is at most `max` characters. */
+/**
+ * Collapses whitespace (line breaks to " · ") and cuts at a word boundary so the preview, ellipsis included, is at most
+ * `max` characters.
+ */
 export function preview(content: string, max = DEFAULT_PREVIEW_CHARS): string {
   // Line breaks become " · " so a multi-line memory (an observation: gist, tools, files) stays readable on one line.
   const flat = content.trim().replace(/\s*\n\s*/g, ' · ').replace(/\s+/g, ' ');

@@ -34,12 +34,14 @@ export interface RelevanceBar {
  * Measured with the quality suite (LoCoMo development half, 760 answerable questions, hybrid, offline pack; each asked
  * in its own conversation's project and in another's, where nothing can answer it):
  *
- * | bar                                             | evidence injected | anything injected | evidence share | other project injected |
- * | today's (semantic >= 0.45 or keyword >= 0.5)    | 0.538             | 1.000             | 0.187          | 1.000                  |
- * | best keyword >= 0.85                            | 0.538             | 0.984             | 0.191          | 0.559                  |
- * | best keyword >= 0.88                            | 0.507             | 0.907             | 0.194          | 0.234                  |
- * | best keyword >= 0.90 (this)                     | 0.455             | 0.779             | 0.203          | 0.100                  |
- * | best keyword >= 0.92                            | 0.349             | 0.561             | 0.217          | 0.024                  |
+ * | bar                         | evidence injected | anything injected | evidence share | other project injected |
+ * | today's (*)                 | 0.538             | 1.000             | 0.187          | 1.000                  |
+ * | best keyword >= 0.85        | 0.538             | 0.984             | 0.191          | 0.559                  |
+ * | best keyword >= 0.88        | 0.507             | 0.907             | 0.194          | 0.234                  |
+ * | best keyword >= 0.90 (this) | 0.455             | 0.779             | 0.203          | 0.100                  |
+ * | best keyword >= 0.92        | 0.349             | 0.561             | 0.217          | 0.024                  |
+ *
+ * (*) semantic >= 0.45 or keyword >= 0.5.
  *
  * Sharing of the best (0.7, 0.85 instead of 0.5) raises the evidence share but loses evidence; keyword score divided
  * by the query's total IDF (how much of the query is matched) separated no better than the keyword score itself.

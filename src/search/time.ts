@@ -187,7 +187,7 @@ export function parseTimeExpression(input: string, now: Date = new Date()): Time
   if (hit) return hit.range;
 
   throw badArgs(
-    `could not understand the time '${input}'; try 'yesterday', 'last week', 'past 3 days', 'since monday' or a date like 2026-11-01`,
+    `could not understand the time '${input}'; ` + "try 'yesterday', 'last week', 'past 3 days', 'since monday' or a date like 2026-11-01",
   );
 }
 
@@ -195,7 +195,12 @@ export function parseTimeExpression(input: string, now: Date = new Date()): Time
 const FILLER = new Set(['about', 'the', 'a', 'an', 'for', 'of', 'to', 'and', 'or', 'with', 'we', 'i', 'did', 'do', 'what', 'when', 'how', 'which', 'that', 'is', 'was']);
 
 /** Words that make a phrase a time phrase when it stands inside a sentence. */
-const TIME_WORD = /\b(today|yesterday|tonight|morning|afternoon|evening|night|last|past|previous|this|ago|since|before|after|between|until|week|weeks|month|months|year|years|day|days|hours?|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b/i;
+const TIME_WORD = new RegExp(
+  '\\b(today|yesterday|tonight|morning|afternoon|evening|night|last|past|previous|this|ago|since|before|after|' +
+    'between|until|week|weeks|month|months|year|years|day|days|hours?|monday|tuesday|wednesday|thursday|friday|' +
+    'saturday|sunday)\\b',
+  'i',
+);
 
 /**
  * The time phrase inside a question ("what did we decide last week about auth" -> "last week", the rest "what did we

@@ -99,7 +99,8 @@ export class CaptureStore implements CaptureStorage {
         `INSERT INTO sessions (id, project, cwd, source, model, transcript_path, started_at, last_event_at)
          VALUES (@id, @project, @cwd, @source, @model, @transcript, @now, @now)
          ON CONFLICT (id) DO UPDATE SET last_event_at = max(last_event_at, @now),
-           source = coalesce(source, @source), model = coalesce(@model, model), transcript_path = coalesce(@transcript, transcript_path),
+           source = coalesce(source, @source), model = coalesce(@model, model),
+           transcript_path = coalesce(@transcript, transcript_path),
            status = 'active', ended_at = NULL, end_reason = NULL`,
       )
       .run({
@@ -208,7 +209,9 @@ export class CaptureStore implements CaptureStorage {
       const turn = this.turnOf(input.sessionId, turnEnd.promptId);
       if (turn === 0) return;
       this.sql(
-          'UPDATE prompts SET stopped_at = coalesce(stopped_at, ?), last_assistant_message = coalesce(?, last_assistant_message) WHERE session_id = ? AND prompt_number = ?',
+          `UPDATE prompts
+           SET stopped_at = coalesce(stopped_at, ?), last_assistant_message = coalesce(?, last_assistant_message)
+           WHERE session_id = ? AND prompt_number = ?`,
         )
         .run(now, message, input.sessionId, turn);
       this.enqueue('turn', input.sessionId, turn, now);
@@ -260,7 +263,8 @@ export class CaptureStore implements CaptureStorage {
         `SELECT id, kind, session_id, prompt_number, attempts FROM pending_compressions p
          WHERE status = 'pending' AND not_before <= ?
            AND (kind = 'turn' OR NOT EXISTS (
-             SELECT 1 FROM pending_compressions t WHERE t.kind = 'turn' AND t.session_id = p.session_id AND t.status = 'pending'))
+             SELECT 1 FROM pending_compressions t
+             WHERE t.kind = 'turn' AND t.session_id = p.session_id AND t.status = 'pending'))
          ORDER BY kind = 'session', id LIMIT ?`,
       )
       .all(now, limit) as PendingRow[];
@@ -323,7 +327,8 @@ export class CaptureStore implements CaptureStorage {
 
   parkedErrors(limit: number): { kind: string; sessionId: string; error: string }[] {
     return this.sql(
-      "SELECT kind, session_id AS sessionId, coalesce(last_error, '') AS error FROM pending_compressions WHERE status = 'parked' ORDER BY id DESC LIMIT ?",
+      `SELECT kind, session_id AS sessionId, coalesce(last_error, '') AS error FROM pending_compressions
+       WHERE status = 'parked' ORDER BY id DESC LIMIT ?`,
     ).all(limit) as { kind: string; sessionId: string; error: string }[];
   }
 

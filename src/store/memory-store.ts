@@ -88,7 +88,8 @@ export class MemoryStore implements MemoryStorage {
         if (existing.dimension !== dimension) {
           throw new MnemoError(
             ErrorCode.MODEL_MISMATCH,
-            `model ${name} (${fingerprint.slice(0, 12)}) was recorded with ${existing.dimension} dimensions but now reports ${dimension}`,
+            `model ${name} (${fingerprint.slice(0, 12)}) was recorded with ${existing.dimension} dimensions ` +
+              `but now reports ${dimension}`,
           );
         }
         return existing;
@@ -101,7 +102,8 @@ export class MemoryStore implements MemoryStorage {
       const vecTable = `vectors_m${id}`;
       this.sql('UPDATE embedding_models SET vec_table = ? WHERE id = ?').run(vecTable, id);
       this.db.exec(
-        `CREATE VIRTUAL TABLE ${vecTable} USING vec0 (memory_id INTEGER PRIMARY KEY, embedding float[${dimension}] distance_metric=cosine)`,
+        `CREATE VIRTUAL TABLE ${vecTable} USING vec0
+         (memory_id INTEGER PRIMARY KEY, embedding float[${dimension}] distance_metric=cosine)`,
       );
       this.db.exec(`CREATE TABLE ${quantTable(id)} (memory_id INTEGER PRIMARY KEY, q BLOB NOT NULL, scale REAL NOT NULL)`);
       return { id, name, fingerprint, dimension, vecTable };
@@ -266,7 +268,8 @@ export class MemoryStore implements MemoryStorage {
     const out = new Map<number, string[]>();
     if (ids.length === 0) return out;
     const rows = this.sql(
-        'SELECT memory_id AS id, tag FROM memory_tags WHERE memory_id IN (SELECT value FROM json_each(?)) ORDER BY memory_id, tag',
+        `SELECT memory_id AS id, tag FROM memory_tags
+         WHERE memory_id IN (SELECT value FROM json_each(?)) ORDER BY memory_id, tag`,
       )
       .all(JSON.stringify(ids)) as { id: number; tag: string }[];
     for (const { id, tag } of rows) {
@@ -410,9 +413,11 @@ export class MemoryStore implements MemoryStorage {
     return this.sql(
         `SELECT a.id AS id,
            (SELECT m.id FROM memories m WHERE m.project IS a.project AND (m.created_at, m.id) < (a.created_at, a.id)
-              AND m.created_at >= a.created_at - ? AND ${where.sql} ORDER BY m.created_at DESC, m.id DESC LIMIT 1) AS prev,
+              AND m.created_at >= a.created_at - ? AND ${where.sql}
+              ORDER BY m.created_at DESC, m.id DESC LIMIT 1) AS prev,
            (SELECT m.id FROM memories m WHERE m.project IS a.project AND (m.created_at, m.id) > (a.created_at, a.id)
-              AND m.created_at <= a.created_at + ? AND ${where.sql} ORDER BY m.created_at, m.id LIMIT 1) AS next
+              AND m.created_at <= a.created_at + ? AND ${where.sql}
+              ORDER BY m.created_at, m.id LIMIT 1) AS next
          FROM memories a WHERE a.id IN (SELECT value FROM json_each(?))`,
       )
       .all(windowMs, ...where.params, windowMs, ...where.params, JSON.stringify(ids)) as { id: number; prev: number | null; next: number | null }[];
@@ -488,7 +493,8 @@ export class MemoryStore implements MemoryStorage {
     const pending = [...this.pendingAccess];
     this.pendingAccess.clear();
     const stmt = this.sql(
-      'UPDATE memories SET access_count = access_count + ?, last_accessed_at = max(coalesce(last_accessed_at, 0), ?) WHERE id = ?',
+      `UPDATE memories SET access_count = access_count + ?, last_accessed_at = max(coalesce(last_accessed_at, 0), ?)
+       WHERE id = ?`,
     );
     this.db.transaction(() => {
       for (const [id, { count, at }] of pending) stmt.run(count, at, id);
@@ -497,7 +503,8 @@ export class MemoryStore implements MemoryStorage {
 
   /** How many memories have a vector from `model`, and how many have none. */
   vectorCoverage(model: ModelRecord): { withVector: number; withoutVector: number } {
-    // The int8 table mirrors the vector table row for row, and a plain table counts in a millisecond where vec0 takes 20.
+    // The int8 table mirrors the vector table row for row, and a plain table counts in a millisecond where vec0
+    // takes 20.
     const withVector = (this.sql(`SELECT count(*) AS n FROM ${quantTable(model.id)}`).get() as { n: number }).n;
     const total = this.count();
     return { withVector, withoutVector: Math.max(0, total - withVector) };
@@ -508,7 +515,8 @@ export class MemoryStore implements MemoryStorage {
     if (ids.length === 0) return 0;
     return this.db.transaction(() => {
       const keep = this.sql(
-        `INSERT OR REPLACE INTO trash (hash, content, type, project, session_id, metadata, tags, created_at, updated_at, access_count, last_accessed_at, deleted_at)
+        `INSERT OR REPLACE INTO trash (hash, content, type, project, session_id, metadata, tags, created_at, updated_at,
+                                       access_count, last_accessed_at, deleted_at)
          SELECT m.hash, m.content, m.type, m.project, m.session_id, m.metadata,
                 coalesce((SELECT json_group_array(t.tag) FROM memory_tags t WHERE t.memory_id = m.id), '[]'),
                 m.created_at, m.updated_at, m.access_count, m.last_accessed_at, ?
@@ -626,7 +634,8 @@ export class MemoryStore implements MemoryStorage {
 
   idsMissingVector(model: ModelRecord, limit: number): number[] {
     return this.sql(
-        `SELECT m.id FROM memories m WHERE NOT EXISTS (SELECT 1 FROM ${model.vecTable} v WHERE v.memory_id = m.id) ORDER BY m.id LIMIT ?`,
+        `SELECT m.id FROM memories m WHERE NOT EXISTS (SELECT 1 FROM ${model.vecTable} v WHERE v.memory_id = m.id)
+         ORDER BY m.id LIMIT ?`,
       )
       .pluck()
       .all(limit) as number[];
@@ -639,7 +648,8 @@ function prepare(db: Db) {
     byId: db.prepare('SELECT * FROM memories WHERE id = ?'),
     byPrefix: db.prepare('SELECT * FROM memories WHERE hash >= ? AND hash < ? ORDER BY hash LIMIT 6'),
     insert: db.prepare(
-      `INSERT INTO memories (hash, content, type, project, session_id, metadata, created_at, updated_at, access_count, last_accessed_at)
+      `INSERT INTO memories (hash, content, type, project, session_id, metadata, created_at, updated_at, access_count,
+                             last_accessed_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING`,
     ),
     insertTag: db.prepare('INSERT OR IGNORE INTO memory_tags (memory_id, tag) VALUES (?, ?)'),

@@ -35,14 +35,24 @@ export const SECRET_PATTERNS: readonly SecretPattern[] = [
     kind: 'secret-assignment',
     // password=..., PGPASSWORD=..., DB_PASS=..., API_KEY: "...", SECRET_KEY_BASE=..., client_secret = '...'.
     // Code words after `=` (`const token = await f()`) are not secrets.
-    pattern:
-      /\b(?:[A-Za-z0-9_]*(?:password|passwd)[A-Za-z0-9_]*|(?:[A-Za-z0-9]+_)?(?:pwd|pass|secret|api[_-]?key|apikey|access[_-]?key|secret[_-]?key(?:[_-]base)?|private[_-]?key|access[_-]?token|auth[_-]?token|refresh[_-]?token|client[_-]?secret|token))\b["']?\s*[:=]\s*(?!(?:await|new|null|true|false|undefined|function|require|process|this|None|True|False)\b)("[^"\n]{3,}"|'[^'\n]{3,}'|[^\s"',;)]{3,})/gi,
+    pattern: new RegExp(
+      String.raw`\b(?:[A-Za-z0-9_]*(?:password|passwd)[A-Za-z0-9_]*|(?:[A-Za-z0-9]+_)?(?:pwd|pass|secret|` +
+        String.raw`api[_-]?key|apikey|access[_-]?key|secret[_-]?key(?:[_-]base)?|private[_-]?key|access[_-]?token|` +
+        String.raw`auth[_-]?token|refresh[_-]?token|client[_-]?secret|token))\b["']?\s*[:=]\s*` +
+        String.raw`(?!(?:await|new|null|true|false|undefined|function|require|process|this|None|True|False)\b)` +
+        String.raw`("[^"\n]{3,}"|'[^'\n]{3,}'|[^\s"',;)]{3,})`,
+      'gi',
+    ),
     group: 1,
   },
   {
     kind: 'secret-flag',
     // --password hunter2, --api-key=..., -p'...' is too ambiguous to catch.
-    pattern: /--(?:password|passwd|token|api-key|apikey|secret|client-secret|auth-token)(?:=|\s+)("[^"\n]+"|'[^'\n]+'|[^\s"']{3,})/gi,
+    pattern: new RegExp(
+      String.raw`--(?:password|passwd|token|api-key|apikey|secret|client-secret|auth-token)(?:=|\s+)` +
+        String.raw`("[^"\n]+"|'[^'\n]+'|[^\s"']{3,})`,
+      'gi',
+    ),
     group: 1,
   },
 ];
@@ -69,7 +79,10 @@ export function redact(text: string): string {
 }
 
 /** Field names whose string values are secrets whatever they look like. */
-const SECRET_FIELD = /(^|_)(password|passwd|pwd|pass|secret|token|api_?key|access_?key|secret_?key|private_?key|client_?secret|authorization|auth_?token|credentials?)$/;
+const SECRET_FIELD = new RegExp(
+  '(^|_)(password|passwd|pwd|pass|secret|token|api_?key|access_?key|secret_?key|private_?key|client_?secret|' +
+    'authorization|auth_?token|credentials?)$',
+);
 
 /** Below this depth a value is not walked any further; it is kept as its JSON text, redacted like any text. */
 const MAX_WALK_DEPTH = 32;

@@ -28,7 +28,9 @@ export interface MemoryStorage {
   loadIndex(model: ModelRecord): Promise<void>;
 
   // Writing: each call is atomic; an acknowledged write is durable.
-  /** Inserts new memories (with their vectors); a known hash merges its tags instead and comes back `created: false`. */
+  /**
+   * Inserts new memories (with their vectors); a known hash merges its tags instead and comes back `created: false`.
+   */
   insertMany(items: { memory: NewMemory; vector: Float32Array | null }[], model: ModelRecord): { row: MemoryRow; created: boolean }[];
   putVectors(items: { id: number; vector: Float32Array }[], model: ModelRecord): void;
   update(id: number, patch: MemoryPatch): void;

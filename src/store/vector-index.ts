@@ -7,8 +7,8 @@
  *    sentence embeddings share a common direction that would otherwise set most bits the same way). 48 bytes per
  *    384-dimensional vector; about 2.6 ms per 100k vectors in plain JavaScript.
  * 2. The shortlist (the nearest codes: at least 1000, 50 per result wanted, and n·8/dimension, since fewer bits
- *    tell less apart) is re-scored by cosine similarity against int8 copies of the vectors (one scale per vector): within
- *    about 2e-3 of the float value.
+ *    tell less apart) is re-scored by cosine similarity against int8 copies of the vectors (one scale per vector):
+ *    within about 2e-3 of the float value.
  * Memory: dimension + 4 + dimension/8 bytes per vector (436 bytes at 384 dimensions: 44 MB at 100k).
  */
 export class QuantizedIndex {

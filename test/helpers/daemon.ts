@@ -37,8 +37,8 @@ export interface DaemonProcess {
 export async function startDaemon(env = testEnv(), args: string[] = [], waitReady = true): Promise<DaemonProcess> {
   const proc = spawn(process.execPath, [CLI, 'daemon', '--threads', '1', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  proc.stdout!.on('data', (d) => (out += d));
-  proc.stderr!.on('data', (d) => (out += d));
+  proc.stdout.on('data', (d) => (out += d));
+  proc.stderr.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
   const d: DaemonProcess = {
     env,

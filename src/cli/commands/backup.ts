@@ -20,7 +20,9 @@ export const backup: Command = {
 export const restoreBackup: Command = {
   name: 'restore-backup',
   usage: 'FILE',
-  summary: 'put a backup in place of the database (the daemon must be stopped; the backup is checked first, and the database it replaces is kept)',
+  summary:
+    'put a backup in place of the database ' +
+    '(the daemon must be stopped; the backup is checked first, and the database it replaces is kept)',
   flags: [],
   async run({ positionals, json }) {
     if (positionals.length !== 1) throw new UsageError('give the backup file: mnemo restore-backup FILE');
@@ -49,7 +51,8 @@ export const restoreBackup: Command = {
         db.close();
       }
     } catch (err) {
-      throw new MnemoError(ErrorCode.BAD_ARGS, `${file} cannot be restored: ${(err as Error).message.replace(/^no such table: memories$/, 'it is not a mnemo database')}`);
+      const why = (err as Error).message.replace(/^no such table: memories$/, 'it is not a mnemo database');
+      throw new MnemoError(ErrorCode.BAD_ARGS, `${file} cannot be restored: ${why}`);
     }
     // What is there now is kept, consistently (its WAL included), beside the other backups.
     let kept: string | null = null;

