@@ -11,7 +11,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  { ignores: ['dist/', 'build/', 'node_modules/', '.cache/', 'native-bench/results/'] },
+  { ignores: ['dist/', 'build/', 'node_modules/', '.cache/', 'native-bench/results/', 'vendor/'] },
   eslint.configs.recommended,
   {
     files: ['**/*.ts'],

@@ -14,7 +14,9 @@ import { Engine, LocalMnemo } from 'mnemo/engine';
 const installed = ['all-MiniLM-L6-v2', 'offline'].map((name) => join(resolvePaths().modelsDir, name));
 const modelDir = process.argv[2] ?? installed.find((dir) => existsSync(join(dir, 'manifest.json')));
 if (!modelDir) {
-  console.error('no model pack yet: run `mnemo model build offline` (no network) or `mnemo model pull`, or give a pack folder');
+  console.error(
+    'no model pack yet: run `mnemo model build offline` (no network) or `mnemo model pull`, or give a pack folder',
+  );
   process.exit(1);
 }
 

@@ -31,7 +31,9 @@ async function main() {
     // Each call is answered on its own: one that failed does not sink the other.
     const hits = [decisions, related].flatMap((item) => (item.ok ? item.result.results : []));
     const seen = new Set();
-    const lines = hits.filter((h) => !seen.has(h.hash) && seen.add(h.hash)).map((h) => `- ${h.hash} [${h.tags.join(', ')}] ${h.preview}`);
+    const lines = hits
+      .filter((h) => !seen.has(h.hash) && seen.add(h.hash))
+      .map((h) => `- ${h.hash} [${h.tags.join(', ')}] ${h.preview}`);
     if (lines.length > 0) process.stdout.write(`Related notes from mnemo:\n${lines.join('\n')}\n`);
   } finally {
     mnemo.close();

@@ -9,7 +9,11 @@ import { Engine } from '../dist/engine-index.js';
 const event = process.argv[2] ?? 'SessionStart';
 const chunks = [];
 for await (const c of process.stdin) chunks.push(c);
-const engine = await Engine.open({ modelDir: process.env.MNEMO_BASELINE_MODEL, dbPath: process.env.MNEMO_BASELINE_DB, embedder: { threads: 1 } });
+const engine = await Engine.open({
+  modelDir: process.env.MNEMO_BASELINE_MODEL,
+  dbPath: process.env.MNEMO_BASELINE_DB,
+  embedder: { threads: 1 },
+});
 const hooks = new HookHandler(engine, { compressor: { intervalMs: 3_600_000 } });
 const result = await hooks.handle(event, Buffer.concat(chunks));
 process.stdout.write(result.stdout);

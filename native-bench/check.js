@@ -37,7 +37,10 @@ const cur = byKey(current);
 const base = byKey(baseline);
 
 /** A row's comparable value: relative to its in-run reference when it has one. */
-const comparable = (rows, row) => (row.ref && rows[row.ref]?.value > 0 ? { value: row.value / rows[row.ref].value, relative: true } : { value: row.value, relative: false });
+const comparable = (rows, row) =>
+  row.ref && rows[row.ref]?.value > 0
+    ? { value: row.value / rows[row.ref].value, relative: true }
+    : { value: row.value, relative: false };
 
 const lowerIsBetter = (row) => ['ms', 'µs', 'MiB', 'tokens', 'events'].includes(row.unit);
 const findings = [];
@@ -79,11 +82,18 @@ if (values.json) {
   console.log(JSON.stringify({ tolerance, regressions: regressions.length, findings }, null, 2));
 } else {
   const fmt = (x) => (typeof x === 'number' ? (Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(3)) : '');
-  console.log(`bench:check against ${values.baseline} (tolerance ${tolerance * 100}%; ` + 'relative rows are value ÷ their in-run reference)');
+  console.log(
+    `bench:check against ${values.baseline} (tolerance ${tolerance * 100}%; ` +
+      'relative rows are value ÷ their in-run reference)',
+  );
   for (const f of findings) {
     const change = `${fmt(f.baseline).padStart(9)} -> ${fmt(f.current).padStart(9)}`;
-    console.log(`${f.status.padEnd(9)} ${f.key.padEnd(66)} ${change} (limit ${fmt(f.limit)})${f.relative ? ' relative' : ''}`);
+    console.log(
+      `${f.status.padEnd(9)} ${f.key.padEnd(66)} ${change} (limit ${fmt(f.limit)})${f.relative ? ' relative' : ''}`,
+    );
   }
-  console.log(regressions.length === 0 ? `no regressions in ${findings.length} rows` : `${regressions.length} regressions`);
+  console.log(
+    regressions.length === 0 ? `no regressions in ${findings.length} rows` : `${regressions.length} regressions`,
+  );
 }
 process.exit(regressions.length === 0 ? 0 : 1);

@@ -36,11 +36,13 @@ export function benchPack(kind) {
   return dir;
 }
 
-const COMMON = `the of and to in is that for it as with was on be by this are or from at an not but have all which one their has
+const COMMON =
+  `the of and to in is that for it as with was on be by this are or from at an not but have all which one their has
 can will more if been when there who also other some into only time would new about two first after these than could
 may most then over such any where should very what our just like make how each through use work used out
 because way`.split(/\s+/);
-const TECH = `daemon socket cache index sqlite vector search memory hook session prompt tool commit branch refactor bug fix test
+const TECH =
+  `daemon socket cache index sqlite vector search memory hook session prompt tool commit branch refactor bug fix test
 build deploy config token latency worker pool model embed query filter project tag decision note error retry lock
 payment gateway invoice ledger webhook refund currency fraud vault checkout order customer account email password login
 oauth migration schema table column key constraint transaction rollback journal queue backoff timeout parser lexer
@@ -82,7 +84,13 @@ export function corpus(seed = 1) {
 export function stats(samples) {
   const s = [...samples].sort((a, b) => a - b);
   const at = (p) => s[Math.min(s.length - 1, Math.floor(p * s.length))];
-  return { n: s.length, median: at(0.5), p95: at(0.95), p99: at(0.99), mean: s.reduce((a, b) => a + b, 0) / Math.max(1, s.length) };
+  return {
+    n: s.length,
+    median: at(0.5),
+    p95: at(0.95),
+    p99: at(0.99),
+    mean: s.reduce((a, b) => a + b, 0) / Math.max(1, s.length),
+  };
 }
 
 /** Runs a command the way Claude Code runs a hook: a new process, input on stdin. Resolves with its wall time. */
@@ -108,7 +116,13 @@ export function machine() {
 export function gitProject(dir, branch = 'payment-retries') {
   mkdirSync(join(dir, 'src'), { recursive: true });
   writeFileSync(join(dir, 'src', 'payments.ts'), '// payments\n');
-  const env = { ...process.env, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@b' };
+  const env = {
+    ...process.env,
+    GIT_AUTHOR_NAME: 'b',
+    GIT_AUTHOR_EMAIL: 'b@b',
+    GIT_COMMITTER_NAME: 'b',
+    GIT_COMMITTER_EMAIL: 'b@b',
+  };
   const git = (...a) => execFileSync('git', a, { cwd: dir, stdio: 'ignore', env });
   git('init', '-q');
   git('checkout', '-q', '-b', branch);
@@ -123,12 +137,37 @@ export function metric(key, value, unit, extra = {}) {
 }
 
 export function printTable(title, rows) {
-  const fmt = (x) => (x === undefined || x === null ? '' : typeof x === 'string' ? x : Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(2));
+  const fmt = (x) =>
+    x === undefined || x === null
+      ? ''
+      : typeof x === 'string'
+        ? x
+        : Math.abs(x) >= 100
+          ? x.toFixed(0)
+          : Math.abs(x) >= 10
+            ? x.toFixed(1)
+            : x.toFixed(2);
   console.log(`\n${title}`);
-  console.log(['measure'.padEnd(58), 'value'.padStart(9), 'unit'.padEnd(7), 'p95'.padStart(8), 'p99'.padStart(8), ' target'].join(' '));
+  console.log(
+    ['measure'.padEnd(58), 'value'.padStart(9), 'unit'.padEnd(7), 'p95'.padStart(8), 'p99'.padStart(8), ' target'].join(
+      ' ',
+    ),
+  );
   for (const r of rows) {
-    const verdict = r.target === undefined ? '' : `${r.target.op} ${r.target.value}${r.pass === undefined ? '' : r.pass ? '  ok' : '  MISSED'}`;
-    console.log([r.key.padEnd(58), fmt(r.value).padStart(9), (r.unit ?? '').padEnd(7), fmt(r.p95).padStart(8), fmt(r.p99).padStart(8), ` ${verdict}`].join(' '));
+    const verdict =
+      r.target === undefined
+        ? ''
+        : `${r.target.op} ${r.target.value}${r.pass === undefined ? '' : r.pass ? '  ok' : '  MISSED'}`;
+    console.log(
+      [
+        r.key.padEnd(58),
+        fmt(r.value).padStart(9),
+        (r.unit ?? '').padEnd(7),
+        fmt(r.p95).padStart(8),
+        fmt(r.p99).padStart(8),
+        ` ${verdict}`,
+      ].join(' '),
+    );
   }
 }
 

@@ -58,5 +58,7 @@ for (const mode of Object.keys(baseline.results).filter((m) => m !== 'bm25')) {
     }
   }
 }
-console.log(regressions === 0 ? `no regressions in ${compared} figures` : `${regressions} regressions in ${compared} figures`);
+console.log(
+  regressions === 0 ? `no regressions in ${compared} figures` : `${regressions} regressions in ${compared} figures`,
+);
 process.exit(regressions === 0 ? 0 : 1);

@@ -5,11 +5,25 @@ import { join } from 'node:path';
 import { REPO } from './lib.js';
 
 /** Where the data is read from; never copied into the repository (CC BY-NC 4.0). */
-export const DEFAULT_DATA = process.env.MNEMO_LOCOMO ?? join(REPO, '..', 'shared', 'eval', 'locomo-dev', 'locomo-dev.json');
+export const DEFAULT_DATA =
+  process.env.MNEMO_LOCOMO ?? join(REPO, '..', 'shared', 'eval', 'locomo-dev', 'locomo-dev.json');
 
 export const CATEGORIES = { 1: 'multi-hop', 2: 'temporal', 3: 'open-domain', 4: 'single-hop', 5: 'adversarial' };
 
-const MONTHS = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december'];
+const MONTHS = [
+  'january',
+  'february',
+  'march',
+  'april',
+  'may',
+  'june',
+  'july',
+  'august',
+  'september',
+  'october',
+  'november',
+  'december',
+];
 
 /** "1:56 pm on 8 May, 2023" as milliseconds (read as UTC: only the order and spacing of sessions matter here). */
 export function sessionTime(text) {
@@ -42,13 +56,25 @@ export function readConversation(sample) {
   for (const n of sessions) {
     const at = sessionTime(c[`session_${n}_date_time`]);
     c[`session_${n}`].forEach((turn, i) => {
-      turns.push({ diaId: normalId(turn.dia_id) ?? turn.dia_id, session: n, content: `${turn.speaker}: ${turn.text}`, createdAt: at + i * 1000 });
+      turns.push({
+        diaId: normalId(turn.dia_id) ?? turn.dia_id,
+        session: n,
+        content: `${turn.speaker}: ${turn.text}`,
+        createdAt: at + i * 1000,
+      });
     });
   }
   const known = new Set(turns.map((t) => t.diaId));
   const questions = [];
   for (const qa of sample.qa) {
-    const evidence = [...new Set((qa.evidence ?? []).flatMap((e) => String(e).split(/[;,\s]+/)).map((e) => normalId(e)).filter((e) => e && known.has(e)))];
+    const evidence = [
+      ...new Set(
+        (qa.evidence ?? [])
+          .flatMap((e) => String(e).split(/[;,\s]+/))
+          .map((e) => normalId(e))
+          .filter((e) => e && known.has(e)),
+      ),
+    ];
     if (evidence.length > 0) questions.push({ question: String(qa.question), category: Number(qa.category), evidence });
   }
   return { id: sample.sample_id, speakers: [c.speaker_a, c.speaker_b], turns, questions };
@@ -68,7 +94,8 @@ export function loadLocomo(path = DEFAULT_DATA, only) {
  * moves when a dependency does. With it this BM25 comes within 0.003 of the protocol's figures (recall@5 0.509,
  * recall@10 0.573).
  */
-export const REFERENCE_STOP_WORDS = new Set(`i me my myself we our ours ourselves you you're
+export const REFERENCE_STOP_WORDS = new Set(
+  `i me my myself we our ours ourselves you you're
 you've you'll you'd your yours yourself yourselves he him his himself she she's her hers herself it it's its
 itself they them their theirs themselves what which who whom this that that'll these those am is are was were be
 been being have has had having do does did doing a an the and but if or because as until while of at by for with
@@ -76,9 +103,13 @@ about against between into through during before after above below to from up do
 again further then once here there when where why how all any both each few more most other some such no nor not
 only own same so than too very s t can will just don don't should should've now d ll m o re ve y ain aren aren't
 couldn couldn't didn didn't doesn doesn't hadn hadn't hasn hasn't haven haven't isn isn't ma mightn mightn't
-mustn mustn't needn needn't shan shan't shouldn shouldn't wasn wasn't weren weren't won won't wouldn wouldn't`.split(/\s+/));
+mustn mustn't needn needn't shan shan't shouldn shouldn't wasn wasn't weren weren't won won't wouldn wouldn't`.split(
+    /\s+/,
+  ),
+);
 
-export const referenceTokens = (text) => (text.toLowerCase().match(/[a-z0-9]+/g) ?? []).filter((w) => !REFERENCE_STOP_WORDS.has(w));
+export const referenceTokens = (text) =>
+  (text.toLowerCase().match(/[a-z0-9]+/g) ?? []).filter((w) => !REFERENCE_STOP_WORDS.has(w));
 
 /** Okapi BM25 (k1 1.2, b 0.75, idf log(1 + (N - df + 0.5) / (df + 0.5))) over one conversation's turns. */
 export function referenceBm25(turns, { k1 = 1.2, b = 0.75 } = {}) {
@@ -106,7 +137,10 @@ export function referenceBm25(turns, { k1 = 1.2, b = 0.75 } = {}) {
       }
       if (s > 0) scored.push({ diaId: d.diaId, s });
     }
-    return scored.sort((x, y) => y.s - x.s).slice(0, limit).map((x) => x.diaId);
+    return scored
+      .sort((x, y) => y.s - x.s)
+      .slice(0, limit)
+      .map((x) => x.diaId);
   };
 }
 

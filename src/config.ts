@@ -23,9 +23,16 @@ const contextSchema = z
   .strict();
 const runtimeSchema = z
   .object({
-    path: text(4096).opt.refine((p) => p === undefined || isAbsolute(p), 'must be an absolute path to an onnxruntime-node folder'),
+    path: text(4096).opt.refine(
+      (p) => p === undefined || isAbsolute(p),
+      'must be an absolute path to an onnxruntime-node folder',
+    ),
     providers: z
-      .array(z.enum(['cpu', 'cuda', 'coreml', 'webgpu'], { errorMap: () => ({ message: 'must be cpu, cuda, coreml or webgpu' }) }))
+      .array(
+        z.enum(['cpu', 'cuda', 'coreml', 'webgpu'], {
+          errorMap: () => ({ message: 'must be cpu, cuda, coreml or webgpu' }),
+        }),
+      )
       .min(1)
       .max(4)
       .optional(),
@@ -60,10 +67,15 @@ export function readConfig(paths: MnemoPaths): MnemoConfig {
   } catch (err) {
     throw new MnemoError(ErrorCode.BAD_ARGS, `cannot read ${path}: ${(err as Error).message}`);
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new MnemoError(ErrorCode.BAD_ARGS, `${path} must hold a JSON object`);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new MnemoError(ErrorCode.BAD_ARGS, `${path} must hold a JSON object`);
   const r = configSchema.safeParse(raw);
   if (!r.success) {
-    const known = [...Object.keys(configSchema.shape), ...Object.keys(contextSchema.shape), ...Object.keys(runtimeSchema.shape)];
+    const known = [
+      ...Object.keys(configSchema.shape),
+      ...Object.keys(contextSchema.shape),
+      ...Object.keys(runtimeSchema.shape),
+    ];
     throw new MnemoError(ErrorCode.BAD_ARGS, `${path}: ${badArgsFrom(r.error, known).message}`);
   }
   return withoutUndefined(r.data);
@@ -73,7 +85,10 @@ function withoutUndefined(o: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(
     Object.entries(o)
       .filter(([, v]) => v !== undefined)
-      .map(([k, v]) => [k, v !== null && typeof v === 'object' && !Array.isArray(v) ? withoutUndefined(v as Record<string, unknown>) : v]),
+      .map(([k, v]) => [
+        k,
+        v !== null && typeof v === 'object' && !Array.isArray(v) ? withoutUndefined(v as Record<string, unknown>) : v,
+      ]),
   );
 }
 
@@ -88,17 +103,22 @@ export interface ModelChoice {
   notice: string | null;
 }
 
-
 /**
  * Which model pack the daemon loads: an explicit choice (flag), else MNEMO_MODEL, else config `model`, else `auto`.
  * `auto`: the default model if it was pulled, else the offline pack (built on first start when missing). A registry
  * name must have been pulled; any other value is a pack folder (a bare name means one under the models dir).
  */
-export function chooseModel(paths: MnemoPaths, env: NodeJS.ProcessEnv, explicit?: string, config: MnemoConfig = readConfig(paths)): ModelChoice {
+export function chooseModel(
+  paths: MnemoPaths,
+  env: NodeJS.ProcessEnv,
+  explicit?: string,
+  config: MnemoConfig = readConfig(paths),
+): ModelChoice {
   const asked = explicit ?? env.MNEMO_MODEL ?? config.model ?? 'auto';
   const installed = (name: string) => existsSync(join(paths.modelsDir, name, 'manifest.json'));
   if (asked === 'auto') {
-    if (installed(DEFAULT_MODEL)) return { dir: join(paths.modelsDir, DEFAULT_MODEL), asked, build: false, notice: null };
+    if (installed(DEFAULT_MODEL))
+      return { dir: join(paths.modelsDir, DEFAULT_MODEL), asked, build: false, notice: null };
     return {
       dir: join(paths.modelsDir, OFFLINE_PACK_NAME),
       asked,
@@ -106,7 +126,8 @@ export function chooseModel(paths: MnemoPaths, env: NodeJS.ProcessEnv, explicit?
       notice: 'using the offline word-vector pack; `mnemo model pull` gets all-MiniLM-L6-v2 for better semantic search',
     };
   }
-  if (asked === OFFLINE_PACK_NAME) return { dir: join(paths.modelsDir, OFFLINE_PACK_NAME), asked, build: !installed(OFFLINE_PACK_NAME), notice: null };
+  if (asked === OFFLINE_PACK_NAME)
+    return { dir: join(paths.modelsDir, OFFLINE_PACK_NAME), asked, build: !installed(OFFLINE_PACK_NAME), notice: null };
   const dir = isAbsolute(asked) || asked.includes('/') ? asked : join(paths.modelsDir, asked);
   if (!existsSync(join(dir, 'manifest.json'))) {
     const hint = asked === DEFAULT_MODEL || !asked.includes('/') ? `; run \`mnemo model pull ${asked}\`` : '';

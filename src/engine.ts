@@ -4,7 +4,19 @@ import { Embedder, type EmbedderOptions } from './embed/embedder.js';
 import { badArgs, ErrorCode, MnemoError } from './errors.js';
 import { resolvePaths } from './paths.js';
 import type { FilterArgs, NewMemoryArgs, SearchMode } from './protocol/ops.js';
-import type { BackupResult, DeleteResult, ExportPage, Health, Memory, ReindexResult, RestoreResult, Stats, StoreResult, TagCount, TrashListing } from './protocol/results.js';
+import type {
+  BackupResult,
+  DeleteResult,
+  ExportPage,
+  Health,
+  Memory,
+  ReindexResult,
+  RestoreResult,
+  Stats,
+  StoreResult,
+  TagCount,
+  TrashListing,
+} from './protocol/results.js';
 import { backupPath, pruneBackups } from './store/backup.js';
 import { compactOf } from './search/compact.js';
 import { applyRecency, retrieve, type ScoredId } from './search/retrieve.js';
@@ -109,7 +121,14 @@ export class Engine {
   /** What SQLite said when it found the database damaged, once it has. */
   private damage: string | null = null;
 
-  private constructor(storage: MemoryStorage, dbPath: string, embedder: Embedder, model: ModelRecord, now: () => number, trashRetentionMs: number) {
+  private constructor(
+    storage: MemoryStorage,
+    dbPath: string,
+    embedder: Embedder,
+    model: ModelRecord,
+    now: () => number,
+    trashRetentionMs: number,
+  ) {
     this.storage = storage;
     this.dbPath = dbPath;
     this.embedder = embedder;
@@ -134,7 +153,14 @@ export class Engine {
       storage = new MemoryStore(openDb(dbPath));
       const { manifest, fingerprint } = embedder.pack;
       const model = storage.attachModel(manifest.name, fingerprint, manifest.dimension);
-      return new Engine(storage, dbPath, embedder, model, options.now ?? Date.now, options.trashRetentionMs ?? DEFAULT_TRASH_RETENTION_MS);
+      return new Engine(
+        storage,
+        dbPath,
+        embedder,
+        model,
+        options.now ?? Date.now,
+        options.trashRetentionMs ?? DEFAULT_TRASH_RETENTION_MS,
+      );
     } catch (err) {
       storage?.close();
       await embedder.close();
@@ -246,7 +272,13 @@ export class Engine {
     const vector = mode === 'keyword' ? undefined : (await this.embedder.embedQueries([q.text]))[0];
     const recency = q.recencyBoost ?? 0;
     const depth = recency > 0 ? Math.min(4096, q.limit * 4) : q.limit;
-    let scored = retrieve(this.storage, this.model, { mode, limit: depth, filter: q.filter, text: q.text, ...(vector ? { vector } : {}) });
+    let scored = retrieve(this.storage, this.model, {
+      mode,
+      limit: depth,
+      filter: q.filter,
+      text: q.text,
+      ...(vector ? { vector } : {}),
+    });
     if (recency > 0) {
       const rows = this.storage.rowsByIds(scored.map((h) => h.id));
       scored = applyRecency(scored, (id) => rows.get(id)?.created_at ?? 0, recency, this.now());
@@ -273,19 +305,28 @@ export class Engine {
   /** Memories matching the filter, newest first. */
   list(filter: MemoryFilter, limit: number, offset = 0): Memory[] {
     this.assertOpen();
-    return this.hits(this.storage.list(filter, limit, offset).map((r) => ({ id: r.id, score: 1 }))).map((h) => h.memory);
+    return this.hits(this.storage.list(filter, limit, offset).map((r) => ({ id: r.id, score: 1 }))).map(
+      (h) => h.memory,
+    );
   }
 
   /**
    * Memories from a time ("yesterday", "last week"), newest first, or ranked by `query` within that time. Without a
    * time, the time phrase is taken out of the query ("what did we decide last week about auth").
    */
-  async recall(when: string | undefined, filter: MemoryFilter, o: { limit: number; query?: string | undefined; mode: SearchMode; minScore?: number | undefined }): Promise<Ranked> {
+  async recall(
+    when: string | undefined,
+    filter: MemoryFilter,
+    o: { limit: number; query?: string | undefined; mode: SearchMode; minScore?: number | undefined },
+  ): Promise<Ranked> {
     this.assertOpen();
     let query = o.query;
     if (when === undefined) {
       const found = findTimeExpression(query ?? '', new Date(this.now()));
-      if (!found) throw badArgs(`no time in the query '${(query ?? '').slice(0, 80)}'; give \`time\`, for example 'yesterday' or 'last week'`);
+      if (!found)
+        throw badArgs(
+          `no time in the query '${(query ?? '').slice(0, 80)}'; give \`time\`, for example 'yesterday' or 'last week'`,
+        );
       when = found.time;
       query = found.rest;
     }
@@ -337,9 +378,12 @@ export class Engine {
     if (p.removeTags !== undefined) patch.removeTags = p.removeTags;
     if (p.metadata !== undefined) {
       const metadata = redactDeep(p.metadata) as Record<string, unknown>;
-      patch.metadata = p.replaceMetadata ? metadata : mergePatch(JSON.parse(row.metadata) as Record<string, unknown>, metadata);
+      patch.metadata = p.replaceMetadata
+        ? metadata
+        : mergePatch(JSON.parse(row.metadata) as Record<string, unknown>, metadata);
     }
-    if (Object.keys(patch).length === 0) throw badArgs('nothing to update: give `tags`, `addTags`, `removeTags`, `type` or `metadata`');
+    if (Object.keys(patch).length === 0)
+      throw badArgs('nothing to update: give `tags`, `addTags`, `removeTags`, `type` or `metadata`');
     this.storage.update(row.id, patch);
     return this.storage.toMemory(this.storage.rowsByIds([row.id]).get(row.id)!);
   }
@@ -353,7 +397,10 @@ export class Engine {
     this.assertOpen();
     const filtering = isFiltering(s.filter);
     if (s.hashes === undefined && !filtering) {
-      throw badArgs('refusing to delete with an empty filter: give `hashes`, `tags`, ' + 'a time range (`since`, `until` or `time`), `project`, `sessionId` or `type`');
+      throw badArgs(
+        'refusing to delete with an empty filter: give `hashes`, `tags`, ' +
+          'a time range (`since`, `until` or `time`), `project`, `sessionId` or `type`',
+      );
     }
     let rows: MemoryRow[];
     if (s.hashes !== undefined) {
@@ -372,7 +419,8 @@ export class Engine {
     const memories = listed.map((r) => compactOf(this.storage.toMemory(r, tags.get(r.id) ?? [])));
     const ids = rows.map((r) => r.id);
     const deleted = s.dryRun ? 0 : s.purge ? this.storage.deleteIds(ids) : this.storage.trashIds(ids, this.now());
-    if (deleted > 0 && this.missingVectors > 0) this.missingVectors = this.storage.vectorCoverage(this.model).withoutVector;
+    if (deleted > 0 && this.missingVectors > 0)
+      this.missingVectors = this.storage.vectorCoverage(this.model).withoutVector;
     return { dryRun: s.dryRun, matched: rows.length, deleted, trashed: !s.dryRun && !s.purge, memories };
   }
 
@@ -488,21 +536,33 @@ export class Engine {
     this.assertOpen();
     const coverage = this.storage.vectorCoverage(this.model);
     const warnings: string[] = [];
-    if (this.damage) warnings.push(`the database is damaged (${this.damage}): \`mnemo doctor\` checks it; ` + 'restore a backup or `mnemo export` what still reads');
+    if (this.damage)
+      warnings.push(
+        `the database is damaged (${this.damage}): \`mnemo doctor\` checks it; ` +
+          'restore a backup or `mnemo export` what still reads',
+      );
     const free = freeBytes(this.dbPath);
     if (free !== null && free < LOW_DISK_BYTES) {
-      warnings.push(`the disk holding the database has ${Math.round(free / 1048576)} MiB free: ` + 'new memories and captured events fail when it is full');
+      warnings.push(
+        `the disk holding the database has ${Math.round(free / 1048576)} MiB free: ` +
+          'new memories and captured events fail when it is full',
+      );
     }
     if (coverage.withoutVector > 0) {
       warnings.push(
-        `${coverage.withoutVector} memories have no vector from ${this.model.name} (the model changed): ` + 'semantic search is off until `mnemo reindex`',
+        `${coverage.withoutVector} memories have no vector from ${this.model.name} (the model changed): ` +
+          'semantic search is off until `mnemo reindex`',
       );
     }
     return {
       status: warnings.length === 0 ? 'ok' : 'degraded',
       version: VERSION,
       schemaVersion: SCHEMA_VERSION,
-      model: { name: this.model.name, dimension: this.model.dimension, fingerprint: this.model.fingerprint.slice(0, 12) },
+      model: {
+        name: this.model.name,
+        dimension: this.model.dimension,
+        fingerprint: this.model.fingerprint.slice(0, 12),
+      },
       memories: this.storage.count(),
       vectors: { current: coverage.withVector, missing: coverage.withoutVector },
       warnings,
@@ -520,7 +580,8 @@ export class Engine {
   noteFailure(err: unknown): void {
     const message = err instanceof Error ? err.message : String(err);
     const code = (err as { code?: unknown }).code;
-    if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB' || /malformed|not a database/i.test(message)) this.damage ??= message;
+    if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB' || /malformed|not a database/i.test(message))
+      this.damage ??= message;
   }
 
   stats(): Stats {
@@ -547,7 +608,13 @@ function mergePatch(target: Record<string, unknown>, patch: Record<string, unkno
   const out: Record<string, unknown> = { ...target };
   for (const [key, value] of Object.entries(patch)) {
     if (value === null) delete out[key];
-    else if (typeof value === 'object' && !Array.isArray(value) && typeof out[key] === 'object' && out[key] !== null && !Array.isArray(out[key])) {
+    else if (
+      typeof value === 'object' &&
+      !Array.isArray(value) &&
+      typeof out[key] === 'object' &&
+      out[key] !== null &&
+      !Array.isArray(out[key])
+    ) {
       out[key] = mergePatch(out[key] as Record<string, unknown>, value as Record<string, unknown>);
     } else out[key] = value;
   }

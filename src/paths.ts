@@ -84,7 +84,12 @@ export function makeDir(path: string): void {
     } catch (inner) {
       reason = (inner as NodeJS.ErrnoException).code ?? reason;
     }
-    const why: Record<string, string> = { EROFS: 'the file system is read-only', EACCES: 'permission denied', ENOSPC: 'the disk is full', EEXIST: 'a file is in the way' };
+    const why: Record<string, string> = {
+      EROFS: 'the file system is read-only',
+      EACCES: 'permission denied',
+      ENOSPC: 'the disk is full',
+      EEXIST: 'a file is in the way',
+    };
     throw new MnemoError(ErrorCode.INTERNAL, `cannot create ${path}: ${why[reason] ?? reason} (${reason})`);
   }
 }

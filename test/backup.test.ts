@@ -10,7 +10,8 @@ import { openDb } from '../dist/store/db.js';
 import { migrate, SCHEMA_VERSION } from '../dist/store/migrations.js';
 import { CLI, cleanup, startDaemon, testEnv } from './helpers/daemon.js';
 
-const mnemo = (env: NodeJS.ProcessEnv, args: string[]) => spawnSync(process.execPath, [CLI, ...args], { env, encoding: 'utf8' });
+const mnemo = (env: NodeJS.ProcessEnv, args: string[]) =>
+  spawnSync(process.execPath, [CLI, ...args], { env, encoding: 'utf8' });
 const count = (file: string) => {
   const db = new Database(file, { readonly: true });
   try {
@@ -26,9 +27,13 @@ describe('backups', () => {
     const d = await startDaemon(env);
     try {
       const client = await connect({ env });
-      await client.storeBatch({ memories: Array.from({ length: 50 }, (_, i) => ({ content: `before the backup ${i}` })) });
+      await client.storeBatch({
+        memories: Array.from({ length: 50 }, (_, i) => ({ content: `before the backup ${i}` })),
+      });
       // Writes go on while the copy is taken.
-      const writing = client.storeBatch({ memories: Array.from({ length: 200 }, (_, i) => ({ content: `during the backup ${i}` })) });
+      const writing = client.storeBatch({
+        memories: Array.from({ length: 200 }, (_, i) => ({ content: `during the backup ${i}` })),
+      });
       const b = mnemo(env, ['backup', '--json']);
       expect(b.status, b.stderr).toBe(0);
       const made = JSON.parse(b.stdout) as { file: string; bytes: number };
@@ -78,7 +83,9 @@ describe('backups', () => {
     old.close();
     openDb(path).close();
     const backups = readdirSync(join(dir, 'data', 'backups'));
-    expect(backups).toEqual([expect.stringMatching(new RegExp(`^mnemo-\\d{8}T\\d{6}Z-before-schema-${SCHEMA_VERSION}\\.db$`))]);
+    expect(backups).toEqual([
+      expect.stringMatching(new RegExp(`^mnemo-\\d{8}T\\d{6}Z-before-schema-${SCHEMA_VERSION}\\.db$`)),
+    ]);
     const copy = new Database(join(dir, 'data', 'backups', backups[0]!), { readonly: true });
     expect(copy.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION - 1);
     copy.close();

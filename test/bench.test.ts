@@ -19,7 +19,11 @@ describe('the benchmark harness (smoke configuration: well-formed results, not t
   const out = join(dir, 'smoke.json');
 
   it('runs every section and writes one JSON result', () => {
-    const r = spawnSync(process.execPath, [join(REPO, 'native-bench', 'run.js'), '--smoke', '--json', out], { encoding: 'utf8', timeout: 240_000, env: { ...process.env, MNEMO_HOME: dir } });
+    const r = spawnSync(process.execPath, [join(REPO, 'native-bench', 'run.js'), '--smoke', '--json', out], {
+      encoding: 'utf8',
+      timeout: 240_000,
+      env: { ...process.env, MNEMO_HOME: dir },
+    });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^mnemo bench — /m);
     const result = JSON.parse(readFileSync(out, 'utf8')) as { rows: Row[]; machine: string; smoke: boolean };
@@ -49,12 +53,19 @@ describe('the benchmark harness (smoke configuration: well-formed results, not t
       if (row.target) expect(typeof row.pass, row.key).toBe('boolean');
     }
     // Correctness, not speed: no acknowledged event may be lost, and the quantised search must find the exact top 10.
-    expect(result.rows.find((row) => row.key === 'ingest: acknowledged events missing from the database')!.value).toBe(0);
-    expect(result.rows.find((row) => row.key === 'engine: semantic recall@10 vs exact @1000')!.value).toBeGreaterThanOrEqual(0.95);
+    expect(result.rows.find((row) => row.key === 'ingest: acknowledged events missing from the database')!.value).toBe(
+      0,
+    );
+    expect(
+      result.rows.find((row) => row.key === 'engine: semantic recall@10 vs exact @1000')!.value,
+    ).toBeGreaterThanOrEqual(0.95);
   }, 300_000);
 
   it('passes against itself and fails on a regression beyond the tolerance', () => {
-    const check = (current: string) => spawnSync(process.execPath, [join(REPO, 'native-bench', 'check.js'), '--current', current, '--baseline', out], { encoding: 'utf8' });
+    const check = (current: string) =>
+      spawnSync(process.execPath, [join(REPO, 'native-bench', 'check.js'), '--current', current, '--baseline', out], {
+        encoding: 'utf8',
+      });
     const same = check(out);
     expect(same.status, same.stdout).toBe(0);
     expect(same.stdout).toMatch(/no regressions in \d+ rows/);
@@ -67,7 +78,8 @@ describe('the benchmark harness (smoke configuration: well-formed results, not t
     expect(bad.stdout).toMatch(/^REGRESSED +engine: protocol encode \(5 results\)/m);
     // A relative row: slower only because its in-run reference is slower too is no regression.
     const both = JSON.parse(readFileSync(out, 'utf8')) as { rows: Row[] };
-    for (const row of both.rows) if (row.key === 'engine: search hybrid @1000' || row.key === 'engine: exact knn @1000') row.value *= 3;
+    for (const row of both.rows)
+      if (row.key === 'engine: search hybrid @1000' || row.key === 'engine: exact knn @1000') row.value *= 3;
     const noisy = join(dir, 'noisy.json');
     writeFileSync(noisy, JSON.stringify(both));
     expect(check(noisy).stdout).toMatch(/^ok +engine: search hybrid @1000/m);

@@ -53,10 +53,22 @@ describe('capture and context through the native client and a real daemon', () =
       expect(db.prepare("SELECT count(*) FROM prompts WHERE session_id = 'sess-A'").pluck().get()).toBe(2);
       expect(db.prepare("SELECT count(*) FROM tool_events WHERE session_id = 'sess-A'").pluck().get()).toBe(6);
       expect(db.prepare('SELECT count(*) FROM tool_event_payloads').pluck().get()).toBe(6);
-      const failing = db.prepare("SELECT * FROM tool_events WHERE tool_use_id = 'toolu_03'").get() as Record<string, unknown>;
-      expect(failing).toMatchObject({ tool_name: 'Bash', is_error: 1, exit_code: 1, prompt_number: 1, input_summary: 'npx vitest run test/migrations.test.ts' });
+      const failing = db.prepare("SELECT * FROM tool_events WHERE tool_use_id = 'toolu_03'").get() as Record<
+        string,
+        unknown
+      >;
+      expect(failing).toMatchObject({
+        tool_name: 'Bash',
+        is_error: 1,
+        exit_code: 1,
+        prompt_number: 1,
+        input_summary: 'npx vitest run test/migrations.test.ts',
+      });
       expect(failing.outcome_summary).toMatch(/^failed: FAIL test\/migrations.test.ts/);
-      const edit = db.prepare("SELECT * FROM tool_events WHERE tool_use_id = 'toolu_04'").get() as Record<string, unknown>;
+      const edit = db.prepare("SELECT * FROM tool_events WHERE tool_use_id = 'toolu_04'").get() as Record<
+        string,
+        unknown
+      >;
       expect(JSON.parse(edit.files_changed as string)).toEqual(['src/migrations.ts']);
       const session = db.prepare("SELECT * FROM sessions WHERE id = 'sess-A'").get() as Record<string, unknown>;
       expect(session).toMatchObject({ project, end_reason: 'prompt_input_exit', model: 'claude-sonnet-4-5' });
@@ -82,7 +94,9 @@ describe('capture and context through the native client and a real daemon', () =
     // Read and then changed: listed once, as changed.
     expect(first.content).toContain('Changed: src/migrations.ts');
     expect(first.content).not.toContain('Read: src/migrations.ts');
-    expect(first.content).toContain('Commands: npx vitest run test/migrations.test.ts (failed), npx vitest run test/migrations.test.ts');
+    expect(first.content).toContain(
+      'Commands: npx vitest run test/migrations.test.ts (failed), npx vitest run test/migrations.test.ts',
+    );
     expect(first.content).toContain('Errors: Bash npx vitest run test/migrations.test.ts: FAIL');
     expect(first.content).toContain('Outcome: The migration list was empty, so the memories table was never created.');
     expect(first.sessionId).toBe('sess-A');
@@ -93,7 +107,12 @@ describe('capture and context through the native client and a real daemon', () =
   });
 
   it('injects them at the next SessionStart of the project as hookSpecificOutput within budget', async () => {
-    const r = await hook(d.env, 'SessionStart', { session_id: 'sess-B', cwd: join(project, 'src'), source: 'startup', transcript_path: '/tmp/b' });
+    const r = await hook(d.env, 'SessionStart', {
+      session_id: 'sess-B',
+      cwd: join(project, 'src'),
+      source: 'startup',
+      transcript_path: '/tmp/b',
+    });
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout) as Context;
     expect(out.hookSpecificOutput.hookEventName).toBe('SessionStart');
@@ -107,20 +126,40 @@ describe('capture and context through the native client and a real daemon', () =
   it('gives a different project (same folder name) none of it', async () => {
     const r = await hook(d.env, 'SessionStart', { session_id: 'sess-X', cwd: other, source: 'startup' });
     expect(r).toMatchObject({ code: 0, stdout: '' });
-    const p = await hook(d.env, 'UserPromptSubmit', { session_id: 'sess-X', cwd: other, prompt: 'why does the migrations test fail with no such table memories?', prompt_id: 'x1' });
+    const p = await hook(d.env, 'UserPromptSubmit', {
+      session_id: 'sess-X',
+      cwd: other,
+      prompt: 'why does the migrations test fail with no such table memories?',
+      prompt_id: 'x1',
+    });
     expect(p).toMatchObject({ code: 0, stdout: '' });
   });
 
   it('adds relevant memories to a prompt, within budget, never repeating itself', async () => {
     // A memory this session has not been given yet, stored by hand.
-    await c.store({ content: 'Decision: the orders table keeps money as integer cents, never floats.', tags: ['decision'], project });
-    const ask = { session_id: 'sess-B', cwd: project, prompt: 'How should the orders table store money amounts in cents?', prompt_id: 'b1' };
+    await c.store({
+      content: 'Decision: the orders table keeps money as integer cents, never floats.',
+      tags: ['decision'],
+      project,
+    });
+    const ask = {
+      session_id: 'sess-B',
+      cwd: project,
+      prompt: 'How should the orders table store money amounts in cents?',
+      prompt_id: 'b1',
+    };
     const r = await hook(d.env, 'UserPromptSubmit', ask);
     const out = JSON.parse(r.stdout) as Context;
     expect(out.hookSpecificOutput.hookEventName).toBe('UserPromptSubmit');
-    expect(out.hookSpecificOutput.additionalContext).toMatch(/^mnemo: 1 related memory\n- [0-9a-f]{8} now \[decision\] Decision: the orders table keeps money/);
+    expect(out.hookSpecificOutput.additionalContext).toMatch(
+      /^mnemo: 1 related memory\n- [0-9a-f]{8} now \[decision\] Decision: the orders table keeps money/,
+    );
     expect(countTokens(out.hookSpecificOutput.additionalContext)).toBeLessThanOrEqual(300);
-    const again = await hook(d.env, 'UserPromptSubmit', { ...ask, prompt_id: 'b2', prompt: 'And the orders table money amounts in cents again?' });
+    const again = await hook(d.env, 'UserPromptSubmit', {
+      ...ask,
+      prompt_id: 'b2',
+      prompt: 'And the orders table money amounts in cents again?',
+    });
     expect(again.stdout).toBe('');
     const trivial = await hook(d.env, 'UserPromptSubmit', { ...ask, prompt_id: 'b3', prompt: 'yes' });
     expect(trivial.stdout).toBe('');
@@ -129,8 +168,21 @@ describe('capture and context through the native client and a real daemon', () =
   it('rolls up a session that never got its SessionEnd at the next SessionStart', async () => {
     const abandoned = 'sess-C';
     await hook(d.env, 'SessionStart', { session_id: abandoned, cwd: project, source: 'startup' });
-    await hook(d.env, 'UserPromptSubmit', { session_id: abandoned, cwd: project, prompt: 'Rename the customers module to accounts', prompt_id: 'c1' });
-    await hook(d.env, 'PostToolUse', { session_id: abandoned, cwd: project, prompt_id: 'c1', tool_name: 'Bash', tool_input: { command: 'git mv src/customers src/accounts' }, tool_use_id: 'tc1', tool_response: { stdout: '', stderr: '' } });
+    await hook(d.env, 'UserPromptSubmit', {
+      session_id: abandoned,
+      cwd: project,
+      prompt: 'Rename the customers module to accounts',
+      prompt_id: 'c1',
+    });
+    await hook(d.env, 'PostToolUse', {
+      session_id: abandoned,
+      cwd: project,
+      prompt_id: 'c1',
+      tool_name: 'Bash',
+      tool_input: { command: 'git mv src/customers src/accounts' },
+      tool_use_id: 'tc1',
+      tool_response: { stdout: '', stderr: '' },
+    });
     // No Stop, no SessionEnd: the hook timed out, the terminal closed.
     const next = await hook(d.env, 'SessionStart', { session_id: 'sess-D', cwd: project, source: 'startup' });
     const text = (JSON.parse(next.stdout) as Context).hookSpecificOutput.additionalContext;
@@ -162,7 +214,9 @@ describe('capture and context through the native client and a real daemon', () =
       session_id: 'sess-P',
       cwd,
       prompt_id: 'pp1',
-      prompt: `Deploy with ANTHROPIC_API_KEY=${secret} ` + '<private>the staging password is tulip-42</private> and check the logs',
+      prompt:
+        `Deploy with ANTHROPIC_API_KEY=${secret} ` +
+        '<private>the staging password is tulip-42</private> and check the logs',
     });
     await hook(d.env, 'PostToolUse', {
       session_id: 'sess-P',
@@ -173,7 +227,12 @@ describe('capture and context through the native client and a real daemon', () =
       tool_use_id: 'tp1',
       tool_response: { stdout: 'password=tulip-42', stderr: '' },
     });
-    await hook(d.env, 'Stop', { session_id: 'sess-P', cwd, prompt_id: 'pp1', last_assistant_message: `Deployed. I used ${secret}.` });
+    await hook(d.env, 'Stop', {
+      session_id: 'sess-P',
+      cwd,
+      prompt_id: 'pp1',
+      last_assistant_message: `Deployed. I used ${secret}.`,
+    });
     const observation = await until('the observation', async () => {
       const l = await c.list({ sessionId: 'sess-P', format: 'full' });
       return l.format === 'full' && l.results.length > 0 ? l.results[0] : undefined;
@@ -194,7 +253,10 @@ describe('capture and context through the native client and a real daemon', () =
       expect(everything).not.toContain('staging password');
       // The full-text index has no trace of them either.
       for (const term of ['tulip', 'staging', 'AbCdEfGhIjKlMnOpQrStUvWxYz0123456789']) {
-        expect(db.prepare('SELECT count(*) FROM memories_fts WHERE memories_fts MATCH ?').pluck().get(`"${term}"`), term).toBe(0);
+        expect(
+          db.prepare('SELECT count(*) FROM memories_fts WHERE memories_fts MATCH ?').pluck().get(`"${term}"`),
+          term,
+        ).toBe(0);
       }
     } finally {
       db.close();
@@ -224,8 +286,18 @@ describe('after /clear', () => {
     const project = makeProject('clear-me');
     try {
       await hook(d.env, 'SessionStart', { session_id: 'old', cwd: project, source: 'startup' });
-      await hook(d.env, 'UserPromptSubmit', { session_id: 'old', cwd: project, prompt: 'Port the invoice renderer to the new PDF library', prompt_id: 'o1' });
-      await hook(d.env, 'Stop', { session_id: 'old', cwd: project, prompt_id: 'o1', last_assistant_message: 'Ported; the renderer now uses pdf-lib.' });
+      await hook(d.env, 'UserPromptSubmit', {
+        session_id: 'old',
+        cwd: project,
+        prompt: 'Port the invoice renderer to the new PDF library',
+        prompt_id: 'o1',
+      });
+      await hook(d.env, 'Stop', {
+        session_id: 'old',
+        cwd: project,
+        prompt_id: 'o1',
+        last_assistant_message: 'Ported; the renderer now uses pdf-lib.',
+      });
       await hook(d.env, 'SessionEnd', { session_id: 'old', cwd: project, reason: 'clear' });
       const r = await hook(d.env, 'SessionStart', { session_id: 'new', cwd: project, source: 'clear' });
       const text = (JSON.parse(r.stdout) as Context).hookSpecificOutput.additionalContext;

@@ -42,9 +42,18 @@ describe('the CLI says what is wrong in the terms the user typed, and --help onl
     rmSync(project, { recursive: true, force: true });
   });
 
-  it('prints each command\'s own usage for --help and -h, and does nothing else', async () => {
+  it("prints each command's own usage for --help and -h, and does nothing else", async () => {
     const before = [tree(env.MNEMO_HOME!), tree(project)];
-    const variants = (name: string) => (['model', 'hooks', 'service'].includes(name) ? [[name, 'install', '--help'], [name, '-h']] : [[name, '--help'], [name, 'x', '-h']]);
+    const variants = (name: string) =>
+      ['model', 'hooks', 'service'].includes(name)
+        ? [
+            [name, 'install', '--help'],
+            [name, '-h'],
+          ]
+        : [
+            [name, '--help'],
+            [name, 'x', '-h'],
+          ];
     for (const [, name] of COMMANDS) {
       for (const args of variants(name)) {
         const r = await mnemo(env, args, project);
@@ -60,7 +69,9 @@ describe('the CLI says what is wrong in the terms the user typed, and --help onl
   it('refuses `delete --all-tags` without tags as a usage mistake, before anything is sent', async () => {
     const r = await mnemo(env, ['delete', '--all-tags', '--dry-run']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^mnemo: --all-tags needs --tag \(which tags must all match\?\); refusing to delete with an empty filter: .*\n$/);
+    expect(r.stderr).toMatch(
+      /^mnemo: --all-tags needs --tag \(which tags must all match\?\); refusing to delete with an empty filter: .*\n$/,
+    );
     expect(existsSync(join(env.MNEMO_HOME!, 'run'))).toBe(false); // no daemon was needed to say so
   });
 
@@ -90,13 +101,18 @@ describe('the CLI says what is wrong in the terms the user typed, and --help onl
       expect(r.stderr, args.join(' ')).toMatch(message);
     }
     const j = await mnemo(env, ['search', 'x', '--limit', '0', '--json']);
-    expect(JSON.parse(j.stdout)).toEqual({ error: { code: 'E_BAD_ARGS', message: '--limit must be an integer from 1 to 100, got 0' } });
+    expect(JSON.parse(j.stdout)).toEqual({
+      error: { code: 'E_BAD_ARGS', message: '--limit must be an integer from 1 to 100, got 0' },
+    });
   });
 
   it('refuses an empty delete at the edge, without starting a daemon', async () => {
     const r = await mnemo(env, ['delete']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe('mnemo: refusing to delete with an empty filter: give <hash>..., --tag, ' + 'a time range (--since, --until or --time), --project, --session or --type\n');
+    expect(r.stderr).toBe(
+      'mnemo: refusing to delete with an empty filter: give <hash>..., --tag, ' +
+        'a time range (--since, --until or --time), --project, --session or --type\n',
+    );
     expect(existsSync(join(env.MNEMO_HOME!, 'run'))).toBe(false);
   });
 
@@ -105,7 +121,9 @@ describe('the CLI says what is wrong in the terms the user typed, and --help onl
     writeFileSync(file, '{"content":"one"}\n{"content":"two","tags":["a"]}\n{"content":""}\nnot json\n');
     const r = await mnemo(env, ['import', file, '--dry-run']);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/^would import 2 memories \(dry run, nothing changed.*; 2 lines refused; line 3: `content` must not be empty\n$/);
+    expect(r.stdout).toMatch(
+      /^would import 2 memories \(dry run, nothing changed.*; 2 lines refused; line 3: `content` must not be empty\n$/,
+    );
     expect(existsSync(join(env.MNEMO_HOME!, 'run'))).toBe(false);
   });
 
@@ -119,7 +137,7 @@ describe('the CLI says what is wrong in the terms the user typed, and --help onl
     }
   });
 
-  it('says why a start failed: this start\'s cause, not a line an earlier start left behind', async () => {
+  it("says why a start failed: this start's cause, not a line an earlier start left behind", async () => {
     const other = testEnv();
     try {
       mkdirSync(join(other.MNEMO_HOME!, 'config'), { recursive: true });
@@ -127,7 +145,10 @@ describe('the CLI says what is wrong in the terms the user typed, and --help onl
       const bad = await mnemo(other, ['start']);
       expect(bad.code).toBe(1);
       expect(bad.stderr).toMatch(
-        new RegExp('^mnemo: the daemon did not start: failed to start: ' + ".*`threads` must be an integer from 1 to 64, got 'abc'"),
+        new RegExp(
+          '^mnemo: the daemon did not start: failed to start: ' +
+            ".*`threads` must be an integer from 1 to 64, got 'abc'",
+        ),
       );
       writeFileSync(join(other.MNEMO_HOME!, 'config', 'config.json'), '{}');
       mkdirSync(join(other.MNEMO_HOME!, 'data'), { recursive: true });
@@ -145,13 +166,25 @@ describe('the CLI says what is wrong in the terms the user typed, and --help onl
     const other = testEnv();
     try {
       mkdirSync(join(other.MNEMO_HOME!, 'config'), { recursive: true });
-      writeFileSync(join(other.MNEMO_HOME!, 'config', 'config.json'), JSON.stringify({ context: { sessionStartBudget: 'lots' } }));
+      writeFileSync(
+        join(other.MNEMO_HOME!, 'config', 'config.json'),
+        JSON.stringify({ context: { sessionStartBudget: 'lots' } }),
+      );
       const d = await mnemo(other, ['doctor']);
       expect(d.code).toBe(1);
-      expect(d.stdout).toMatch(new RegExp('^fail +config +.*config\\.json: ' + "`context\\.sessionStartBudget` must be an integer from 50 to 20000, got 'lots'$", 'm'));
+      expect(d.stdout).toMatch(
+        new RegExp(
+          '^fail +config +.*config\\.json: ' +
+            "`context\\.sessionStartBudget` must be an integer from 50 to 20000, got 'lots'$",
+          'm',
+        ),
+      );
       writeFileSync(join(other.MNEMO_HOME!, 'config', 'config.json'), JSON.stringify({ treads: 2 }));
       expect((await mnemo(other, ['doctor'])).stdout).toMatch(/unknown argument `treads` \(did you mean `threads`\?\)/);
-      writeFileSync(join(other.MNEMO_HOME!, 'config', 'config.json'), JSON.stringify({ runtime: { path: 'ort', providers: ['gpu'] } }));
+      writeFileSync(
+        join(other.MNEMO_HOME!, 'config', 'config.json'),
+        JSON.stringify({ runtime: { path: 'ort', providers: ['gpu'] } }),
+      );
       const runtime = (await mnemo(other, ['doctor'])).stdout;
       expect(runtime).toMatch(/`runtime\.path` must be an absolute path to an onnxruntime-node folder/);
       expect(runtime).toMatch(/`runtime\.providers\[0\]` must be cpu, cuda, coreml or webgpu/);

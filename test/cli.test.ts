@@ -52,9 +52,23 @@ describe('mnemo CLI', () => {
   });
 
   it('store from arguments and from stdin', async () => {
-    const r = await mnemo(env, ['store', 'Chose', 'pino', 'for', 'logs', '-t', 'decision', '-t', 'Logging', '--type', 'decision']);
+    const r = await mnemo(env, [
+      'store',
+      'Chose',
+      'pino',
+      'for',
+      'logs',
+      '-t',
+      'decision',
+      '-t',
+      'Logging',
+      '--type',
+      'decision',
+    ]);
     expect(r.stdout).toMatch(/^stored [0-9a-f]{8} \[decision, logging\]\n$/);
-    const j = json<{ hash: string }>(await mnemo(env, ['store', '-', '--json', '--project', '/work/app'], 'Socket lives in XDG_RUNTIME_DIR\n'));
+    const j = json<{ hash: string }>(
+      await mnemo(env, ['store', '-', '--json', '--project', '/work/app'], 'Socket lives in XDG_RUNTIME_DIR\n'),
+    );
     expect(j).toMatchObject({ created: true, memory: { tags: [], type: 'note' } });
     hash = j.hash;
     const again = await mnemo(env, ['store', 'Socket lives in XDG_RUNTIME_DIR']);
@@ -64,14 +78,20 @@ describe('mnemo CLI', () => {
   it('search, recall, get, tags in both forms', async () => {
     const s = await mnemo(env, ['search', 'pino logs', '--mode', 'keyword']);
     expect(s.stdout).toMatch(/^- [0-9a-f]{8} now [0-9.]+ \[decision, logging\] Chose pino for logs$/m);
-    const sj = json<{ results: { hash: string }[] }>(await mnemo(env, ['search', 'socket', '--json', '--project', '/work/app']));
+    const sj = json<{ results: { hash: string }[] }>(
+      await mnemo(env, ['search', 'socket', '--json', '--project', '/work/app']),
+    );
     expect(sj.results.map((m) => m.hash)).toEqual([hash.slice(0, 8)]);
     expect((await mnemo(env, ['recall', 'today'])).stdout.split('\n').filter(Boolean).length).toBe(2);
-    expect(json<{ results: unknown[] }>(await mnemo(env, ['recall', 'past week', 'pino', '--json'])).results.length).toBeGreaterThan(0);
+    expect(
+      json<{ results: unknown[] }>(await mnemo(env, ['recall', 'past week', 'pino', '--json'])).results.length,
+    ).toBeGreaterThan(0);
     const g = await mnemo(env, ['get', hash.slice(0, 10)]);
     expect(g.stdout).toContain('project  /work/app');
     expect(g.stdout).toMatch(/\n\nSocket lives in XDG_RUNTIME_DIR\n$/);
-    expect(json<{ content: string }>(await mnemo(env, ['get', hash, '--json'])).content).toBe('Socket lives in XDG_RUNTIME_DIR');
+    expect(json<{ content: string }>(await mnemo(env, ['get', hash, '--json'])).content).toBe(
+      'Socket lives in XDG_RUNTIME_DIR',
+    );
     expect((await mnemo(env, ['tags'])).stdout).toBe('1  decision\n1  logging\n');
     expect(json(await mnemo(env, ['tags', '--json']))).toEqual([
       { tag: 'decision', count: 1 },
@@ -82,10 +102,17 @@ describe('mnemo CLI', () => {
   it('update and delete (with --dry-run) in both forms', async () => {
     const u = await mnemo(env, ['update', hash.slice(0, 8), '--add-tag', 'paths', '--metadata', '{"source":"cli"}']);
     expect(u.stdout).toMatch(/tags {5}paths/);
-    expect(json(await mnemo(env, ['update', hash, '--type', 'fact', '--json']))).toMatchObject({ type: 'fact', metadata: { source: 'cli' } });
+    expect(json(await mnemo(env, ['update', hash, '--type', 'fact', '--json']))).toMatchObject({
+      type: 'fact',
+      metadata: { source: 'cli' },
+    });
     const dry = await mnemo(env, ['delete', '--tag', 'paths', '--dry-run']);
     expect(dry.stdout).toMatch(/^would delete 1 memory \(dry run, nothing changed\)\n- /);
-    expect(json(await mnemo(env, ['delete', '--tag', 'paths', '--dry-run', '--json']))).toMatchObject({ dryRun: true, matched: 1, deleted: 0 });
+    expect(json(await mnemo(env, ['delete', '--tag', 'paths', '--dry-run', '--json']))).toMatchObject({
+      dryRun: true,
+      matched: 1,
+      deleted: 0,
+    });
     const refused = await mnemo(env, ['delete']);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/^mnemo: refusing to delete with an empty filter.*\n$/);
@@ -100,7 +127,9 @@ describe('mnemo CLI', () => {
     expect(JSON.parse(j.stdout)).toMatchObject({ error: { code: 'E_NOT_FOUND' } });
     expect((await mnemo(env, ['search'])).code).toBe(2);
     expect((await mnemo(env, ['frobnicate'])).code).toBe(2);
-    expect((await mnemo(env, ['search', 'x', '--limit', 'ten'])).stderr).toMatch(/--limit must be an integer from 1 to 100, got 'ten'/);
+    expect((await mnemo(env, ['search', 'x', '--limit', 'ten'])).stderr).toMatch(
+      /--limit must be an integer from 1 to 100, got 'ten'/,
+    );
   });
 
   it('export then import into a fresh home reproduces every memory, tag and timestamp', async () => {
@@ -108,7 +137,10 @@ describe('mnemo CLI', () => {
     const file = join(env.MNEMO_HOME!, 'export.jsonl');
     const ex = await mnemo(env, ['export', '--output', file]);
     expect(ex.code, ex.stderr).toBe(0);
-    const exported = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { hash: string; accessCount: number });
+    const exported = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { hash: string; accessCount: number });
     expect(exported.length).toBe(3);
     // Every field of the stored rows is in the export (a dropped field would be missing on both sides of the round
     // trip below, so compare with the database itself).
@@ -140,11 +172,16 @@ describe('mnemo CLI', () => {
       expect(json(await mnemo(fresh, ['import', file, '--json']))).toEqual({ imported: 0, alreadyPresent: 3 });
       const out = join(fresh.MNEMO_HOME!, 'again.jsonl');
       await mnemo(fresh, ['export', '-o', out]);
-      const reexported = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as unknown);
+      const reexported = readFileSync(out, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as unknown);
       expect(reexported).toEqual(exported);
       // Also from stdin.
       writeFileSync(join(fresh.MNEMO_HOME!, 'empty.jsonl'), '');
-      expect((await mnemo(fresh, ['import', '-'], readFileSync(file, 'utf8'))).stdout).toBe('imported 0 new memories, 3 already present\n');
+      expect((await mnemo(fresh, ['import', '-'], readFileSync(file, 'utf8'))).stdout).toBe(
+        'imported 0 new memories, 3 already present\n',
+      );
     } finally {
       await mnemo(fresh, ['stop']);
       cleanup(fresh);

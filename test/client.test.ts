@@ -5,7 +5,15 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../dist/client/client.js';
-import { cleanup, FALLBACK_CLIENT, NATIVE_CLIENT, socketOf, startDaemon, testEnv, type DaemonProcess } from './helpers/daemon.js';
+import {
+  cleanup,
+  FALLBACK_CLIENT,
+  NATIVE_CLIENT,
+  socketOf,
+  startDaemon,
+  testEnv,
+  type DaemonProcess,
+} from './helpers/daemon.js';
 
 interface Run {
   code: number | null;
@@ -34,7 +42,12 @@ const clients: [string, string[]][] = [
   ['node fallback', [process.execPath, FALLBACK_CLIENT]],
 ];
 
-const hookInput = JSON.stringify({ session_id: 'abc', transcript_path: '/tmp/t.jsonl', cwd: '/tmp', hook_event_name: 'Stop' });
+const hookInput = JSON.stringify({
+  session_id: 'abc',
+  transcript_path: '/tmp/t.jsonl',
+  cwd: '/tmp',
+  hook_event_name: 'Stop',
+});
 
 describe.each(clients)('%s client', (name, cmd) => {
   let d: DaemonProcess;
@@ -49,13 +62,20 @@ describe.each(clients)('%s client', (name, cmd) => {
 
   it('makes a hook round trip: the daemon records the event, and the hook prints what the daemon says', async () => {
     const session = `rt-${name.replace(/\W/g, '')}`;
-    const prompt = JSON.stringify({ session_id: session, cwd: '/tmp', prompt: 'round trip through the client', prompt_id: 'p1' });
+    const prompt = JSON.stringify({
+      session_id: session,
+      cwd: '/tmp',
+      prompt: 'round trip through the client',
+      prompt_id: 'p1',
+    });
     const r = await run([...cmd, 'hook', 'UserPromptSubmit'], d.env, prompt);
     expect(r).toMatchObject({ code: 0, stderr: '' });
     // Recorded: the prompt row exists, committed before the reply.
     const db = new Database(join(d.env.MNEMO_HOME!, 'data', 'mnemo.db'), { readonly: true });
     try {
-      expect(db.prepare('SELECT text FROM prompts WHERE session_id = ?').pluck().get(session)).toBe('round trip through the client');
+      expect(db.prepare('SELECT text FROM prompts WHERE session_id = ?').pluck().get(session)).toBe(
+        'round trip through the client',
+      );
     } finally {
       db.close();
     }
@@ -69,7 +89,11 @@ describe.each(clients)('%s client', (name, cmd) => {
     expect(stored.stdout).toMatch(/^stored [0-9a-f]{8} \[cli\]\n$/);
     const json = await run([...cmd, 'call', 'tags', '{}', '--json'], d.env);
     expect(JSON.parse(json.stdout)).toEqual([{ tag: 'cli', count: 1 }]);
-    const batch = await run([...cmd, 'batch'], d.env, JSON.stringify([{ op: 'tags' }, { op: 'search', args: { query: 'client call test', mode: 'keyword' } }]));
+    const batch = await run(
+      [...cmd, 'batch'],
+      d.env,
+      JSON.stringify([{ op: 'tags' }, { op: 'search', args: { query: 'client call test', mode: 'keyword' } }]),
+    );
     expect(batch.code).toBe(0);
     expect(batch.stdout).toContain('1  cli');
     expect(batch.stdout).toContain('client call test');
@@ -85,16 +109,26 @@ describe.each(clients)('%s client', (name, cmd) => {
   });
 
   it('is safe with any stdin: empty, binary, and over the frame limit', async () => {
-    const before = (await connect({ env: d.env }).then(async (c) => [await c.status(), c.close()][0])) as { requestsMs: { count: number } };
-    for (const input of [Buffer.alloc(0), Buffer.from([0, 1, 2, 0xff, 0xfe, 0xc1]), Buffer.alloc(9 * 1024 * 1024, 0x61)]) {
+    const before = (await connect({ env: d.env }).then(async (c) => [await c.status(), c.close()][0])) as {
+      requestsMs: { count: number };
+    };
+    for (const input of [
+      Buffer.alloc(0),
+      Buffer.from([0, 1, 2, 0xff, 0xfe, 0xc1]),
+      Buffer.alloc(9 * 1024 * 1024, 0x61),
+    ]) {
       const r = await run([...cmd, 'hook', 'PostToolUse'], d.env, input);
       expect(r).toMatchObject({ code: 0, stdout: '' });
     }
     // The client did talk to the daemon for the inputs it could send (empty and binary; the 9 MiB one is refused by
     // the client itself, logged), and the daemon is unharmed.
-    const after = (await connect({ env: d.env }).then(async (c) => [await c.status(), c.close()][0])) as { requestsMs: { count: number } };
+    const after = (await connect({ env: d.env }).then(async (c) => [await c.status(), c.close()][0])) as {
+      requestsMs: { count: number };
+    };
     expect(after.requestsMs.count - before.requestsMs.count).toBeGreaterThanOrEqual(3); // 2 hooks + the status call
-    expect(readFileSync(join(d.env.MNEMO_HOME!, 'data', 'logs', 'client.log'), 'utf8')).toMatch(/over the \d+-byte frame limit/);
+    expect(readFileSync(join(d.env.MNEMO_HOME!, 'data', 'logs', 'client.log'), 'utf8')).toMatch(
+      /over the \d+-byte frame limit/,
+    );
     expect((await run([...cmd, 'call', 'hello'], d.env)).code).toBe(0);
   });
 });
@@ -127,7 +161,11 @@ describe.each(clients)('%s client without a daemon', (name, cmd) => {
   });
 
   it('exits 0 with empty stdout when the daemon answers garbage', async () => {
-    const garbage = [Buffer.from([0, 0, 0, 4, 0xc1, 0xc1, 0xc1, 0xc1]), Buffer.from('HTTP/1.1 400 Bad Request\r\n\r\n'), Buffer.from([0xff, 0xff, 0xff, 0xff])];
+    const garbage = [
+      Buffer.from([0, 0, 0, 4, 0xc1, 0xc1, 0xc1, 0xc1]),
+      Buffer.from('HTTP/1.1 400 Bad Request\r\n\r\n'),
+      Buffer.from([0xff, 0xff, 0xff, 0xff]),
+    ];
     for (const bytes of garbage) {
       // A home per case: each fake daemon has its own socket path.
       const env: NodeJS.ProcessEnv = { ...testEnv(), MNEMO_CLI: '/nonexistent/cli.js' };
@@ -155,13 +193,19 @@ describe.each(clients)('%s client without a daemon', (name, cmd) => {
     const env: NodeJS.ProcessEnv = { ...testEnv(), MNEMO_CLI: '/nonexistent/cli.js' };
     mkdirSync(join(env.MNEMO_HOME!, 'run'), { recursive: true });
     // A socket file with nobody listening: bound, then the process exits without removing it.
-    const py = spawnSync('python3', ['-c', 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])', socketOf(env)]);
+    const py = spawnSync('python3', [
+      '-c',
+      'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])',
+      socketOf(env),
+    ]);
     expect(py.status).toBe(0);
     expect(existsSync(socketOf(env))).toBe(true);
     try {
       const r = await run([...cmd, 'hook', 'UserPromptSubmit'], env, hookInput);
       expect(r).toMatchObject({ code: 0, stdout: '' });
-      expect(readFileSync(join(env.MNEMO_HOME!, 'data', 'logs', 'client.log'), 'utf8')).toMatch(/ECONNREFUSED|Connection refused|not running/);
+      expect(readFileSync(join(env.MNEMO_HOME!, 'data', 'logs', 'client.log'), 'utf8')).toMatch(
+        /ECONNREFUSED|Connection refused|not running/,
+      );
     } finally {
       cleanup(env);
     }
@@ -203,7 +247,10 @@ describe("import { connect } from 'mnemo'", () => {
           { op: 'tags', args: {} },
         ],
       });
-      expect(search).toMatchObject({ ok: true, result: { format: 'compact', results: [{ hash: stored.memory.hash }] } });
+      expect(search).toMatchObject({
+        ok: true,
+        result: { format: 'compact', results: [{ hash: stored.memory.hash }] },
+      });
       expect(tags).toEqual({ ok: true, result: [{ tag: 'api', count: 1 }] });
       await expect(client.get({ hash: '00000000' })).rejects.toMatchObject({ code: Codes.NOT_FOUND });
       client.close();

@@ -5,8 +5,11 @@ import { Engine, LocalMnemo } from '../dist/engine-index.js';
 import { openTestEngine, type TestEngine } from './helpers/engine.js';
 import { tinyPack } from './helpers/packs.js';
 
-const send = (h: HookHandler, event: 'SessionStart' | 'UserPromptSubmit' | 'PostToolUse' | 'Stop' | 'SessionEnd', body: Record<string, unknown>) =>
-  h.handle(event, Buffer.from(JSON.stringify({ hook_event_name: event, cwd: '/tmp/compress-proj', ...body })));
+const send = (
+  h: HookHandler,
+  event: 'SessionStart' | 'UserPromptSubmit' | 'PostToolUse' | 'Stop' | 'SessionEnd',
+  body: Record<string, unknown>,
+) => h.handle(event, Buffer.from(JSON.stringify({ hook_event_name: event, cwd: '/tmp/compress-proj', ...body })));
 
 describe('the compression queue', () => {
   let t: TestEngine | undefined;
@@ -18,15 +21,29 @@ describe('the compression queue', () => {
   it('survives a restart: work queued before a stop is done after the next start', async () => {
     t = await openTestEngine();
     const h1 = new HookHandler(t.engine, { compressor: { intervalMs: 60_000 } });
-    await send(h1, 'UserPromptSubmit', { session_id: 's1', prompt: 'Add retries to the payment client', prompt_id: 'a' });
-    await send(h1, 'Stop', { session_id: 's1', prompt_id: 'a', last_assistant_message: 'Added three retries with backoff.' });
+    await send(h1, 'UserPromptSubmit', {
+      session_id: 's1',
+      prompt: 'Add retries to the payment client',
+      prompt_id: 'a',
+    });
+    await send(h1, 'Stop', {
+      session_id: 's1',
+      prompt_id: 'a',
+      last_assistant_message: 'Added three retries with backoff.',
+    });
     // Stopped before the worker ran.
     await h1.stop();
     expect(h1.capture.queueCounts()).toEqual({ pending: 1 });
     await t.engine.close();
 
     const engine = await Engine.open({ modelDir: tinyPack(), dbPath: t.dbPath, embedder: { threads: 1 } });
-    t = { ...t, engine, api: new LocalMnemo(engine), store: engine.storage as TestEngine['store'], close: () => engine.close() };
+    t = {
+      ...t,
+      engine,
+      api: new LocalMnemo(engine),
+      store: engine.storage as TestEngine['store'],
+      close: () => engine.close(),
+    };
     const h2 = new HookHandler(engine, { compressor: { intervalMs: 60_000 } });
     await h2.compressor.drain();
     expect(h2.capture.queueCounts()).toEqual({ done: 1 });
@@ -39,11 +56,17 @@ describe('the compression queue', () => {
     t = await openTestEngine();
     let clock = 1_000_000;
     const problems: string[] = [];
-    const h = new HookHandler(t.engine, { now: () => clock, compressor: { maxAttempts: 3, intervalMs: 60_000 }, onProblem: (what) => problems.push(what) });
+    const h = new HookHandler(t.engine, {
+      now: () => clock,
+      compressor: { maxAttempts: 3, intervalMs: 60_000 },
+      onProblem: (what) => problems.push(what),
+    });
     await send(h, 'UserPromptSubmit', { session_id: 's2', prompt: 'x', prompt_id: 'a' });
     await send(h, 'Stop', { session_id: 's2', prompt_id: 'a' });
     // Break storage under the worker: the memories table refuses writes.
-    t.store.db.exec("CREATE TRIGGER no_writes BEFORE INSERT ON memories BEGIN SELECT RAISE(ABORT, 'disk says no'); END");
+    t.store.db.exec(
+      "CREATE TRIGGER no_writes BEFORE INSERT ON memories BEGIN SELECT RAISE(ABORT, 'disk says no'); END",
+    );
     for (let i = 0; i < 10; i++) {
       await h.compressor.drain();
       clock += 60_000;
@@ -57,12 +80,75 @@ describe('the compression queue', () => {
   });
 
   it('writes observations deterministically', () => {
-    const session = { id: 'abcdef123456', project: '/w/app', cwd: '/w/app', source: 'startup', model: null, transcript_path: null, started_at: 0, last_event_at: 0, ended_at: null, end_reason: null, status: 'active' as const };
-    const prompt = { id: 1, session_id: 'abcdef123456', prompt_number: 2, prompt_id: 'p', text: 'Make the cache LRU. It grows forever.', created_at: 0, stopped_at: 1, last_assistant_message: 'Switched to lru-cache with max 1000.' };
+    const session = {
+      id: 'abcdef123456',
+      project: '/w/app',
+      cwd: '/w/app',
+      source: 'startup',
+      model: null,
+      transcript_path: null,
+      started_at: 0,
+      last_event_at: 0,
+      ended_at: null,
+      end_reason: null,
+      status: 'active' as const,
+    };
+    const prompt = {
+      id: 1,
+      session_id: 'abcdef123456',
+      prompt_number: 2,
+      prompt_id: 'p',
+      text: 'Make the cache LRU. It grows forever.',
+      created_at: 0,
+      stopped_at: 1,
+      last_assistant_message: 'Switched to lru-cache with max 1000.',
+    };
     const events = [
-      { id: 1, session_id: 'abcdef123456', prompt_number: 2, tool_use_id: 'a', tool_name: 'Read', input_summary: 'src/cache.ts', outcome_summary: 'read', files_read: '["src/cache.ts"]', files_changed: '[]', is_error: 0, exit_code: null, duration_ms: 1, created_at: 0 },
-      { id: 2, session_id: 'abcdef123456', prompt_number: 2, tool_use_id: 'b', tool_name: 'Bash', input_summary: 'npm i lru-cache', outcome_summary: 'failed: ERESOLVE', files_read: '[]', files_changed: '[]', is_error: 1, exit_code: 1, duration_ms: 1, created_at: 0 },
-      { id: 3, session_id: 'abcdef123456', prompt_number: 2, tool_use_id: 'c', tool_name: 'Edit', input_summary: 'src/cache.ts', outcome_summary: 'edited', files_read: '[]', files_changed: '["src/cache.ts"]', is_error: 0, exit_code: null, duration_ms: 1, created_at: 0 },
+      {
+        id: 1,
+        session_id: 'abcdef123456',
+        prompt_number: 2,
+        tool_use_id: 'a',
+        tool_name: 'Read',
+        input_summary: 'src/cache.ts',
+        outcome_summary: 'read',
+        files_read: '["src/cache.ts"]',
+        files_changed: '[]',
+        is_error: 0,
+        exit_code: null,
+        duration_ms: 1,
+        created_at: 0,
+      },
+      {
+        id: 2,
+        session_id: 'abcdef123456',
+        prompt_number: 2,
+        tool_use_id: 'b',
+        tool_name: 'Bash',
+        input_summary: 'npm i lru-cache',
+        outcome_summary: 'failed: ERESOLVE',
+        files_read: '[]',
+        files_changed: '[]',
+        is_error: 1,
+        exit_code: 1,
+        duration_ms: 1,
+        created_at: 0,
+      },
+      {
+        id: 3,
+        session_id: 'abcdef123456',
+        prompt_number: 2,
+        tool_use_id: 'c',
+        tool_name: 'Edit',
+        input_summary: 'src/cache.ts',
+        outcome_summary: 'edited',
+        files_read: '[]',
+        files_changed: '["src/cache.ts"]',
+        is_error: 0,
+        exit_code: null,
+        duration_ms: 1,
+        created_at: 0,
+      },
     ];
     const a = turnObservation(session, prompt, events);
     expect(a.content).toBe(
@@ -137,7 +223,10 @@ describe('review regressions', () => {
       const b = h.compressor.drain();
       expect(a).toBe(b);
       await a;
-      expect(t.store.db.prepare('SELECT attempts, status FROM pending_compressions').get()).toEqual({ attempts: 0, status: 'done' });
+      expect(t.store.db.prepare('SELECT attempts, status FROM pending_compressions').get()).toEqual({
+        attempts: 0,
+        status: 'done',
+      });
       await h.stop();
     } finally {
       await t.close();
@@ -150,14 +239,26 @@ describe('context that earns its tokens', () => {
     const t = await openTestEngine();
     try {
       const h = new HookHandler(t.engine, { compressor: { intervalMs: 60_000 } });
-      await send(h, 'UserPromptSubmit', { session_id: 'one', prompt: 'Switch the linter to the flat config of eslint 9', prompt_id: 'a' });
-      await send(h, 'Stop', { session_id: 'one', prompt_id: 'a', last_assistant_message: 'Moved .eslintrc to eslint.config.js.' });
+      await send(h, 'UserPromptSubmit', {
+        session_id: 'one',
+        prompt: 'Switch the linter to the flat config of eslint 9',
+        prompt_id: 'a',
+      });
+      await send(h, 'Stop', {
+        session_id: 'one',
+        prompt_id: 'a',
+        last_assistant_message: 'Moved .eslintrc to eslint.config.js.',
+      });
       await send(h, 'SessionEnd', { session_id: 'one', reason: 'exit' });
       await h.compressor.drain();
       const made = await t.api.list({ sessionId: 'one', format: 'full' });
-      expect(made.format === 'full' && made.results.map((m) => m.type).sort()).toEqual(['observation', 'session-summary']);
+      expect(made.format === 'full' && made.results.map((m) => m.type).sort()).toEqual([
+        'observation',
+        'session-summary',
+      ]);
       const r = await send(h, 'SessionStart', { session_id: 'two', source: 'startup' });
-      const text = (JSON.parse(r.stdout) as { hookSpecificOutput: { additionalContext: string } }).hookSpecificOutput.additionalContext;
+      const text = (JSON.parse(r.stdout) as { hookSpecificOutput: { additionalContext: string } }).hookSpecificOutput
+        .additionalContext;
       expect(text.split('\n').filter((l) => l.startsWith('- ')).length).toBe(1);
       expect(text).toMatch(/^mnemo: 1 memory from/);
       await h.stop();
@@ -170,16 +271,36 @@ describe('context that earns its tokens', () => {
     const t = await openTestEngine();
     try {
       const h = new HookHandler(t.engine, { compressor: { intervalMs: 60_000 } });
-      const topics = ['the deploy pipeline runs on tags', 'tests use a temp home', 'the socket lives in the runtime dir', 'logs are json lines', 'the cache holds query vectors'];
+      const topics = [
+        'the deploy pipeline runs on tags',
+        'tests use a temp home',
+        'the socket lives in the runtime dir',
+        'logs are json lines',
+        'the cache holds query vectors',
+      ];
       await t.api.storeBatch({
         memories: [
-          { content: 'In the payments ledger, refunds are stored as integer cents, never floats', project: '/tmp/compress-proj' },
-          ...Array.from({ length: 30 }, (_, i) => ({ content: `note ${i}: ${topics[i % topics.length]} (${i})`, project: '/tmp/compress-proj' })),
+          {
+            content: 'In the payments ledger, refunds are stored as integer cents, never floats',
+            project: '/tmp/compress-proj',
+          },
+          ...Array.from({ length: 30 }, (_, i) => ({
+            content: `note ${i}: ${topics[i % topics.length]} (${i})`,
+            project: '/tmp/compress-proj',
+          })),
         ],
       });
-      const r = await send(h, 'UserPromptSubmit', { session_id: 'q', prompt: 'Bump eslint to v9 and switch to the flat config', prompt_id: 'q1' });
+      const r = await send(h, 'UserPromptSubmit', {
+        session_id: 'q',
+        prompt: 'Bump eslint to v9 and switch to the flat config',
+        prompt_id: 'q1',
+      });
       expect(r.stdout).toBe('');
-      const hit = await send(h, 'UserPromptSubmit', { session_id: 'q', prompt: 'How are refunds stored in the payments ledger, integer cents?', prompt_id: 'q2' });
+      const hit = await send(h, 'UserPromptSubmit', {
+        session_id: 'q',
+        prompt: 'How are refunds stored in the payments ledger, integer cents?',
+        prompt_id: 'q2',
+      });
       expect(hit.stdout).toMatch(/refunds are stored as integer cents/);
       await h.stop();
     } finally {

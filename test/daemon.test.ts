@@ -31,7 +31,13 @@ describe('daemon over its socket', () => {
 
   it('answers hello with versions, pid and readiness', async () => {
     const hello = await c.hello();
-    expect(hello).toMatchObject({ protocol: 1, ready: true, pid: d.proc.pid, model: { dimension: 32 }, state: 'ready' });
+    expect(hello).toMatchObject({
+      protocol: 1,
+      ready: true,
+      pid: d.proc.pid,
+      model: { dimension: 32 },
+      state: 'ready',
+    });
   });
 
   it('listens only on a private Unix socket', () => {
@@ -44,7 +50,9 @@ describe('daemon over its socket', () => {
   it('serves every operation', async () => {
     const s = await c.store({ content: 'daemon op test: we use msgpack frames', tags: ['proto'], type: 'decision' });
     expect(s.created).toBe(true);
-    const batch = await c.storeBatch({ memories: [{ content: 'batch a over the wire' }, { content: 'batch b over the wire', tags: ['wire'] }] });
+    const batch = await c.storeBatch({
+      memories: [{ content: 'batch a over the wire' }, { content: 'batch b over the wire', tags: ['wire'] }],
+    });
     expect(batch.map((b) => b.created)).toEqual([true, true]);
     const found = await c.search({ query: 'msgpack frames', mode: 'keyword' });
     expect(found.format === 'compact' && found.results[0]?.hash).toBe(s.memory.hash);
@@ -98,18 +106,28 @@ describe('daemon over its socket', () => {
 
   it('runs a batch in order and embeds all its queries in one model call', async () => {
     const before = (await c.stats()).embedder.calls;
-    const items = await c.batch({ calls: [
-      { op: 'search', args: { query: 'first fresh batch query' } },
-      { op: 'search', args: { query: 'second fresh batch query', mode: 'semantic' } },
-      { op: 'recall', args: { time: 'today', query: 'third fresh batch query' } },
-      { op: 'get', args: { hash: 'ffffffff' } },
-      { op: 'nope' },
-      { op: 'batch', args: { calls: [] } },
-      { op: 'tags' },
-    ] });
+    const items = await c.batch({
+      calls: [
+        { op: 'search', args: { query: 'first fresh batch query' } },
+        { op: 'search', args: { query: 'second fresh batch query', mode: 'semantic' } },
+        { op: 'recall', args: { time: 'today', query: 'third fresh batch query' } },
+        { op: 'get', args: { hash: 'ffffffff' } },
+        { op: 'nope' },
+        { op: 'batch', args: { calls: [] } },
+        { op: 'tags' },
+      ],
+    });
     const after = (await c.stats()).embedder.calls;
     expect(after - before).toBe(1);
-    expect(items.map((i) => (i.ok ? 'ok' : i.error.code))).toEqual(['ok', 'ok', 'ok', ErrorCode.NOT_FOUND, ErrorCode.UNKNOWN_OP, ErrorCode.BAD_ARGS, 'ok']);
+    expect(items.map((i) => (i.ok ? 'ok' : i.error.code))).toEqual([
+      'ok',
+      'ok',
+      'ok',
+      ErrorCode.NOT_FOUND,
+      ErrorCode.UNKNOWN_OP,
+      ErrorCode.BAD_ARGS,
+      'ok',
+    ]);
   });
 
   it('serves 32 concurrent clients x 200 mixed requests with zero errors', async () => {
@@ -126,8 +144,14 @@ describe('daemon over its socket', () => {
           }
           const kind = i % 5;
           const marker = `c${ci}-r${i}`;
-          if (kind === 0) pending.push(client.store({ content: `load ${marker}`, tags: [`c${ci}`] }).then((r) => r.memory.preview === `load ${marker}`));
-          else if (kind === 1) pending.push(client.search({ query: `load ${marker}`, limit: 3 }).then((r) => r.format === 'compact'));
+          if (kind === 0)
+            pending.push(
+              client
+                .store({ content: `load ${marker}`, tags: [`c${ci}`] })
+                .then((r) => r.memory.preview === `load ${marker}`),
+            );
+          else if (kind === 1)
+            pending.push(client.search({ query: `load ${marker}`, limit: 3 }).then((r) => r.format === 'compact'));
           else if (kind === 2) pending.push(client.hello().then((h) => h.pid === d.proc.pid));
           else if (kind === 3) pending.push(client.request('tags', { limit: 5 }).then((t) => Array.isArray(t)));
           else pending.push(client.searchByTag({ tags: [`c${ci}`], limit: 100 }).then((r) => r.format === 'compact'));
@@ -164,10 +188,21 @@ describe('daemon over its socket', () => {
     truncated.socket.end();
     expect(await truncated.waitClosed()).toBe(true);
 
-    for (const shape of [[1, 2, 3], 'just a string', 42, { op: 'hello' }, { id: -1, op: 'hello' }, { id: 1 }, { id: 1, op: 7 }]) {
+    for (const shape of [
+      [1, 2, 3],
+      'just a string',
+      42,
+      { op: 'hello' },
+      { id: -1, op: 'hello' },
+      { id: 1 },
+      { id: 1, op: 7 },
+    ]) {
       const wrong = await RawConnection.open(path);
       wrong.send(shape);
-      expect(await wrong.next(), JSON.stringify(shape)).toMatchObject({ ok: false, error: { code: ErrorCode.BAD_FRAME } });
+      expect(await wrong.next(), JSON.stringify(shape)).toMatchObject({
+        ok: false,
+        error: { code: ErrorCode.BAD_FRAME },
+      });
       expect(await wrong.waitClosed()).toBe(true);
     }
 
@@ -175,19 +210,29 @@ describe('daemon over its socket', () => {
     polite.send({ id: 1, op: 'frobnicate' });
     expect(await polite.next()).toMatchObject({ id: 1, ok: false, error: { code: ErrorCode.UNKNOWN_OP } });
     polite.send({ id: 2, op: 'search', args: { query: 5 } });
-    expect(await polite.next()).toMatchObject({ id: 2, ok: false, error: { code: ErrorCode.BAD_ARGS, message: expect.stringContaining('query') } });
+    expect(await polite.next()).toMatchObject({
+      id: 2,
+      ok: false,
+      error: { code: ErrorCode.BAD_ARGS, message: expect.stringContaining('query') },
+    });
     polite.send({ id: 3, op: 'store', args: 'not a map' });
     expect(await polite.next()).toMatchObject({ id: 3, ok: false, error: { code: ErrorCode.BAD_ARGS } });
     polite.close();
 
     // A str whose bytes are not UTF-8: {id: 4, op: "store", args: {content: <a3 ff fe 41>}}.
-    const invalid = Buffer.from([0x83, 0xa2, 0x69, 0x64, 0x04, 0xa2, 0x6f, 0x70, 0xa5, 0x73, 0x74, 0x6f, 0x72, 0x65,
-      0xa4, 0x61, 0x72, 0x67, 0x73, 0x81, 0xa7, 0x63, 0x6f, 0x6e, 0x74, 0x65, 0x6e, 0x74, 0xa3, 0xff, 0xfe, 0x41]);
+    const invalid = Buffer.from([
+      0x83, 0xa2, 0x69, 0x64, 0x04, 0xa2, 0x6f, 0x70, 0xa5, 0x73, 0x74, 0x6f, 0x72, 0x65, 0xa4, 0x61, 0x72, 0x67, 0x73,
+      0x81, 0xa7, 0x63, 0x6f, 0x6e, 0x74, 0x65, 0x6e, 0x74, 0xa3, 0xff, 0xfe, 0x41,
+    ]);
     const utf = await RawConnection.open(path);
     const head = Buffer.alloc(4);
     head.writeUInt32BE(invalid.length);
     utf.write(Buffer.concat([head, invalid]));
-    expect(await utf.next()).toMatchObject({ id: 4, ok: false, error: { code: ErrorCode.BAD_ARGS, message: expect.stringContaining('UTF-8') } });
+    expect(await utf.next()).toMatchObject({
+      id: 4,
+      ok: false,
+      error: { code: ErrorCode.BAD_ARGS, message: expect.stringContaining('UTF-8') },
+    });
     utf.send({ id: 5, op: 'hook', args: { event: 'Bogus' } });
     expect(await utf.next()).toMatchObject({ id: 5, ok: false, error: { code: ErrorCode.BAD_ARGS } });
     // Still open after errors that name a request.
@@ -204,7 +249,8 @@ describe('daemon over its socket', () => {
   it('answers E_BUSY at once past the in-flight limit of a connection', async () => {
     const raw = await RawConnection.open(socketOf(d.env));
     const n = 200;
-    for (let i = 0; i < n; i++) raw.send({ id: i + 1, op: 'search', args: { query: `busy probe ${i}`, mode: 'semantic' } });
+    for (let i = 0; i < n; i++)
+      raw.send({ id: i + 1, op: 'search', args: { query: `busy probe ${i}`, mode: 'semantic' } });
     const codes = new Map<string, number>();
     for (let i = 0; i < n; i++) {
       const r = (await raw.next()) as { ok: boolean; error?: { code: string } };
@@ -257,7 +303,9 @@ describe('daemon lifecycle', () => {
   it('drains in-flight requests on SIGTERM, then removes its socket and exits 0', async () => {
     const d = await startDaemon();
     const c = await d.client();
-    const inflight = c.storeBatch({ memories: Array.from({ length: 200 }, (_, i) => ({ content: `drain test ${i}` })) });
+    const inflight = c.storeBatch({
+      memories: Array.from({ length: 200 }, (_, i) => ({ content: `drain test ${i}` })),
+    });
     await new Promise((r) => setTimeout(r, 5));
     d.proc.kill('SIGTERM');
     const stored = await inflight;
@@ -361,7 +409,11 @@ describe('overload', () => {
       const hook = await connect({ env });
       expect((await hook.hello()).ready).toBe(true);
       // The idlest (the first) was told why, then closed; the active one still works.
-      expect(await idle[0]!.next()).toMatchObject({ id: 0, ok: false, error: { code: ErrorCode.BUSY, message: expect.stringMatching(/idle while the daemon was at its limit/) } });
+      expect(await idle[0]!.next()).toMatchObject({
+        id: 0,
+        ok: false,
+        error: { code: ErrorCode.BUSY, message: expect.stringMatching(/idle while the daemon was at its limit/) },
+      });
       expect(await idle[0]!.waitClosed()).toBe(true);
       idle[2]!.send({ id: 2, op: 'hello' });
       expect(await idle[2]!.next()).toMatchObject({ id: 2, ok: true });
@@ -382,7 +434,11 @@ describe('overload', () => {
     try {
       const raw = await RawConnection.open(socketOf(env));
       raw.write(Buffer.from([0, 0, 0, 50, 0x81])); // a 50-byte frame, one byte of it
-      expect(await raw.next(3000)).toMatchObject({ id: 0, ok: false, error: { code: ErrorCode.BAD_FRAME, message: expect.stringMatching(/left unfinished/) } });
+      expect(await raw.next(3000)).toMatchObject({
+        id: 0,
+        ok: false,
+        error: { code: ErrorCode.BAD_FRAME, message: expect.stringMatching(/left unfinished/) },
+      });
       expect(await raw.waitClosed()).toBe(true);
       // A connection that is merely quiet, between whole frames, stays open.
       const quiet = await RawConnection.open(socketOf(env));

@@ -33,14 +33,24 @@ describe('embedder', () => {
   });
 
   it('gives identical vectors for identical text, normalised, and different vectors for different text', async () => {
-    const [a, b, c] = await e.embedDocuments(['the daemon keeps the model warm', 'the daemon keeps the model warm', 'rain']);
+    const [a, b, c] = await e.embedDocuments([
+      'the daemon keeps the model warm',
+      'the daemon keeps the model warm',
+      'rain',
+    ]);
     expect(maxDiff(a!, b!)).toBe(0);
     expect(norm(a!)).toBeCloseTo(1, 5);
     expect(maxDiff(a!, c!)).toBeGreaterThan(1e-3);
   });
 
   it('batched output equals one-by-one output', async () => {
-    const texts = ['short', 'a somewhat longer text about sqlite and vectors', 'x', 'fix the build', 'tokenizer test 123'];
+    const texts = [
+      'short',
+      'a somewhat longer text about sqlite and vectors',
+      'x',
+      'fix the build',
+      'tokenizer test 123',
+    ];
     const one: Float32Array[] = [];
     for (const t of texts) one.push((await e.embedDocuments([t]))[0]!);
     const batched = await e.embedDocuments(texts);
@@ -56,7 +66,10 @@ describe('embedder', () => {
 
   it('pooling honours the attention mask: padding in a batch does not change a vector', async () => {
     const [alone] = await e.embedDocuments(['cache']);
-    const [padded] = await e.embedDocuments(['cache', 'cache latency is slow because the index is rebuilt on every start of the server']);
+    const [padded] = await e.embedDocuments([
+      'cache',
+      'cache latency is slow because the index is rebuilt on every start of the server',
+    ]);
     expect(maxDiff(alone!, padded!)).toBeLessThan(1e-5);
   });
 
@@ -98,7 +111,9 @@ describe('embedder', () => {
     let caughtInFlight = 0;
     for (let round = 0; round < 10 && caughtInFlight === 0; round++) {
       let settled = false;
-      const call = e.embedDocuments(Array.from({ length: 64 }, (_, i) => `round ${round} text ${i} ${'word '.repeat(200)}`)).finally(() => (settled = true));
+      const call = e
+        .embedDocuments(Array.from({ length: 64 }, (_, i) => `round ${round} text ${i} ${'word '.repeat(200)}`))
+        .finally(() => (settled = true));
       await new Promise((r) => setImmediate(r));
       await Promise.all(pool.threads.map((t) => t.terminate()));
       if (!settled) caughtInFlight++;
@@ -190,7 +205,9 @@ describe('model pack checks', () => {
       await Promise.all([explicit.close(), plain.close()]);
     }
     const missing = join(mkdtempSync(join(tmpdir(), 'mnemo-ort-')), 'onnxruntime-node');
-    await openFails(tinyPack(), new RegExp(`cannot load the ONNX runtime: it is not in ${missing}`), { runtime: { path: missing } });
+    await openFails(tinyPack(), new RegExp(`cannot load the ONNX runtime: it is not in ${missing}`), {
+      runtime: { path: missing },
+    });
     // The bundled runtime has no CUDA provider (mnemo never downloads it): asking for one fails at start, plainly.
     await openFails(tinyPack(), /failed to load in the worker pool: .*cuda/i, { runtime: { providers: ['cuda'] } });
   });
@@ -212,7 +229,13 @@ describe('tokenizers and pack shapes', () => {
       model: { type: 'WordLevel', vocab: Object.fromEntries(words.map((w, i) => [w, i])), unk_token: '[UNK]' },
     };
     const dir = join(mkdtempSync(join(tmpdir(), 'mnemo-wordlevel-')), 'pack');
-    generateBertPack(dir, { name: 'wordlevel-test', shape: TINY_SHAPE, seed: 3, maxTokens: 16, tokenizerJson: JSON.stringify(tokenizer) });
+    generateBertPack(dir, {
+      name: 'wordlevel-test',
+      shape: TINY_SHAPE,
+      seed: 3,
+      maxTokens: 16,
+      tokenizerJson: JSON.stringify(tokenizer),
+    });
     const e = await Embedder.open(dir, { threads: 1 });
     try {
       const [a, b, c] = await e.embedDocuments(['Car repair', 'car REPAIR', 'zebra quantum']);

@@ -16,9 +16,17 @@ interface Run {
   stderr: string;
 }
 
-function example(name: string, env: NodeJS.ProcessEnv, options: { args?: string[]; stdin?: string } = {}): Promise<Run> {
+function example(
+  name: string,
+  env: NodeJS.ProcessEnv,
+  options: { args?: string[]; stdin?: string } = {},
+): Promise<Run> {
   return new Promise((resolve) => {
-    const proc = spawn(process.execPath, [join(REPO, 'examples', name), ...(options.args ?? [])], { env, cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [join(REPO, 'examples', name), ...(options.args ?? [])], {
+      env,
+      cwd: REPO,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     proc.stdout.on('data', (d) => (stdout += d));
@@ -46,7 +54,9 @@ describe('examples/ against a running daemon', () => {
     expect(r.stdout).toMatch(/^stored [0-9a-f]{8}: The orders table keeps money as integer cents/m);
     // The logging memory answers the logging question first.
     expect(r.stdout).toMatch(/search "which logging library do we use":\n {2}[0-9a-f]{8} \d\.\d\d We chose pino/);
-    expect(r.stdout).toMatch(/as context \(\d+ tokens\):\n- [0-9a-f]{8} now \d\.\d\d \[decision, example\] The orders table/);
+    expect(r.stdout).toMatch(
+      /as context \(\d+ tokens\):\n- [0-9a-f]{8} now \d\.\d\d \[decision, example\] The orders table/,
+    );
 
     const client = await daemon.client();
     try {
@@ -70,7 +80,9 @@ describe('examples/ against a running daemon', () => {
     const requests = async () => (await client.status()).requestsMs.count;
     const before = await requests();
 
-    const r = await example('prompt-hook.mjs', daemon.env, { stdin: JSON.stringify({ prompt: 'how should I add logging here?', cwd: REPO }) });
+    const r = await example('prompt-hook.mjs', daemon.env, {
+      stdin: JSON.stringify({ prompt: 'how should I add logging here?', cwd: REPO }),
+    });
     const after = await requests();
     client.close();
 
@@ -79,7 +91,9 @@ describe('examples/ against a running daemon', () => {
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines[0]).toBe('Related notes from mnemo:');
     // The decision search finds the logging decision; the keyword search adds the ops note that shares its word.
-    expect(lines).toContainEqual(expect.stringMatching(/^- [0-9a-f]{8} \[decision\] Structured logging goes through pino/));
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^- [0-9a-f]{8} \[decision\] Structured logging goes through pino/),
+    );
     expect(lines).toContainEqual(expect.stringMatching(/^- [0-9a-f]{8} \[ops\] Log files rotate daily/));
     // A memory both searches found is listed once.
     expect(new Set(lines).size).toBe(lines.length);
@@ -94,8 +108,13 @@ describe('examples/ against a running daemon', () => {
     const dir = /^stored 3 memories in (.+)$/m.exec(r.stdout)?.[1];
     expect(dir).toBeDefined();
     expect(existsSync(dir!)).toBe(false);
-    expect(r.stdout).toMatch(/search "how long may the webhook take":\n- [0-9a-f]{8} now \d\.\d\d \[payments\] The payment webhook/);
-    expect(r.stdout).toMatch(/engine\.search "backoff for retries":\n {2}\d\.\d\d \(keyword \d\.\d\d, semantic \d\.\d\d\) Retries use exponential backoff/);
+    expect(r.stdout).toMatch(
+      /search "how long may the webhook take":\n- [0-9a-f]{8} now \d\.\d\d \[payments\] The payment webhook/,
+    );
+    const scored = String.raw`\d\.\d\d \(keyword \d\.\d\d, semantic \d\.\d\d\)`;
+    expect(r.stdout).toMatch(
+      new RegExp(String.raw`engine\.search "backoff for retries":\n {2}` + scored + ' Retries use exponential backoff'),
+    );
   });
 });
 

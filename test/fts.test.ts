@@ -95,18 +95,36 @@ describe('choosing which words to match', () => {
     const { indexForm } = await import('../dist/search/fts-query.js');
     // Document frequencies as the index keeps them: by stem.
     const df: Record<string, number> = Object.fromEntries(
-      Object.entries({ the: 90_000, payment: 30_000, gateway: 8_000, refund: 2_000, idempotency: 40 }).map(([w, n]) => [indexForm(w), n]),
+      Object.entries({ the: 90_000, payment: 30_000, gateway: 8_000, refund: 2_000, idempotency: 40 }).map(([w, n]) => [
+        indexForm(w),
+        n,
+      ]),
     );
     const store = {
       memoryCount: 100_000,
       termDocs: (terms: readonly string[]) => new Map(terms.filter((t) => t in df).map((t) => [t, df[t]!] as const)),
     };
     // Budget: a 25th of 100k, 4,000. Rarest first: idempotency 40, refund 2,000, gateway 8,000 (over: out).
-    expect(selectTerms(store as never, ['the', 'payment', 'gateway', 'refund', 'idempotency', 'zzz'])).toEqual(['idempotency', 'refund']);
+    expect(selectTerms(store as never, ['the', 'payment', 'gateway', 'refund', 'idempotency', 'zzz'])).toEqual([
+      'idempotency',
+      'refund',
+    ]);
     // Only common words: the rarest one still goes in.
     expect(selectTerms(store as never, ['the', 'payment'])).toEqual(['payment']);
     expect(selectTerms(store as never, ['zzz', 'qqq'])).toEqual([]);
-    expect(selectTerms({ memoryCount: 10, termDocs: () => new Map([['a', 9], ['b', 8]]) } as never, ['a', 'b'])).toEqual(['b', 'a']);
+    expect(
+      selectTerms(
+        {
+          memoryCount: 10,
+          termDocs: () =>
+            new Map([
+              ['a', 9],
+              ['b', 8],
+            ]),
+        } as never,
+        ['a', 'b'],
+      ),
+    ).toEqual(['b', 'a']);
     // Two words of one stem go in once.
     expect(selectTerms(store as never, ['refund', 'refunds', 'refunded'])).toEqual(['refund']);
   });
@@ -131,15 +149,41 @@ describe('stemming (issue 12)', () => {
     const old = new Database(path);
     for (const step of migrations.slice(0, 4)) step(old);
     old.pragma('user_version = 4');
-    old.prepare("INSERT INTO memories (hash, content, created_at, updated_at) VALUES ('h1', 'Melanie painted a sunrise', 1, 1)").run();
-    expect(old.prepare("SELECT count(*) FROM memories_fts WHERE memories_fts MATCH '\"paint\"'").pluck().get()).toBe(0);
+    old
+      .prepare(
+        "INSERT INTO memories (hash, content, created_at, updated_at) VALUES ('h1', 'Melanie painted a sunrise', 1, 1)",
+      )
+      .run();
+    expect(old.prepare('SELECT count(*) FROM memories_fts WHERE memories_fts MATCH \'"paint"\'').pluck().get()).toBe(0);
     old.close();
 
     const db = openDb(path);
     const store = new MemoryStore(db);
     expect(store.keyword('"paintings"', 5).length).toBe(1);
-    expect(store.termDocs(['paint', 'sunris'])).toEqual(new Map([['paint', 1], ['sunris', 1]]));
-    store.insertMany([{ memory: { hash: 'h2', content: 'sunrises over the lake', type: 'note', project: null, sessionId: null, tags: [], metadata: {}, createdAt: 2 }, vector: null }], store.attachModel('m', 'f', 4));
+    expect(store.termDocs(['paint', 'sunris'])).toEqual(
+      new Map([
+        ['paint', 1],
+        ['sunris', 1],
+      ]),
+    );
+    store.insertMany(
+      [
+        {
+          memory: {
+            hash: 'h2',
+            content: 'sunrises over the lake',
+            type: 'note',
+            project: null,
+            sessionId: null,
+            tags: [],
+            metadata: {},
+            createdAt: 2,
+          },
+          vector: null,
+        },
+      ],
+      store.attachModel('m', 'f', 4),
+    );
     expect(store.keyword('"sunrise"', 5).length).toBe(2);
     db.close();
   });
@@ -159,7 +203,15 @@ describe('redaction', () => {
       ['keep <private>the plan</private> this', 'keep  this'],
     ];
     for (const [input, want] of cases) expect(redact(input), input).toBe(want);
-    expect(redactDeep({ password: 'hunter2', api_key: 'abcd1234efgh', headers: { Authorization: 'Basic dXNlcjpwYXNz' }, author: 'Ann', token_count: 'many' })).toEqual({
+    expect(
+      redactDeep({
+        password: 'hunter2',
+        api_key: 'abcd1234efgh',
+        headers: { Authorization: 'Basic dXNlcjpwYXNz' },
+        author: 'Ann',
+        token_count: 'many',
+      }),
+    ).toEqual({
       password: '[REDACTED:secret-field]',
       api_key: '[REDACTED:secret-field]',
       headers: { Authorization: '[REDACTED:secret-field]' },
@@ -176,7 +228,12 @@ describe.skipIf(!wordVectorsPath())('hybrid ranking on the offline pack (issue 1
     // Named after the builder's code, so a changed pack is rebuilt; apart from the quality suite's copy, so two test
     // files running at once never replace a pack the other has open.
     const builder = readFileSync(join(REPO, 'dist', 'embed', 'packs', 'offline-pack.js'));
-    const dir = join(REPO, '.cache', 'packs', `offline-test-${createHash('sha256').update(builder).digest('hex').slice(0, 12)}`);
+    const dir = join(
+      REPO,
+      '.cache',
+      'packs',
+      `offline-test-${createHash('sha256').update(builder).digest('hex').slice(0, 12)}`,
+    );
     if (!existsSync(join(dir, 'manifest.json'))) buildOfflinePack(dir);
     t = await openTestEngine({ modelDir: dir });
     await t.api.storeBatch({
@@ -214,7 +271,10 @@ describe.skipIf(!wordVectorsPath())('hybrid ranking on the offline pack (issue 1
     expect(hybrid[1]!.score).toBeCloseTo(hybrid[0]!.score / 2, 1);
     // A day later is not a neighbour.
     const store = t.engine.storage;
-    const ids = store.list({ project: 'p' }, 10).sort((a, b) => a.created_at - b.created_at).map((r) => r.id);
+    const ids = store
+      .list({ project: 'p' }, 10)
+      .sort((a, b) => a.created_at - b.created_at)
+      .map((r) => r.id);
     expect(store.neighbours([ids[3]!, ids[4]!], 30 * 60_000).sort((a, b) => a.id - b.id)).toEqual([
       { id: ids[3]!, prev: ids[2]!, next: null },
       { id: ids[4]!, prev: null, next: null },

@@ -59,11 +59,15 @@ describe('redaction', () => {
     const { openTestEngine } = await import('./helpers/engine.js');
     const t = await openTestEngine();
     try {
-      const s = await t.api.store({ content: `token ${samples['github-token']}`, metadata: { password: 'hunter2', note: samples['aws-access-key'] } });
+      const s = await t.api.store({
+        content: `token ${samples['github-token']}`,
+        metadata: { password: 'hunter2', note: samples['aws-access-key'] },
+      });
       const [b] = await t.api.storeBatch({ memories: [{ content: `batch ${samples['npm-token']}` }] });
       await t.api.update({ hash: s.hash, metadata: { added: samples['slack-token'] } });
       const text = JSON.stringify([await t.api.get({ hash: s.hash }), await t.api.get({ hash: b!.hash })]);
-      for (const kind of ['github-token', 'aws-access-key', 'npm-token', 'slack-token']) expect(text).not.toContain(samples[kind]!);
+      for (const kind of ['github-token', 'aws-access-key', 'npm-token', 'slack-token'])
+        expect(text).not.toContain(samples[kind]!);
       expect(text).not.toContain('hunter2');
     } finally {
       await t.close();
@@ -114,7 +118,9 @@ describe('the daemon keeps its promises', () => {
               return Buffer.from([0, 0, 0, 1, 0xc1]);
             }
           }),
-          fc.record({ id: fc.nat(), op: fc.string({ maxLength: 12 }), args: fc.anything({ maxDepth: 2 }) }).map((v) => encodeFrame(v)),
+          fc
+            .record({ id: fc.nat(), op: fc.string({ maxLength: 12 }), args: fc.anything({ maxDepth: 2 }) })
+            .map((v) => encodeFrame(v)),
         ),
         async (bytes) => {
           if (Date.now() > deadline) return;
@@ -142,8 +148,14 @@ describe('the daemon keeps its promises', () => {
     await daemon.ready;
     try {
       const c = await connect({ env });
-      const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => c.storeBatch({ memories: Array.from({ length: 50 }, (_, j) => ({ content: `slow ${i} ${j}` })) })));
-      expect(results.some((r) => r.status === 'rejected' && (r.reason as { code: string }).code === ErrorCode.TIMEOUT)).toBe(true);
+      const results = await Promise.allSettled(
+        Array.from({ length: 20 }, (_, i) =>
+          c.storeBatch({ memories: Array.from({ length: 50 }, (_, j) => ({ content: `slow ${i} ${j}` })) }),
+        ),
+      );
+      expect(
+        results.some((r) => r.status === 'rejected' && (r.reason as { code: string }).code === ErrorCode.TIMEOUT),
+      ).toBe(true);
       c.close();
     } finally {
       await daemon.stop();
@@ -151,4 +163,3 @@ describe('the daemon keeps its promises', () => {
     }
   });
 });
-

@@ -23,10 +23,14 @@ describe('capture cleans what it is given', () => {
     await t?.close();
   });
 
-  it('a NUL in a prompt or a failed command\'s stderr no longer loses the session\'s memories', async () => {
+  it("a NUL in a prompt or a failed command's stderr no longer loses the session's memories", async () => {
     const h = new HookHandler(t.engine, { compressor: { intervalMs: 60_000 } });
-    const send = (event: 'UserPromptSubmit' | 'PostToolUse' | 'Stop' | 'SessionEnd', json: string) => h.handle(event, Buffer.from(json));
-    await send('UserPromptSubmit', '{"session_id":"n1","cwd":"/home/me/proj","prompt":"fix\\u0000 it","prompt_id":"p1"}');
+    const send = (event: 'UserPromptSubmit' | 'PostToolUse' | 'Stop' | 'SessionEnd', json: string) =>
+      h.handle(event, Buffer.from(json));
+    await send(
+      'UserPromptSubmit',
+      '{"session_id":"n1","cwd":"/home/me/proj","prompt":"fix\\u0000 it","prompt_id":"p1"}',
+    );
     await send(
       'PostToolUse',
       '{"session_id":"n1","cwd":"/home/me/proj","prompt_id":"p1","tool_name":"Bash","tool_use_id":"t1",' +
@@ -57,8 +61,11 @@ describe('capture cleans what it is given', () => {
     await h.stop();
     const meta: Record<string, unknown> = {};
     let at = meta;
-    for (let i = 0; i < 1001; i++) at = (at.a = {});
-    await expect(t.api.store({ content: 'deep metadata', metadata: meta })).rejects.toMatchObject({ code: ErrorCode.BAD_ARGS, message: expect.stringMatching(/nested at most 64 levels/) });
+    for (let i = 0; i < 1001; i++) at = at.a = {};
+    await expect(t.api.store({ content: 'deep metadata', metadata: meta })).rejects.toMatchObject({
+      code: ErrorCode.BAD_ARGS,
+      message: expect.stringMatching(/nested at most 64 levels/),
+    });
   });
 
   it('redacts a secret 41 levels deep, and one used as an object key', () => {
@@ -114,7 +121,11 @@ describe('the wire', () => {
   it('refuses a 64-bit number it cannot hold instead of rounding it', async () => {
     const raw = await RawConnection.open(socketOf(d.env));
     raw.send({ id: 1, op: 'store', args: { content: 'big time', createdAt: 2n ** 60n } });
-    expect(await raw.next()).toMatchObject({ id: 1, ok: false, error: { code: ErrorCode.BAD_ARGS, message: expect.stringMatching(/createdAt/) } });
+    expect(await raw.next()).toMatchObject({
+      id: 1,
+      ok: false,
+      error: { code: ErrorCode.BAD_ARGS, message: expect.stringMatching(/createdAt/) },
+    });
     raw.close();
   });
 });
@@ -126,7 +137,8 @@ describe('the native client', () => {
     const server = createServer((socket) => {
       const reader = new FrameReader();
       socket.on('data', (chunk) => {
-        for (const request of reader.push(chunk)) if (request) socket.write(encodeFrame({ id: 7, ok: true, result: 'not your reply' }));
+        for (const request of reader.push(chunk))
+          if (request) socket.write(encodeFrame({ id: 7, ok: true, result: 'not your reply' }));
       });
     });
     await new Promise<void>((r) => server.listen(join(home, 'run', 'mnemo.sock'), r));
@@ -150,4 +162,3 @@ describe('the native client', () => {
     }
   });
 });
-

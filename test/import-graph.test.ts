@@ -14,25 +14,39 @@ function staticClosure(entry: string, lazy = false): { files: Set<string>; packa
     if (files.has(file)) return;
     files.add(file);
     const source = readFileSync(file, 'utf8');
-    for (const m of source.matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]/gm)) {
+    for (const m of source.matchAll(
+      /^\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]/gm,
+    )) {
       const spec = (m[1] ?? m[2])!;
       if (spec.startsWith('.')) visit(resolve(dirname(file), spec));
-      else if (!spec.startsWith('node:')) packages.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);
+      else if (!spec.startsWith('node:'))
+        packages.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);
     }
-    if (lazy) for (const m of source.matchAll(/\bimport\(\s*['"](\.[^'"]+)['"]\s*\)/g)) visit(resolve(dirname(file), m[1]!));
+    if (lazy)
+      for (const m of source.matchAll(/\bimport\(\s*['"](\.[^'"]+)['"]\s*\)/g)) visit(resolve(dirname(file), m[1]!));
   };
   visit(entry);
   return { files, packages };
 }
 
-const HEAVY = ['onnxruntime-common', 'better-sqlite3', 'sqlite-vec', 'piscina', '@anush008/tokenizers', 'chrono-node', 'gpt-tokenizer'];
+const HEAVY = [
+  'onnxruntime-common',
+  'better-sqlite3',
+  'sqlite-vec',
+  'piscina',
+  '@anush008/tokenizers',
+  'chrono-node',
+  'gpt-tokenizer',
+];
 
 describe('the hot path loads almost nothing', () => {
   for (const entry of ['index.js', 'client/client.js', 'client/fallback.js', 'cli/main.js', 'mcp/server.js']) {
     it(`${entry} statically imports no engine, model or database code`, () => {
       const { files, packages } = staticClosure(join(REPO, 'dist', entry));
       for (const heavy of HEAVY) expect([...packages], heavy).not.toContain(heavy);
-      expect([...files].some((f) => /dist\/(engine|embed|store|search|daemon)\//.test(f) || f.endsWith('dist/engine.js'))).toBe(false);
+      expect(
+        [...files].some((f) => /dist\/(engine|embed|store|search|daemon)\//.test(f) || f.endsWith('dist/engine.js')),
+      ).toBe(false);
       expect([...packages].filter((p) => !['@modelcontextprotocol/sdk', 'zod', 'msgpackr'].includes(p))).toEqual([]);
     });
   }
@@ -51,9 +65,16 @@ describe('the hot path loads almost nothing', () => {
   it('no command and not the daemon can load the generator of test packs (tests and the bench only)', () => {
     for (const entry of ['cli/main.js', 'daemon/daemon.js', 'embed/worker.js']) {
       const { files } = staticClosure(join(REPO, 'dist', entry), true);
-      expect([...files].filter((f) => f.endsWith('embed/packs/bert-pack.js')), entry).toEqual([]);
+      expect(
+        [...files].filter((f) => f.endsWith('embed/packs/bert-pack.js')),
+        entry,
+      ).toEqual([]);
     }
     // The closure does follow lazy imports: the CLI reaches the offline pack's builder only through one.
-    expect([...staticClosure(join(REPO, 'dist', 'cli/main.js'), true).files].some((f) => f.endsWith('embed/packs/offline-pack.js'))).toBe(true);
+    expect(
+      [...staticClosure(join(REPO, 'dist', 'cli/main.js'), true).files].some((f) =>
+        f.endsWith('embed/packs/offline-pack.js'),
+      ),
+    ).toBe(true);
   });
 });

@@ -6,7 +6,11 @@ import { describe, expect, it } from 'vitest';
 import { CLI, testEnv } from './helpers/daemon.js';
 import { makeProject } from './helpers/claude.js';
 
-function mnemo(env: NodeJS.ProcessEnv, cwd: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function mnemo(
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const p = spawn(process.execPath, [CLI, ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -41,7 +45,11 @@ const readSettings = (text: string) => JSON.parse(text) as Settings;
 
 const mnemoCommands = (settings: Settings) =>
   Object.entries(settings.hooks ?? {}).flatMap(([event, groups]) =>
-    groups.flatMap((g) => g.hooks.filter((h) => h.command.includes('mnemo-client hook')).map((h) => `${event}: ${h.command.split(' ').slice(-2).join(' ')}`)),
+    groups.flatMap((g) =>
+      g.hooks
+        .filter((h) => h.command.includes('mnemo-client hook'))
+        .map((h) => `${event}: ${h.command.split(' ').slice(-2).join(' ')}`),
+    ),
   );
 
 describe('mnemo hooks install / uninstall / status', () => {
@@ -64,7 +72,9 @@ describe('mnemo hooks install / uninstall / status', () => {
     const command = settings.hooks?.Stop?.[0]?.hooks[0]?.command ?? '';
     expect(existsSync(command.split(' ')[0]!)).toBe(true);
     expect(readFileSync(join(project, '.gitignore'), 'utf8')).toContain('.claude/settings.local.json');
-    expect(r.stdout).toMatch(/^installed: mnemo hooks for SessionStart, UserPromptSubmit, PostToolUse, Stop, SessionEnd in /);
+    expect(r.stdout).toMatch(
+      /^installed: mnemo hooks for SessionStart, UserPromptSubmit, PostToolUse, Stop, SessionEnd in /,
+    );
   });
 
   it('keeps the user hooks and settings, adds no duplicates, and uninstalls back to the same bytes', async () => {
@@ -94,7 +104,10 @@ describe('mnemo hooks install / uninstall / status', () => {
 
     const status = await mnemo(e, project, ['hooks', 'status', '--json']);
     const s = JSON.parse(status.stdout) as { places: unknown[]; daemon: unknown };
-    expect(s.places[0]).toMatchObject({ scope: 'project', events: ['PostToolUse', 'Stop', 'SessionStart', 'UserPromptSubmit', 'SessionEnd'] });
+    expect(s.places[0]).toMatchObject({
+      scope: 'project',
+      events: ['PostToolUse', 'Stop', 'SessionStart', 'UserPromptSubmit', 'SessionEnd'],
+    });
     expect(s.daemon).toEqual({ running: false });
 
     const un = await mnemo(e, project, ['hooks', 'uninstall']);
@@ -109,7 +122,9 @@ describe('mnemo hooks install / uninstall / status', () => {
       'empty object': '{}',
       'empty object, newline': '{}\n',
       compact: '{"hooks":{"Stop":[{"hooks":[{"type":"command","command":"notify-send done"}]}]},"model":"opus"}',
-      'one-line hook arrays': '{\n  "model": "opus",\n' + '  "hooks": { "Stop": [{ "hooks": [{ "type": "command", "command": "notify-send done" }] }] }\n}\n',
+      'one-line hook arrays':
+        '{\n  "model": "opus",\n' +
+        '  "hooks": { "Stop": [{ "hooks": [{ "type": "command", "command": "notify-send done" }] }] }\n}\n',
       'pretty, tabs, CRLF': '{\r\n\t"permissions": {\r\n\t\t"allow": ["Bash(npm test)"]\r\n\t}\r\n}\r\n',
       'pretty, 4 spaces, no final newline': '{\n    "model": "opus",\n    "env": {\n        "A": "1"\n    }\n}',
     };
@@ -126,7 +141,9 @@ describe('mnemo hooks install / uninstall / status', () => {
       expect(readFileSync(`${file}.mnemo-backup`, 'utf8'), name).toBe(original);
       expect((await mnemo(e, project, ['hooks', 'uninstall'])).code, name).toBe(0);
       expect(readFileSync(file, 'utf8'), name).toBe(original);
-      expect(readFileSync(join(project, '.gitignore'), 'utf8'), name).toContain('.claude/settings.local.json.mnemo-backup');
+      expect(readFileSync(join(project, '.gitignore'), 'utf8'), name).toContain(
+        '.claude/settings.local.json.mnemo-backup',
+      );
     }
   });
 

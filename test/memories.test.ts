@@ -51,7 +51,9 @@ describe('store, search and the memory operations', () => {
     await e.store({ content: 'Fixed the sqlite migration bug by wrapping each step in a transaction', tags: ['bug'] });
 
     for (const mode of ['hybrid', 'semantic', 'keyword'] as const) {
-      const hits = results(await e.search({ query: 'The daemon listens on a unix socket and answers msgpack frames', mode }));
+      const hits = results(
+        await e.search({ query: 'The daemon listens on a unix socket and answers msgpack frames', mode }),
+      );
       expect(hits[0]?.hash, mode).toBe(stored.memory.hash);
       expect(hits[0]?.score, mode).toBeGreaterThan(0);
       expect(hits[0]?.score, mode).toBeLessThanOrEqual(1);
@@ -59,7 +61,11 @@ describe('store, search and the memory operations', () => {
     const kw = results(await e.search({ query: 'migration transaction', mode: 'keyword' }));
     expect(kw[0]?.preview).toContain('sqlite migration bug');
     // An exact text match is the nearest vector, similarity 1.
-    const sem = await e.search({ query: 'Fixed the sqlite migration bug by wrapping each step in a transaction', mode: 'semantic', format: 'full' });
+    const sem = await e.search({
+      query: 'Fixed the sqlite migration bug by wrapping each step in a transaction',
+      mode: 'semantic',
+      format: 'full',
+    });
     if (sem.format !== 'full') throw new Error('full');
     expect(sem.results[0]?.scores.semantic).toBeCloseTo(1, 4);
     expect(sem.results[0]?.content).toBe('Fixed the sqlite migration bug by wrapping each step in a transaction');
@@ -73,7 +79,9 @@ describe('store, search and the memory operations', () => {
     expect(b.memory.tags.sort()).toEqual(['perf', 'sqlite']);
     const db = new Database(t.dbPath, { readonly: true });
     try {
-      const n = db.prepare("SELECT count(*) AS n FROM memories WHERE content = 'Use WAL mode for the database'").get() as { n: number };
+      const n = db
+        .prepare("SELECT count(*) AS n FROM memories WHERE content = 'Use WAL mode for the database'")
+        .get() as { n: number };
       expect(n.n).toBe(1);
     } finally {
       db.close();
@@ -98,7 +106,11 @@ describe('store, search and the memory operations', () => {
     expect(out.map((r) => r.created)).toEqual([true, true, false]);
     expect(out[2]!.hash).toBe(out[0]!.hash);
     expect(t.engine.embedder.stats.texts - before).toBe(2);
-    await rejectsWith(e.storeBatch({ memories: [{ content: 'fine' }, { content: '' }] }), ErrorCode.BAD_ARGS, /memories\[1\]/);
+    await rejectsWith(
+      e.storeBatch({ memories: [{ content: 'fine' }, { content: '' }] }),
+      ErrorCode.BAD_ARGS,
+      /memories\[1\]/,
+    );
     // Nothing of a refused batch is stored.
     expect(results(await e.search({ query: 'fine', mode: 'keyword' })).some((m) => m.preview === 'fine')).toBe(false);
   });
@@ -121,7 +133,10 @@ describe('store, search and the memory operations', () => {
       const full = await e.search({ ...q, mode, project: proj, format: 'full', type: 'observation' });
       if (full.format !== 'full') throw new Error('full');
       expect(full.results.length, mode).toBe(5); // i in {0, 6, 12, 18, 24}
-      expect(full.results.every((m) => m.project === proj && m.type === 'observation'), mode).toBe(true);
+      expect(
+        full.results.every((m) => m.project === proj && m.type === 'observation'),
+        mode,
+      ).toBe(true);
     }
     const all = results(await e.search({ ...q, tags: ['five', 'round'], tagMode: 'all' }));
     expect(all.length).toBe(6);
@@ -130,7 +145,9 @@ describe('store, search and the memory operations', () => {
     expect(any.length).toBe(6);
     const recent = results(await e.search({ ...q, since: now - 4.5 * DAY, limit: 100 }));
     expect(recent.map((m) => m.preview).filter((p) => p.startsWith('filter sample')).length).toBe(5);
-    const ranged = results(await e.search({ ...q, since: new Date(now - 10.5 * DAY).toISOString(), until: now - 5.5 * DAY, limit: 100 }));
+    const ranged = results(
+      await e.search({ ...q, since: new Date(now - 10.5 * DAY).toISOString(), until: now - 5.5 * DAY, limit: 100 }),
+    );
     expect(ranged.length).toBe(5);
     const lastWeek = results(await e.search({ ...q, time: 'past 3 days', limit: 100 }));
     expect(lastWeek.filter((m) => m.preview.startsWith('filter sample')).length).toBe(4); // 0, 1, 2 days ago and now-3d
@@ -185,7 +202,11 @@ describe('store, search and the memory operations', () => {
     let common = 0;
     while (a!.hash[common] === b!.hash[common]) common++;
     expect(common).toBeGreaterThanOrEqual(6);
-    const err = await rejectsWith(() => e.get({ hash: a!.hash.slice(0, 6) }), ErrorCode.AMBIGUOUS, /give more characters/);
+    const err = await rejectsWith(
+      () => e.get({ hash: a!.hash.slice(0, 6) }),
+      ErrorCode.AMBIGUOUS,
+      /give more characters/,
+    );
     expect((err.details?.candidates as { hash: string }[]).map((c) => c.hash).sort()).toEqual(
       [a!.hash.slice(0, 12), b!.hash.slice(0, 12)].sort(),
     );
@@ -194,12 +215,27 @@ describe('store, search and the memory operations', () => {
   });
 
   it('updates tags, type and metadata; content is immutable', async () => {
-    const s = await e.store({ content: 'update me', tags: ['a', 'b'], metadata: { keep: 1, drop: 2, nested: { x: 1 } } });
-    const u = await e.update({ hash: s.hash, addTags: ['C'], removeTags: ['a'], type: 'Decision', metadata: { drop: null, nested: { y: 2 } } });
+    const s = await e.store({
+      content: 'update me',
+      tags: ['a', 'b'],
+      metadata: { keep: 1, drop: 2, nested: { x: 1 } },
+    });
+    const u = await e.update({
+      hash: s.hash,
+      addTags: ['C'],
+      removeTags: ['a'],
+      type: 'Decision',
+      metadata: { drop: null, nested: { y: 2 } },
+    });
     expect(u.tags.sort()).toEqual(['b', 'c']);
     expect(u.type).toBe('decision');
     expect(u.metadata).toEqual({ keep: 1, nested: { x: 1, y: 2 } });
-    const r = await e.update({ hash: s.hash.slice(0, 10), tags: ['only'], metadata: { fresh: true }, replaceMetadata: true });
+    const r = await e.update({
+      hash: s.hash.slice(0, 10),
+      tags: ['only'],
+      metadata: { fresh: true },
+      replaceMetadata: true,
+    });
     expect(r.tags).toEqual(['only']);
     expect(r.metadata).toEqual({ fresh: true });
     await rejectsWith(() => e.update({ hash: s.hash, content: 'changed' } as never), ErrorCode.BAD_ARGS, /content/);
@@ -227,8 +263,14 @@ describe('store, search and the memory operations', () => {
 
     expect(await e.delete({ tags: ['doomed'] })).toMatchObject({ matched: 2, deleted: 2 });
     expect((await e.health()).memories).toBe(total - 2);
-    expect(results(await e.search({ query: 'doomed one', mode: 'keyword' })).some((m) => m.preview.startsWith('doomed'))).toBe(false);
-    expect(results(await e.search({ query: 'doomed one', mode: 'semantic', limit: 100 })).some((m) => m.preview.startsWith('doomed'))).toBe(false);
+    expect(
+      results(await e.search({ query: 'doomed one', mode: 'keyword' })).some((m) => m.preview.startsWith('doomed')),
+    ).toBe(false);
+    expect(
+      results(await e.search({ query: 'doomed one', mode: 'semantic', limit: 100 })).some((m) =>
+        m.preview.startsWith('doomed'),
+      ),
+    ).toBe(false);
 
     const byTime = await e.delete({ since: now - 100.5 * DAY, until: now - 99.5 * DAY });
     expect(byTime.deleted).toBe(1);
@@ -242,8 +284,10 @@ describe('store, search and the memory operations', () => {
       // The vector row went with the memory.
       const table = t.engine.model.vecTable;
       const orphans = vectors
-        .prepare(`SELECT count(*) AS n FROM ${table}_rowids r
-                  WHERE NOT EXISTS (SELECT 1 FROM memories m WHERE m.id = r.rowid)`)
+        .prepare(
+          `SELECT count(*) AS n FROM ${table}_rowids r
+                  WHERE NOT EXISTS (SELECT 1 FROM memories m WHERE m.id = r.rowid)`,
+        )
         .get() as { n: number };
       expect(orphans.n).toBe(0);
     } finally {
@@ -257,7 +301,11 @@ describe('store, search and the memory operations', () => {
     try {
       const api = own.api;
       for (let i = 0; i < 6; i++) {
-        await api.store({ content: `stats sample ${i} about queues`, type: i < 4 ? 'observation' : 'note', tags: i < 5 ? ['counted'] : ['other'] });
+        await api.store({
+          content: `stats sample ${i} about queues`,
+          type: i < 4 ? 'observation' : 'note',
+          tags: i < 5 ? ['counted'] : ['other'],
+        });
       }
       const h = await api.health();
       expect(h).toMatchObject({ status: 'ok', memories: 6 });
@@ -279,8 +327,15 @@ describe('store, search and the memory operations', () => {
   });
 
   it('renders search results as text within a token budget', async () => {
-    for (let i = 0; i < 5; i++) await e.store({ content: `budget sample ${i}: the caching layers keep ${'hot keys '.repeat(10)}` });
-    const r = await e.search({ query: 'budget sample caching layers', limit: 20, format: 'text', budget: 60, header: 'Memories:' });
+    for (let i = 0; i < 5; i++)
+      await e.store({ content: `budget sample ${i}: the caching layers keep ${'hot keys '.repeat(10)}` });
+    const r = await e.search({
+      query: 'budget sample caching layers',
+      limit: 20,
+      format: 'text',
+      budget: 60,
+      header: 'Memories:',
+    });
     if (r.format !== 'text') throw new Error('text');
     expect(r.tokens).toBeLessThanOrEqual(60);
     // More matches than fit: some are shown, and the budget is what cut the rest.
@@ -303,7 +358,11 @@ describe('store, search and the memory operations', () => {
     for (const [input, message] of bad) await rejectsWith(e.store(input as never), ErrorCode.BAD_ARGS, message);
     await rejectsWith(e.search({ query: '' }), ErrorCode.BAD_ARGS, /query/);
     await rejectsWith(e.search({ query: 'x', limit: 0 }), ErrorCode.BAD_ARGS, /limit/);
-    await rejectsWith(e.search({ query: 'x', limit: 'ten' } as never), ErrorCode.BAD_ARGS, /`limit` must be an integer from 1 to 100, got 'ten'/);
+    await rejectsWith(
+      e.search({ query: 'x', limit: 'ten' } as never),
+      ErrorCode.BAD_ARGS,
+      /`limit` must be an integer from 1 to 100, got 'ten'/,
+    );
     await rejectsWith(e.search({ query: 'x', mode: 'fuzzy' } as never), ErrorCode.BAD_ARGS, /mode/);
     await rejectsWith(e.search({ query: 'x', since: now, until: now - 1 }), ErrorCode.BAD_ARGS, /empty/);
     expect((await e.health()).memories).toBe(before);

@@ -28,7 +28,9 @@ describe('database', () => {
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
     db.close();
     const again = openDb(path);
-    expect(again.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all()).toEqual(tables);
+    expect(again.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all()).toEqual(
+      tables,
+    );
     again.close();
   });
 
@@ -48,9 +50,22 @@ describe('database', () => {
     const b = store.attachModel('model-b', 'b'.repeat(64), 8);
     expect(a.vecTable).not.toBe(b.vecTable);
     expect(store.attachModel('model-a', 'a'.repeat(64), 4)).toEqual(a);
-    expect(() => store.attachModel('model-a', 'a'.repeat(64), 5)).toThrow(expect.objectContaining({ code: ErrorCode.MODEL_MISMATCH }));
-    const memory = { hash: 'c'.repeat(64), content: 'x', type: 'note', project: null, sessionId: null, tags: [], metadata: {}, createdAt: 1 };
-    expect(() => store.insertMany([{ memory, vector: new Float32Array(8) }], a)).toThrow(expect.objectContaining({ code: ErrorCode.MODEL_MISMATCH }));
+    expect(() => store.attachModel('model-a', 'a'.repeat(64), 5)).toThrow(
+      expect.objectContaining({ code: ErrorCode.MODEL_MISMATCH }),
+    );
+    const memory = {
+      hash: 'c'.repeat(64),
+      content: 'x',
+      type: 'note',
+      project: null,
+      sessionId: null,
+      tags: [],
+      metadata: {},
+      createdAt: 1,
+    };
+    expect(() => store.insertMany([{ memory, vector: new Float32Array(8) }], a)).toThrow(
+      expect.objectContaining({ code: ErrorCode.MODEL_MISMATCH }),
+    );
     // The failed insert rolled back whole: no memory without its vector.
     expect(store.count()).toBe(0);
     store.insertMany([{ memory, vector: new Float32Array([1, 0, 0, 0]) }], a);

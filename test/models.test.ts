@@ -51,7 +51,11 @@ class FakeHub {
     const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
     if (range) {
       const from = Number(range[1]);
-      res.writeHead(206, { 'Content-Range': `bytes ${from}-${bytes.length - 1}/${bytes.length}`, 'Content-Length': bytes.length - from, 'Accept-Ranges': 'bytes' });
+      res.writeHead(206, {
+        'Content-Range': `bytes ${from}-${bytes.length - 1}/${bytes.length}`,
+        'Content-Length': bytes.length - from,
+        'Accept-Ranges': 'bytes',
+      });
       bytes = bytes.subarray(from);
     } else {
       res.writeHead(200, { 'Content-Length': bytes.length, 'Accept-Ranges': 'bytes' });
@@ -81,8 +85,16 @@ describe('mnemo model pull', () => {
     repo: 'test-org/tiny-model',
     revision: '0123456789abcdef0123456789abcdef01234567',
     files: {
-      'model.onnx': { path: 'onnx/model_quantized.onnx', size: files['onnx/model_quantized.onnx']!.length, sha256: sha(files['onnx/model_quantized.onnx']!) },
-      'tokenizer.json': { path: 'tokenizer.json', size: files['tokenizer.json']!.length, sha256: sha(files['tokenizer.json']!) },
+      'model.onnx': {
+        path: 'onnx/model_quantized.onnx',
+        size: files['onnx/model_quantized.onnx']!.length,
+        sha256: sha(files['onnx/model_quantized.onnx']!),
+      },
+      'tokenizer.json': {
+        path: 'tokenizer.json',
+        size: files['tokenizer.json']!.length,
+        sha256: sha(files['tokenizer.json']!),
+      },
     },
     dimension: 32,
     maxTokens: 32,
@@ -107,12 +119,17 @@ describe('mnemo model pull', () => {
     hub.mode = 'ok';
     const dir = modelsDir();
     const seen: number[] = [];
-    const r = await pullModel(model, dir, { env: { MNEMO_HF_ENDPOINT: endpoint }, onProgress: (p) => seen.push(p.received) });
+    const r = await pullModel(model, dir, {
+      env: { MNEMO_HF_ENDPOINT: endpoint },
+      onProgress: (p) => seen.push(p.received),
+    });
     expect(r.alreadyInstalled).toBe(false);
     expect(r.downloadedBytes).toBe(model.files['model.onnx'].size + model.files['tokenizer.json'].size);
     expect(seen.length).toBeGreaterThan(0);
     expect(readdirSync(dir).sort()).toEqual(['.downloads', 'tiny-model']);
-    expect(hub.requests.some((q) => q.url === `/test-org/tiny-model/resolve/${model.revision}/onnx/model_quantized.onnx`)).toBe(true);
+    expect(
+      hub.requests.some((q) => q.url === `/test-org/tiny-model/resolve/${model.revision}/onnx/model_quantized.onnx`),
+    ).toBe(true);
     const e = await Embedder.open(r.dir, { threads: 1 });
     const [v] = await e.embedDocuments(['pulled and working']);
     expect(v!.length).toBe(32);
@@ -149,8 +166,12 @@ describe('mnemo model pull', () => {
 
   it('says 404 plainly', async () => {
     hub.mode = '404';
-    const err = await pullModel(model, modelsDir(), { env: { MNEMO_HF_ENDPOINT: endpoint } }).catch((e: MnemoError) => e);
-    expect((err as MnemoError).message).toMatch(/^not found \(HTTP 404\): http:\/\/127\.0\.0\.1:\d+\/test-org\/tiny-model\/resolve\//);
+    const err = await pullModel(model, modelsDir(), { env: { MNEMO_HF_ENDPOINT: endpoint } }).catch(
+      (e: MnemoError) => e,
+    );
+    expect((err as MnemoError).message).toMatch(
+      /^not found \(HTTP 404\): http:\/\/127\.0\.0\.1:\d+\/test-org\/tiny-model\/resolve\//,
+    );
   });
 
   it('says plainly when the hub cannot be reached', async () => {
@@ -158,14 +179,22 @@ describe('mnemo model pull', () => {
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((r) => closed.close(() => r()));
-    const err = await pullModel(model, modelsDir(), { env: { MNEMO_HF_ENDPOINT: `http://127.0.0.1:${port}` } }).catch((e: MnemoError) => e);
+    const err = await pullModel(model, modelsDir(), { env: { MNEMO_HF_ENDPOINT: `http://127.0.0.1:${port}` } }).catch(
+      (e: MnemoError) => e,
+    );
     expect((err as MnemoError).message).toMatch(/cannot reach 127\.0\.0\.1:\d+ \(ECONNREFUSED\): offline or blocked/);
-    const dns = await pullModel(model, modelsDir(), { env: { MNEMO_HF_ENDPOINT: 'http://no-such-host.invalid' } }).catch((e: MnemoError) => e);
-    expect((dns as MnemoError).message).toMatch(/cannot resolve no-such-host\.invalid|cannot reach no-such-host\.invalid/);
+    const dns = await pullModel(model, modelsDir(), {
+      env: { MNEMO_HF_ENDPOINT: 'http://no-such-host.invalid' },
+    }).catch((e: MnemoError) => e);
+    expect((dns as MnemoError).message).toMatch(
+      /cannot resolve no-such-host\.invalid|cannot reach no-such-host\.invalid/,
+    );
   });
 
   it('refuses an unknown model name', async () => {
-    await expect(pullModel('no-such-model', modelsDir())).rejects.toThrow(/unknown model 'no-such-model'; models that can be pulled: all-MiniLM-L6-v2/);
+    await expect(pullModel('no-such-model', modelsDir())).rejects.toThrow(
+      /unknown model 'no-such-model'; models that can be pulled: all-MiniLM-L6-v2/,
+    );
   });
 });
 
@@ -195,7 +224,8 @@ describe.runIf(wordVectorsPath() !== null)('the offline pack', () => {
     const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as PackManifest;
     expect(manifest).toMatchObject({ name: 'offline', dimension: 100, pooling: 'none', normalize: true });
     expect(manifest.source).toMatch(/: 200000 words, int8, SIF-weighted mean$/);
-    expect(JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8')).model.vocab).toHaveProperty('daemon');
+    const tokenizer = JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8')) as { model: { vocab: object } };
+    expect(tokenizer.model.vocab).toHaveProperty('daemon');
     expect(manifest.files['model.onnx'].size + manifest.files['tokenizer.json'].size).toBeLessThan(30 * 1024 * 1024);
     const e = await Embedder.open(dir, { threads: 1 });
     const [a, b, unknown] = await e.embedDocuments(['car repair', 'Car  REPAIR', 'zzqxv wvbnq']);
@@ -239,12 +269,17 @@ describe('switching models', () => {
     const other = tinyPack(2);
     let engine = await Engine.open({ modelDir: other, dbPath: t.dbPath, embedder: { threads: 1 } });
     try {
-      const health = (await new LocalMnemo(engine).health());
+      const health = await new LocalMnemo(engine).health();
       expect(health.status).toBe('degraded');
       expect(health.vectors).toEqual({ current: 0, missing: 70 });
       expect(health.warnings[0]).toMatch(/70 memories have no vector from tiny-bert-s2 .*mnemo reindex/);
-      const degraded = await new LocalMnemo(engine).search({ query: 'memory number 7 about payments', mode: 'semantic' });
-      expect(degraded.notice).toMatch(/semantic search is off until `mnemo reindex` embeds 70 memories with tiny-bert-s2; these are keyword matches/);
+      const degraded = await new LocalMnemo(engine).search({
+        query: 'memory number 7 about payments',
+        mode: 'semantic',
+      });
+      expect(degraded.notice).toMatch(
+        /semantic search is off until `mnemo reindex` embeds 70 memories with tiny-bert-s2; these are keyword matches/,
+      );
       expect(degraded.format === 'compact' && degraded.results.length).toBeGreaterThan(0);
       // Stores with the new model still work.
       await new LocalMnemo(engine).store({ content: 'stored after the switch' });
@@ -261,12 +296,20 @@ describe('switching models', () => {
       let r = await new LocalMnemo(engine).reindex({ limit: 32 });
       while (r.remaining > 0) r = await new LocalMnemo(engine).reindex({ limit: 32 });
       expect(r.dropped).toEqual(['tiny-bert-s1']);
-      expect((await new LocalMnemo(engine).health())).toMatchObject({ status: 'ok', vectors: { current: 71, missing: 0 } });
+      expect(await new LocalMnemo(engine).health()).toMatchObject({
+        status: 'ok',
+        vectors: { current: 71, missing: 0 },
+      });
       const back = await new LocalMnemo(engine).search({ query: contents[7]!, mode: 'semantic', format: 'full' });
       expect(back.notice).toBeUndefined();
       expect(back.format === 'full' && back.results[0]?.content).toBe(contents[7]);
       expect(back.format === 'full' && back.results[0]?.scores.semantic).toBeCloseTo(1, 4);
-      const tables = (engine.storage as unknown as { db: { prepare(sql: string): { pluck(): { all(): unknown[] } } } }).db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'vectors_m%'").pluck().all() as string[];
+      const tables = (
+        engine.storage as unknown as { db: { prepare(sql: string): { pluck(): { all(): unknown[] } } } }
+      ).db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'vectors_m%'")
+        .pluck()
+        .all() as string[];
       // Only the current model's vec0 table (and its shadow tables) remain.
       expect(tables.length).toBeGreaterThan(0);
       expect(tables.every((n) => n === engine.model.vecTable || n.startsWith(`${engine.model.vecTable}_`))).toBe(true);
@@ -288,31 +331,50 @@ describe('which model the daemon uses', () => {
     expect(auto.notice).toMatch(/mnemo model pull/);
     const { cpSync } = await import('node:fs');
     cpSync(tinyPack(), join(paths.modelsDir, 'all-MiniLM-L6-v2'), { recursive: true });
-    expect(chooseModel(paths, {})).toMatchObject({ dir: join(paths.modelsDir, 'all-MiniLM-L6-v2'), build: false, notice: null });
+    expect(chooseModel(paths, {})).toMatchObject({
+      dir: join(paths.modelsDir, 'all-MiniLM-L6-v2'),
+      build: false,
+      notice: null,
+    });
     expect(() => chooseModel(paths, { MNEMO_MODEL: 'no-such-pack' })).toThrow(/not installed/);
     expect(chooseModel(paths, { MNEMO_MODEL: tinyPack() })).toMatchObject({ dir: tinyPack(), build: false });
   });
 
-  it.runIf(wordVectorsPath() !== null)('with no model and no network, `mnemo start` builds the offline pack and serves', async () => {
-    const { spawnSync } = await import('node:child_process');
-    const { CLI, cleanup } = await import('./helpers/daemon.js');
-    const env: NodeJS.ProcessEnv = { ...process.env, MNEMO_HOME: home(), MNEMO_HF_ENDPOINT: 'http://127.0.0.1:9' };
-    delete env.MNEMO_MODEL;
-    delete env.XDG_RUNTIME_DIR;
-    try {
-      const start = spawnSync(process.execPath, [CLI, 'start', '--threads', '1'], { env, encoding: 'utf8', timeout: 120_000 });
-      expect(start.status, start.stderr).toBe(0);
-      expect(start.stdout).toMatch(/mnemo started \(pid \d+, model offline, ready in \d+ ms\)/);
-      const status = JSON.parse(spawnSync(process.execPath, [CLI, 'status', '--json'], { env, encoding: 'utf8' }).stdout) as { notice?: string };
-      expect(status.notice).toMatch(/offline word-vector pack/);
-      spawnSync(process.execPath, [CLI, 'store', 'Fixing my automobile took all weekend'], { env });
-      const found = spawnSync(process.execPath, [CLI, 'search', 'car repair', '--mode', 'semantic', '--json'], { env, encoding: 'utf8' });
-      expect((JSON.parse(found.stdout) as { results: { preview: string }[] }).results[0]?.preview).toBe('Fixing my automobile took all weekend');
-    } finally {
-      spawnSync(process.execPath, [CLI, 'stop'], { env });
-      cleanup(env);
-    }
-  }, 180_000);
+  it.runIf(wordVectorsPath() !== null)(
+    'with no model and no network, `mnemo start` builds the offline pack and serves',
+    async () => {
+      const { spawnSync } = await import('node:child_process');
+      const { CLI, cleanup } = await import('./helpers/daemon.js');
+      const env: NodeJS.ProcessEnv = { ...process.env, MNEMO_HOME: home(), MNEMO_HF_ENDPOINT: 'http://127.0.0.1:9' };
+      delete env.MNEMO_MODEL;
+      delete env.XDG_RUNTIME_DIR;
+      try {
+        const start = spawnSync(process.execPath, [CLI, 'start', '--threads', '1'], {
+          env,
+          encoding: 'utf8',
+          timeout: 120_000,
+        });
+        expect(start.status, start.stderr).toBe(0);
+        expect(start.stdout).toMatch(/mnemo started \(pid \d+, model offline, ready in \d+ ms\)/);
+        const status = JSON.parse(
+          spawnSync(process.execPath, [CLI, 'status', '--json'], { env, encoding: 'utf8' }).stdout,
+        ) as { notice?: string };
+        expect(status.notice).toMatch(/offline word-vector pack/);
+        spawnSync(process.execPath, [CLI, 'store', 'Fixing my automobile took all weekend'], { env });
+        const found = spawnSync(process.execPath, [CLI, 'search', 'car repair', '--mode', 'semantic', '--json'], {
+          env,
+          encoding: 'utf8',
+        });
+        expect((JSON.parse(found.stdout) as { results: { preview: string }[] }).results[0]?.preview).toBe(
+          'Fixing my automobile took all weekend',
+        );
+      } finally {
+        spawnSync(process.execPath, [CLI, 'stop'], { env });
+        cleanup(env);
+      }
+    },
+    180_000,
+  );
 });
 
 describe('mnemo model and mnemo reindex commands', () => {
@@ -320,10 +382,15 @@ describe('mnemo model and mnemo reindex commands', () => {
     const { spawnSync } = await import('node:child_process');
     const { CLI, cleanup, testEnv } = await import('./helpers/daemon.js');
     const env = testEnv();
-    const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { env, encoding: 'utf8', timeout: 60_000 });
+    const run = (...args: string[]) =>
+      spawnSync(process.execPath, [CLI, ...args], { env, encoding: 'utf8', timeout: 60_000 });
     try {
       const list = JSON.parse(run('model', 'list', '--json').stdout) as { models: { name: string }[] };
-      expect(list.models.find((m) => m.name === 'all-MiniLM-L6-v2')).toMatchObject({ kind: 'pull', installed: false, dimension: 384 });
+      expect(list.models.find((m) => m.name === 'all-MiniLM-L6-v2')).toMatchObject({
+        kind: 'pull',
+        installed: false,
+        dimension: 384,
+      });
       const missing = run('model', 'use', 'all-MiniLM-L6-v2');
       expect(missing.status).toBe(1);
       expect(missing.stderr).toMatch(/pull it first: mnemo model pull all-MiniLM-L6-v2/);
@@ -331,7 +398,10 @@ describe('mnemo model and mnemo reindex commands', () => {
       await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
       const port = (closed.address() as AddressInfo).port;
       await new Promise<void>((r) => closed.close(() => r()));
-      const offline = spawnSync(process.execPath, [CLI, 'model', 'pull'], { env: { ...env, MNEMO_HF_ENDPOINT: `http://127.0.0.1:${port}` }, encoding: 'utf8' });
+      const offline = spawnSync(process.execPath, [CLI, 'model', 'pull'], {
+        env: { ...env, MNEMO_HF_ENDPOINT: `http://127.0.0.1:${port}` },
+        encoding: 'utf8',
+      });
       expect(offline.status).toBe(1);
       expect(offline.stderr).toMatch(/^mnemo: cannot reach 127\.0\.0\.1:\d+ \(ECONNREFUSED\)/);
 
@@ -343,10 +413,14 @@ describe('mnemo model and mnemo reindex commands', () => {
       expect(use.stdout).toMatch(/will use .* from its next start/);
       expect(run('restart', '--threads', '1').status).toBe(0);
       const note = run('search', 'billing service');
-      expect(note.stdout).toMatch(/^note: semantic search is off until `mnemo reindex` embeds 5 memories with tiny-bert-s2/);
+      expect(note.stdout).toMatch(
+        /^note: semantic search is off until `mnemo reindex` embeds 5 memories with tiny-bert-s2/,
+      );
       const reindex = run('reindex', '--batch', '2');
       expect(reindex.status, reindex.stderr).toBe(0);
-      expect(reindex.stdout).toBe('re-embedded 5 memories with tiny-bert-s2; semantic search is on (dropped the vectors of tiny-bert-s1)\n');
+      expect(reindex.stdout).toBe(
+        're-embedded 5 memories with tiny-bert-s2; semantic search is on (dropped the vectors of tiny-bert-s1)\n',
+      );
       expect(reindex.stderr).toMatch(/reindex: 100% \(5 of 5\)/);
       expect(run('search', 'billing service').stdout).not.toMatch(/^note:/);
     } finally {

@@ -7,7 +7,9 @@ describe('supported Node.js versions', () => {
     expect(MIN_NODE_MAJOR).toBe(22);
     expect(unsupportedNode('22.0.0')).toBeNull();
     expect(unsupportedNode('24.21.0')).toBeNull();
-    expect(unsupportedNode('20.20.2')).toBe('mnemo needs Node.js 22 or later (22 and 24 are tested); this is Node.js 20.20.2');
+    expect(unsupportedNode('20.20.2')).toBe(
+      'mnemo needs Node.js 22 or later (22 and 24 are tested); this is Node.js 20.20.2',
+    );
     expect(unsupportedNode('18.0.0')).toMatch(/needs Node\.js 22/);
   });
 

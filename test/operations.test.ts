@@ -14,11 +14,19 @@ const NOW = Date.parse('2026-11-25T12:00:00Z');
 function checksum(t: TestEngine): string {
   t.store.flushAccess();
   const db = t.store.db;
-  const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all() as string[];
+  const tables = db
+    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+    .pluck()
+    .all() as string[];
   const h = createHash('sha256');
   for (const name of tables) {
     h.update(`\n${name}\n`);
-    for (const row of db.prepare(`SELECT * FROM "${name}"`).raw().iterate()) h.update(JSON.stringify(row, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : Buffer.isBuffer(v) ? v.toString('hex') : v)));
+    for (const row of db.prepare(`SELECT * FROM "${name}"`).raw().iterate())
+      h.update(
+        JSON.stringify(row, (_k, v: unknown) =>
+          typeof v === 'bigint' ? String(v) : Buffer.isBuffer(v) ? v.toString('hex') : v,
+        ),
+      );
   }
   return h.digest('hex');
 }
@@ -45,9 +53,18 @@ describe('the operation layer', () => {
   });
 
   it('refuses a delete whose only filter is a modifier (the `delete --all-tags` defect); deletes nothing', async () => {
-    await api.storeBatch({ memories: [{ content: 'keep me one' }, { content: 'keep me two', tags: ['x'] }, { content: 'keep me three' }] });
+    await api.storeBatch({
+      memories: [{ content: 'keep me one' }, { content: 'keep me two', tags: ['x'] }, { content: 'keep me three' }],
+    });
     const before = checksum(t);
-    for (const args of [{ tagMode: 'all' }, { tagMode: 'any', dryRun: true }, { tags: [] }, { tags: [], tagMode: 'all' }, {}, { dryRun: false }] as const) {
+    for (const args of [
+      { tagMode: 'all' },
+      { tagMode: 'any', dryRun: true },
+      { tags: [] },
+      { tags: [], tagMode: 'all' },
+      {},
+      { dryRun: false },
+    ] as const) {
       const err = await api.delete(args as never).catch((e: MnemoError) => e);
       expect(err, JSON.stringify(args)).toBeInstanceOf(MnemoError);
       expect((err as MnemoError).code).toBe(ErrorCode.BAD_ARGS);
@@ -70,9 +87,13 @@ describe('the operation layer', () => {
     const err = (await api.search({ query: 'x', limt: 1 } as never).catch((e: MnemoError) => e)) as MnemoError;
     expect(err.code).toBe(ErrorCode.BAD_ARGS);
     expect(err.message).toBe('unknown argument `limt` (did you mean `limit`?)');
-    const nested = (await api.storeBatch({ memories: [{ content: 'a', tag: ['x'] }] } as never).catch((e: MnemoError) => e)) as MnemoError;
+    const nested = (await api
+      .storeBatch({ memories: [{ content: 'a', tag: ['x'] }] } as never)
+      .catch((e: MnemoError) => e)) as MnemoError;
     expect(nested.message).toMatch(/unknown argument `memories\[0\]\.tag` \(did you mean `tags`\?\)/);
-    expect((await api.health({ verbose: true }).catch((e: MnemoError) => e)) as MnemoError).toMatchObject({ code: ErrorCode.BAD_ARGS });
+    expect((await api.health({ verbose: true }).catch((e: MnemoError) => e)) as MnemoError).toMatchObject({
+      code: ErrorCode.BAD_ARGS,
+    });
   });
 
   it('keeps dates within the year 9999 (1e300 was stored and sorted first)', async () => {
@@ -102,7 +123,10 @@ describe('the operation layer', () => {
       {
         project: fc.constantFrom('/a', '/b'),
         sessionId: fc.constantFrom('s1', 's2'),
-        type: fc.oneof(fc.constantFrom('note', 'decision'), fc.subarray(['note', 'decision', 'observation'], { minLength: 1 })),
+        type: fc.oneof(
+          fc.constantFrom('note', 'decision'),
+          fc.subarray(['note', 'decision', 'observation'], { minLength: 1 }),
+        ),
         tags: fc.subarray(['x', 'y', 'z']),
         tagMode: fc.constantFrom('any', 'all'),
         since: fc.integer({ min: 0, max: 31 }).map((d) => NOW - d * DAY),
@@ -112,44 +136,60 @@ describe('the operation layer', () => {
       { requiredKeys: [] },
     );
     await fc.assert(
-      fc.asyncProperty(fc.array(memory, { minLength: 0, maxLength: 25 }), filter, fc.nat({ max: 3 }), async (memories, f, hashCount) => {
-        t.store.deleteIds(t.store.idsMatching({}));
-        const stored = memories.length > 0 ? await api.storeBatch({ memories }) : [];
-        const hashes = [...new Set(stored.map((s) => s.hash))].slice(0, hashCount).map((h) => h.slice(0, 10));
-        const selection = { ...f, ...(hashes.length > 0 ? { hashes } : {}) };
-        const before = checksum(t);
-        const narrows = (f.project ?? f.sessionId ?? f.type ?? f.since ?? f.until ?? f.time) !== undefined || (f.tags?.length ?? 0) > 0;
-        const badMode = f.tagMode === 'all' && (f.tags?.length ?? 0) === 0;
-        const badRange = f.since !== undefined && f.until !== undefined && f.since >= f.until;
-        const result = await api.delete({ ...selection, dryRun: true }).catch((e: MnemoError) => e);
-        if (badMode || badRange || (hashes.length === 0 && !narrows)) {
-          expect(result).toBeInstanceOf(MnemoError);
-          expect((result as MnemoError).code).toBe(ErrorCode.BAD_ARGS);
-          expect(checksum(t)).toBe(before);
-          return;
-        }
-        if (result instanceof MnemoError) {
-          // Only a time expression meeting since/until may leave an empty range.
-          expect(result.message).toMatch(/time range is empty/);
-          return;
-        }
-        const listed = narrows ? await api.list({ ...f, limit: 100, format: 'full' }) : null;
-        const listedHashes = new Set(listed && listed.format === 'full' ? listed.results.map((m) => m.hash.slice(0, 8)) : stored.map((s) => s.memory.hash));
-        const expected = [...listedHashes].filter((h) => hashes.length === 0 || hashes.some((p) => p.startsWith(h)));
-        expect(result.matched).toBe(expected.length);
-        expect(result.memories.map((m) => m.hash).sort()).toEqual(expected.sort());
-        const done = await api.delete({ ...selection });
-        expect(done.deleted).toBe(expected.length);
-        const left = t.store.idsMatching({}).length;
-        expect(left).toBe(new Set(stored.map((s) => s.hash)).size - expected.length);
-      }),
+      fc.asyncProperty(
+        fc.array(memory, { minLength: 0, maxLength: 25 }),
+        filter,
+        fc.nat({ max: 3 }),
+        async (memories, f, hashCount) => {
+          t.store.deleteIds(t.store.idsMatching({}));
+          const stored = memories.length > 0 ? await api.storeBatch({ memories }) : [];
+          const hashes = [...new Set(stored.map((s) => s.hash))].slice(0, hashCount).map((h) => h.slice(0, 10));
+          const selection = { ...f, ...(hashes.length > 0 ? { hashes } : {}) };
+          const before = checksum(t);
+          const narrows =
+            (f.project ?? f.sessionId ?? f.type ?? f.since ?? f.until ?? f.time) !== undefined ||
+            (f.tags?.length ?? 0) > 0;
+          const badMode = f.tagMode === 'all' && (f.tags?.length ?? 0) === 0;
+          const badRange = f.since !== undefined && f.until !== undefined && f.since >= f.until;
+          const result = await api.delete({ ...selection, dryRun: true }).catch((e: MnemoError) => e);
+          if (badMode || badRange || (hashes.length === 0 && !narrows)) {
+            expect(result).toBeInstanceOf(MnemoError);
+            expect((result as MnemoError).code).toBe(ErrorCode.BAD_ARGS);
+            expect(checksum(t)).toBe(before);
+            return;
+          }
+          if (result instanceof MnemoError) {
+            // Only a time expression meeting since/until may leave an empty range.
+            expect(result.message).toMatch(/time range is empty/);
+            return;
+          }
+          const listed = narrows ? await api.list({ ...f, limit: 100, format: 'full' }) : null;
+          const listedHashes = new Set(
+            listed && listed.format === 'full'
+              ? listed.results.map((m) => m.hash.slice(0, 8))
+              : stored.map((s) => s.memory.hash),
+          );
+          const expected = [...listedHashes].filter((h) => hashes.length === 0 || hashes.some((p) => p.startsWith(h)));
+          expect(result.matched).toBe(expected.length);
+          expect(result.memories.map((m) => m.hash).sort()).toEqual(expected.sort());
+          const done = await api.delete({ ...selection });
+          expect(done.deleted).toBe(expected.length);
+          const left = t.store.idsMatching({}).length;
+          expect(left).toBe(new Set(stored.map((s) => s.hash)).size - expected.length);
+        },
+      ),
       { numRuns: 60 },
     );
   });
 
   it('leaves the database byte-identical after any request the edge refuses (property, random arguments)', async () => {
     t.store.deleteIds(t.store.idsMatching({}));
-    await api.storeBatch({ memories: [{ content: 'alpha memory', tags: ['a'] }, { content: 'beta memory', project: '/p' }] });
+    await api.storeBatch({
+      memories: [
+        { content: 'alpha memory', tags: ['a'] },
+        { content: 'beta memory', project: '/p' },
+      ],
+    });
     const ops = Object.keys(OPS).filter((op) => !['shutdown', 'hook', 'batch', 'hello', 'status'].includes(op));
     const value = fc.oneof(
       fc.constant(undefined),
@@ -165,13 +205,17 @@ describe('the operation layer', () => {
     const keys = [...new Set(ops.flatMap((op) => OPS[op as keyof typeof OPS].keys)), 'limt', 'tag', 'foo'];
     let refused = 0;
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...ops), fc.dictionary(fc.constantFrom(...keys), value, { maxKeys: 4 }), async (op, args) => {
-        const before = checksum(t);
-        const outcome = await code(api.request(op as never, args as never));
-        if (outcome === 'ok') return;
-        refused++;
-        expect(checksum(t), `${op} ${JSON.stringify(args)} -> ${outcome}`).toBe(before);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(...ops),
+        fc.dictionary(fc.constantFrom(...keys), value, { maxKeys: 4 }),
+        async (op, args) => {
+          const before = checksum(t);
+          const outcome = await code(api.request(op as never, args as never));
+          if (outcome === 'ok') return;
+          refused++;
+          expect(checksum(t), `${op} ${JSON.stringify(args)} -> ${outcome}`).toBe(before);
+        },
+      ),
       { numRuns: 150 },
     );
     expect(refused).toBeGreaterThan(50);
@@ -184,7 +228,9 @@ describe('the op table and the surfaces built on it', () => {
     const inCli = new Set(commands.flatMap((c) => c.ops ?? []));
     const inMcp = new Set(MCP_TOOLS.map((t) => t.op));
     for (const [op, spec] of Object.entries(OPS)) {
-      expect(typeof (MnemoClient.prototype as unknown as Record<string, unknown>)[op], `client method ${op}`).toBe('function');
+      expect(typeof (MnemoClient.prototype as unknown as Record<string, unknown>)[op], `client method ${op}`).toBe(
+        'function',
+      );
       expect(inCli.has(op as never) || 'notInCli' in spec, `CLI path for ${op}`).toBe(true);
       expect(inMcp.has(op as never) || 'notInMcp' in spec, `MCP tool for ${op}`).toBe(true);
     }
@@ -211,8 +257,10 @@ describe('the edge, after review', () => {
   });
 
   it('reads dates as ISO 8601 or milliseconds only ("5" was 2001-05-01 and matched everything)', async () => {
-    for (const since of ['5', 'x 1', 'week 2', 'May 1']) expect(await code(t.api.list({ since }))).toBe(ErrorCode.BAD_ARGS);
-    for (const since of ['2026-11-01', '2026-11-01T10:00Z', '2026-11-01 10:00:00.5+01:00', 0]) expect(await code(t.api.list({ since }))).toBe('ok');
+    for (const since of ['5', 'x 1', 'week 2', 'May 1'])
+      expect(await code(t.api.list({ since }))).toBe(ErrorCode.BAD_ARGS);
+    for (const since of ['2026-11-01', '2026-11-01T10:00Z', '2026-11-01 10:00:00.5+01:00', 0])
+      expect(await code(t.api.list({ since }))).toBe('ok');
   });
 
   it('takes nulls for absent values, as JSON clients send them', async () => {
@@ -235,8 +283,20 @@ describe('the edge, after review', () => {
   });
 
   it('answers each malformed batch entry on its own', async () => {
-    const items = await t.api.batch({ calls: [{ op: 'list', args: {} }, { op: 'search', args: { query: 'x' }, id: 1 } as never, 5 as never, { op: 'tags' }] });
-    expect(items.map((i) => (i.ok ? 'ok' : i.error.code))).toEqual(['ok', ErrorCode.BAD_ARGS, ErrorCode.BAD_ARGS, 'ok']);
+    const items = await t.api.batch({
+      calls: [
+        { op: 'list', args: {} },
+        { op: 'search', args: { query: 'x' }, id: 1 } as never,
+        5 as never,
+        { op: 'tags' },
+      ],
+    });
+    expect(items.map((i) => (i.ok ? 'ok' : i.error.code))).toEqual([
+      'ok',
+      ErrorCode.BAD_ARGS,
+      ErrorCode.BAD_ARGS,
+      'ok',
+    ]);
     const text = await t.api.request('batch', { calls: [{ op: 'export', args: { limit: 1 } }] }, { render: 'text' });
     expect(text).toMatch(/\(next page: cursor \d+\)$/);
   });
@@ -244,8 +304,17 @@ describe('the edge, after review', () => {
   it('finds a time phrase in a question only where it says it is one', async () => {
     const { findTimeExpression } = await import('../dist/search/time.js');
     const now = new Date(NOW);
-    for (const q of ['how may I configure logging', 'deploy now please', 'fix the mon script', 'issue 42 in the parser']) expect(findTimeExpression(q, now), q).toBeNull();
-    expect(findTimeExpression('what did we decide last week about auth', now)).toMatchObject({ time: 'last week', rest: 'what did we decide about auth' });
+    for (const q of [
+      'how may I configure logging',
+      'deploy now please',
+      'fix the mon script',
+      'issue 42 in the parser',
+    ])
+      expect(findTimeExpression(q, now), q).toBeNull();
+    expect(findTimeExpression('what did we decide last week about auth', now)).toMatchObject({
+      time: 'last week',
+      rest: 'what did we decide about auth',
+    });
     expect(findTimeExpression('anything from yesterday?', now)?.time).toMatch(/yesterday$/);
   });
 });

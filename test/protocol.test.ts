@@ -10,7 +10,11 @@ describe('frame codec', () => {
   });
 
   it('handles frames split at every byte and merged in one read', () => {
-    const frames = Buffer.concat([encodeFrame(request), encodeFrame({ id: 8, op: 'hello' }), encodeFrame({ id: 9, op: 'x', args: { b: Buffer.from([0, 255]) } })]);
+    const frames = Buffer.concat([
+      encodeFrame(request),
+      encodeFrame({ id: 8, op: 'hello' }),
+      encodeFrame({ id: 9, op: 'x', args: { b: Buffer.from([0, 255]) } }),
+    ]);
     const reader = new FrameReader();
     const out: unknown[] = [];
     for (let i = 0; i < frames.length; i++) out.push(...reader.push(frames.subarray(i, i + 1)));

@@ -19,11 +19,15 @@ describe.skipIf(!existsSync(DATA))('the retrieval-quality suite (one LoCoMo conv
   it('runs every mode through the real engine beside the reference BM25', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mnemo-quality-test-'));
     const out = join(dir, 'quality.json');
-    const r = spawnSync(process.execPath, [join(REPO, 'native-bench', 'quality.js'), '--conversations', 'conv-30', '--json', out], {
-      encoding: 'utf8',
-      timeout: 120_000,
-      env: { ...process.env, MNEMO_HOME: dir, MNEMO_LOCOMO: DATA },
-    });
+    const r = spawnSync(
+      process.execPath,
+      [join(REPO, 'native-bench', 'quality.js'), '--conversations', 'conv-30', '--json', out],
+      {
+        encoding: 'utf8',
+        timeout: 120_000,
+        env: { ...process.env, MNEMO_HOME: dir, MNEMO_LOCOMO: DATA },
+      },
+    );
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^mnemo retrieval quality — /m);
     const result = JSON.parse(readFileSync(out, 'utf8')) as {
@@ -48,7 +52,11 @@ describe.skipIf(!existsSync(DATA))('the retrieval-quality suite (one LoCoMo conv
   });
 
   it('skips with a message, exit 0, when the data is absent', () => {
-    const r = spawnSync(process.execPath, [join(REPO, 'native-bench', 'quality.js'), '--data', join(tmpdir(), 'no-such-locomo.json')], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [join(REPO, 'native-bench', 'quality.js'), '--data', join(tmpdir(), 'no-such-locomo.json')],
+      { encoding: 'utf8' },
+    );
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/skipped, no data/);
   });
@@ -58,7 +66,11 @@ describe('the prompt relevance bar (issue 12 item 7)', () => {
   it('injects nothing from a ranking that shows no sign the store knows the prompt', async () => {
     const { relevantHits } = await import('../dist/search/relevance.js');
     // Flat cosines, weak keyword matches: a store that cannot answer.
-    const flat = Array.from({ length: 10 }, (_, i) => ({ score: 1 - i * 0.05, semantic: 0.8 - i * 0.005, keyword: i < 3 ? 0.6 : undefined }));
+    const flat = Array.from({ length: 10 }, (_, i) => ({
+      score: 1 - i * 0.05,
+      semantic: 0.8 - i * 0.005,
+      keyword: i < 3 ? 0.6 : undefined,
+    }));
     expect(relevantHits(flat)).toEqual([]);
     expect(relevantHits([])).toEqual([]);
   });
@@ -72,7 +84,13 @@ describe('the prompt relevance bar (issue 12 item 7)', () => {
       { score: 0.2, semantic: 0.69 },
     ];
     expect(relevantHits(strong)).toEqual(strong.slice(0, 2));
-    const peaked = [{ score: 1, semantic: 0.9 }, { score: 0.9, semantic: 0.6 }, { score: 0.8, semantic: 0.58 }, { score: 0.7, semantic: 0.57 }, { score: 0.6, semantic: 0.55 }];
+    const peaked = [
+      { score: 1, semantic: 0.9 },
+      { score: 0.9, semantic: 0.6 },
+      { score: 0.8, semantic: 0.58 },
+      { score: 0.7, semantic: 0.57 },
+      { score: 0.6, semantic: 0.55 },
+    ];
     expect(relevantHits(peaked)).toEqual(peaked.slice(0, 3));
   });
 });

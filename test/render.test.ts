@@ -4,11 +4,15 @@ import { SeededRandom } from '../dist/embed/packs/onnx-builder.js';
 import { preview, relativeAge } from '../dist/search/compact.js';
 
 const now = Date.parse('2026-11-25T12:00:00Z');
-const WORDS = 'the daemon cache socket 🚀 naïve 日本語 src/store/db.ts fixed bug refactor `code` "quote" a-b_c 12345 ok'.split(' ');
+const WORDS =
+  'the daemon cache socket 🚀 naïve 日本語 src/store/db.ts fixed bug refactor `code` "quote" a-b_c 12345 ok'.split(' ');
 
 function randomMemories(rnd: SeededRandom, n: number): CompactMemory[] {
   return Array.from({ length: n }, (_, i) => {
-    const words = Array.from({ length: 5 + Math.floor(rnd.next() * 80) }, () => WORDS[Math.floor(rnd.next() * WORDS.length)]);
+    const words = Array.from(
+      { length: 5 + Math.floor(rnd.next() * 80) },
+      () => WORDS[Math.floor(rnd.next() * WORDS.length)],
+    );
     return {
       hash: (i * 2654435761).toString(16).padStart(8, '0').slice(-8),
       preview: preview(words.join(' ')),
@@ -36,12 +40,22 @@ describe('compact text renderer', () => {
   it('renders one line per memory with hash, age, score, tags and preview', () => {
     const r = renderCompact(
       [
-        { hash: 'a1b2c3d4', preview: 'Switched token refresh to rotating keys', tags: ['decision', 'auth'], type: 'decision', created: now - 3 * 86_400_000, score: 0.8234 },
+        {
+          hash: 'a1b2c3d4',
+          preview: 'Switched token refresh to rotating keys',
+          tags: ['decision', 'auth'],
+          type: 'decision',
+          created: now - 3 * 86_400_000,
+          score: 0.8234,
+        },
         { hash: 'e5f6a7b8', preview: 'Plain note', tags: [], type: 'note', created: now - 30_000 },
       ],
       { budget: 1000, now, header: 'Memories:' },
     );
-    expect(r.text).toBe('Memories:\n- a1b2c3d4 3d 0.82 [decision, auth] Switched token refresh to rotating keys\n' + '- e5f6a7b8 now Plain note');
+    expect(r.text).toBe(
+      'Memories:\n- a1b2c3d4 3d 0.82 [decision, auth] Switched token refresh to rotating keys\n' +
+        '- e5f6a7b8 now Plain note',
+    );
     expect(r).toMatchObject({ shown: 2, omitted: 0 });
   });
 
@@ -70,8 +84,14 @@ describe('compact text renderer', () => {
 
   it('writes ages as people do', () => {
     const ago = (ms: number) => relativeAge(now - ms, now);
-    expect([ago(5_000), ago(5 * 60_000), ago(3 * 3_600_000), ago(2 * 86_400_000), ago(21 * 86_400_000), ago(100 * 86_400_000), ago(800 * 86_400_000)]).toEqual([
-      'now', '5m', '3h', '2d', '3w', '3mo', '2y',
-    ]);
+    expect([
+      ago(5_000),
+      ago(5 * 60_000),
+      ago(3 * 3_600_000),
+      ago(2 * 86_400_000),
+      ago(21 * 86_400_000),
+      ago(100 * 86_400_000),
+      ago(800 * 86_400_000),
+    ]).toEqual(['now', '5m', '3h', '2d', '3w', '3mo', '2y']);
   });
 });

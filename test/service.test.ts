@@ -10,7 +10,7 @@ import { cleanup, CLI, socketOf, testEnv } from './helpers/daemon.js';
 const hasAnalyze = spawnSync('systemd-analyze', ['--version']).status === 0;
 
 describe('service units', () => {
-  it('are rendered with this installation\'s absolute paths', () => {
+  it("are rendered with this installation's absolute paths", () => {
     const withHome = renderUnits({ MNEMO_HOME: '/tmp/mnemo-home', HOME: '/home/u' }, 'linux');
     expect(withHome.dir).toBe('/home/u/.config/systemd/user');
     const service = withHome.files['mnemo.service']!;
@@ -25,7 +25,9 @@ describe('service units', () => {
     const mac = renderUnits({ HOME: '/Users/u', MNEMO_HOME: '/tmp/m&h' }, 'darwin');
     expect(mac.dir).toBe('/Users/u/Library/LaunchAgents');
     const plist = mac.files['com.mnemo.daemon.plist']!;
-    expect(plist).toContain(`<string>${process.execPath}</string>\n    <string>${CLI}</string>\n    <string>daemon</string>`);
+    expect(plist).toContain(
+      `<string>${process.execPath}</string>\n    <string>${CLI}</string>\n    <string>daemon</string>`,
+    );
     expect(plist).toContain('<key>MNEMO_HOME</key>\n    <string>/tmp/m&amp;h</string>');
     expect(plist).not.toMatch(/@[A-Z_]+@/);
   });
@@ -33,11 +35,18 @@ describe('service units', () => {
   it.runIf(hasAnalyze)('pass systemd-analyze verify', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mnemo-units-'));
     const env = { ...testEnv(), HOME: dir };
-    const w = spawnSync(process.execPath, [CLI, 'service', 'install', '--no-enable', '--dir', dir], { env, encoding: 'utf8' });
+    const w = spawnSync(process.execPath, [CLI, 'service', 'install', '--no-enable', '--dir', dir], {
+      env,
+      encoding: 'utf8',
+    });
     expect(w.status, w.stderr).toBe(0);
     const runtime = join(dir, 'rt');
     mkdirSync(runtime, { mode: 0o700 });
-    const v = spawnSync('systemd-analyze', ['--user', 'verify', join(dir, 'mnemo.socket'), join(dir, 'mnemo.service')], { env: { ...env, XDG_RUNTIME_DIR: runtime }, encoding: 'utf8' });
+    const v = spawnSync(
+      'systemd-analyze',
+      ['--user', 'verify', join(dir, 'mnemo.socket'), join(dir, 'mnemo.service')],
+      { env: { ...env, XDG_RUNTIME_DIR: runtime }, encoding: 'utf8' },
+    );
     expect(v.status, v.stderr).toBe(0);
     // It reports unknown keys and bad values as warnings: none may mention our files.
     expect(`${v.stdout}${v.stderr}`).not.toContain(dir);
@@ -48,7 +57,9 @@ describe('service units', () => {
     const env = { ...testEnv(), HOME: home, XDG_CONFIG_HOME: join(home, 'cfg') };
     const r = spawnSync(process.execPath, [CLI, 'service', 'install'], { env, encoding: 'utf8' });
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/^mnemo: no user service manager is available \(.+\); nothing was installed\. mnemo works without one/);
+    expect(r.stderr).toMatch(
+      /^mnemo: no user service manager is available \(.+\); nothing was installed\. mnemo works without one/,
+    );
     expect(existsSync(join(home, 'cfg', 'systemd'))).toBe(false);
   });
 });
@@ -68,7 +79,10 @@ describe.runIf(spawnSync('python3', ['--version']).status === 0)('socket activat
       "os.environ['LISTEN_FDS'] = '1'; os.environ['LISTEN_PID'] = str(os.getpid())",
       "os.execv(sys.argv[2], [sys.argv[2], sys.argv[3], 'daemon', '--threads', '1'])",
     ].join('\n');
-    const child = spawn('python3', ['-c', activator, path, process.execPath, CLI], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('python3', ['-c', activator, path, process.execPath, CLI], {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     try {
       for (let i = 0; i < 200 && !existsSync(path); i++) await new Promise((r) => setTimeout(r, 25));
       const inode = statSync(path).ino;

@@ -13,14 +13,23 @@ describe('recoverable deletes', () => {
   afterAll(async () => {
     await t?.close();
   });
-  const code = (p: Promise<unknown>) => p.then(() => 'ok', (e: MnemoError) => e.code);
+  const code = (p: Promise<unknown>) =>
+    p.then(
+      () => 'ok',
+      (e: MnemoError) => e.code,
+    );
   const keyword = async (query: string) => {
     const r = await t.api.search({ query, mode: 'keyword', format: 'full' });
     return r.format === 'full' ? r.results.map((m) => m.content) : [];
   };
 
   it('moves deleted memories to the trash and restores them whole: tags, metadata, times, vectors, index', async () => {
-    const s = await t.api.store({ content: 'the webhook secret rotates monthly', tags: ['ops', 'secrets'], metadata: { source: 'runbook' }, createdAt: clock - 3 * DAY });
+    const s = await t.api.store({
+      content: 'the webhook secret rotates monthly',
+      tags: ['ops', 'secrets'],
+      metadata: { source: 'runbook' },
+      createdAt: clock - 3 * DAY,
+    });
     await t.api.get({ hash: s.hash }); // one access
     const gone = await t.api.delete({ hash: s.hash.slice(0, 8) });
     expect(gone).toMatchObject({ deleted: 1, trashed: true });
@@ -33,16 +42,28 @@ describe('recoverable deletes', () => {
     const back = await t.api.restore({ hashes: [s.hash.slice(0, 8)] });
     expect(back.restored).toBe(1);
     const m = await t.api.get({ hash: s.hash });
-    expect(m).toMatchObject({ content: 'the webhook secret rotates monthly', tags: ['ops', 'secrets'], metadata: { source: 'runbook' }, createdAt: clock - 3 * DAY });
+    expect(m).toMatchObject({
+      content: 'the webhook secret rotates monthly',
+      tags: ['ops', 'secrets'],
+      metadata: { source: 'runbook' },
+      createdAt: clock - 3 * DAY,
+    });
     expect(m.accessCount).toBe(2); // the access before the delete, and this get
     expect(await keyword('webhook secret rotates')).toEqual(['the webhook secret rotates monthly']);
-    const semantic = await t.api.search({ query: 'the webhook secret rotates monthly', mode: 'semantic', limit: 1, format: 'full' });
+    const semantic = await t.api.search({
+      query: 'the webhook secret rotates monthly',
+      mode: 'semantic',
+      limit: 1,
+      format: 'full',
+    });
     expect(semantic.format === 'full' && semantic.results[0]?.scores.semantic).toBeCloseTo(1, 4);
     expect((await t.api.trash()).total).toBe(0);
   });
 
   it('deletes for good with purge, and empties the trash of what is past its retention', async () => {
-    const [a, b] = await t.api.storeBatch({ memories: [{ content: 'purge me for good' }, { content: 'let me expire' }] });
+    const [a, b] = await t.api.storeBatch({
+      memories: [{ content: 'purge me for good' }, { content: 'let me expire' }],
+    });
     expect(await t.api.delete({ hash: a!.hash, purge: true })).toMatchObject({ deleted: 1, trashed: false });
     expect((await t.api.trash()).total).toBe(0);
     await t.api.delete({ hash: b!.hash });
@@ -54,7 +75,12 @@ describe('recoverable deletes', () => {
   });
 
   it('restores all at once, and refuses a restore that names nothing', async () => {
-    await t.api.storeBatch({ memories: [{ content: 'one of two', tags: ['pair'] }, { content: 'two of two', tags: ['pair'] }] });
+    await t.api.storeBatch({
+      memories: [
+        { content: 'one of two', tags: ['pair'] },
+        { content: 'two of two', tags: ['pair'] },
+      ],
+    });
     expect((await t.api.delete({ tags: ['pair'] })).deleted).toBe(2);
     expect(await code(t.api.restore({}))).toBe(ErrorCode.BAD_ARGS);
     expect(await code(t.api.restore({ hashes: ['abc'] }))).toBe(ErrorCode.BAD_ARGS);

@@ -16,7 +16,12 @@ const WORDS = (
 
 function sentences(n: number, seed: number): string[] {
   const rnd = new SeededRandom(seed);
-  return Array.from({ length: n }, () => Array.from({ length: 6 + Math.floor(rnd.next() * 10) }, () => WORDS[Math.floor(rnd.next() ** 2 * WORDS.length)]).join(' '));
+  return Array.from({ length: n }, () =>
+    Array.from(
+      { length: 6 + Math.floor(rnd.next() * 10) },
+      () => WORDS[Math.floor(rnd.next() ** 2 * WORDS.length)],
+    ).join(' '),
+  );
 }
 
 const cosineDistance = (a: Float32Array, b: Float32Array) => {
@@ -32,7 +37,13 @@ const cosineDistance = (a: Float32Array, b: Float32Array) => {
 };
 
 /** Recall@k against exact search, counting ties at the k-th exact distance as hits. */
-function recall(vectors: Float32Array[], index: QuantizedIndex, queries: Float32Array[], k: number, allowed?: (id: number) => boolean): number {
+function recall(
+  vectors: Float32Array[],
+  index: QuantizedIndex,
+  queries: Float32Array[],
+  k: number,
+  allowed?: (id: number) => boolean,
+): number {
   let total = 0;
   for (const q of queries) {
     const exact = vectors
@@ -57,7 +68,9 @@ describe('the quantised vector index', () => {
     const rnd = new SeededRandom(seed);
     const common = rnd.normals(384, 0.5);
     const topics = Array.from({ length: 40 }, () => rnd.normals(384, 1));
-    const subtopics = Array.from({ length: 400 }, (_, i) => Float32Array.from(rnd.normals(384, 0.6), (x, d) => x + topics[i % 40]![d]!));
+    const subtopics = Array.from({ length: 400 }, (_, i) =>
+      Float32Array.from(rnd.normals(384, 0.6), (x, d) => x + topics[i % 40]![d]!),
+    );
     return Array.from({ length: n }, (_, i) => {
       const noise = rnd.normals(384, 0.5);
       return Float32Array.from(subtopics[(i * 7) % 400]!, (x, d) => x + noise[d]! + common[d]!);
@@ -79,22 +92,27 @@ describe('the quantised vector index', () => {
     vectors.forEach((v, i) => index.add(i + 1, v));
     expect(index.size).toBe(12_000);
     const r = recall(vectors, index, queries, 10);
-    console.log(`quantised index recall@10 vs exact: ${r.toFixed(3)} (12k clustered 384-d vectors, queries near stored ones)`);
+    console.log(
+      `quantised index recall@10 vs exact: ${r.toFixed(3)} (12k clustered 384-d vectors, queries near stored ones)`,
+    );
     expect(r).toBeGreaterThanOrEqual(0.95);
     const even = (id: number) => id % 2 === 0;
     expect(recall(vectors, index, queries, 10, even)).toBeGreaterThanOrEqual(0.95);
     expect(index.search(queries[0]!, 10, { allowed: even }).every((x) => x.id % 2 === 0)).toBe(true);
   });
 
-  it.runIf(wordVectorsPath() !== null && existsSync(join(PACK_CACHE, 'offline-v1', 'manifest.json')))('keeps recall >= 0.95 on the offline pack embeddings', async () => {
-    const e = await Embedder.open(join(PACK_CACHE, 'offline-v1'), { threads: 2 });
-    const vectors = await e.embedDocuments(sentences(12_000, 1));
-    const queries = await e.embedQueries(sentences(60, 2));
-    await e.close();
-    const index = new QuantizedIndex(100);
-    vectors.forEach((v, i) => index.add(i + 1, v));
-    expect(recall(vectors, index, queries, 10)).toBeGreaterThanOrEqual(0.95);
-  });
+  it.runIf(wordVectorsPath() !== null && existsSync(join(PACK_CACHE, 'offline-v1', 'manifest.json')))(
+    'keeps recall >= 0.95 on the offline pack embeddings',
+    async () => {
+      const e = await Embedder.open(join(PACK_CACHE, 'offline-v1'), { threads: 2 });
+      const vectors = await e.embedDocuments(sentences(12_000, 1));
+      const queries = await e.embedQueries(sentences(60, 2));
+      await e.close();
+      const index = new QuantizedIndex(100);
+      vectors.forEach((v, i) => index.add(i + 1, v));
+      expect(recall(vectors, index, queries, 10)).toBeGreaterThanOrEqual(0.95);
+    },
+  );
 
   it('scores within 2e-3 of the float cosine, and removes and replaces entries', () => {
     const rnd = new SeededRandom(3);
@@ -104,7 +122,8 @@ describe('the quantised vector index', () => {
     const [top] = index.search(vectors[41]!, 1);
     expect(top!.id).toBe(42);
     expect(Math.abs(top!.distance)).toBeLessThan(2e-3);
-    for (const r of index.search(vectors[7]!, 20)) expect(Math.abs(r.distance - cosineDistance(vectors[r.id - 1]!, vectors[7]!))).toBeLessThan(2e-3);
+    for (const r of index.search(vectors[7]!, 20))
+      expect(Math.abs(r.distance - cosineDistance(vectors[r.id - 1]!, vectors[7]!))).toBeLessThan(2e-3);
     index.remove(42);
     expect(index.search(vectors[41]!, 1)[0]!.id).not.toBe(42);
     expect(index.size).toBe(499);
@@ -117,7 +136,10 @@ describe('the quantised vector index', () => {
     const t = await openTestEngine();
     try {
       const texts = sentences(9000, 5).map((s, i) => `${s} #${i}`);
-      for (let i = 0; i < texts.length; i += 1000) await t.api.storeBatch({ memories: texts.slice(i, i + 1000).map((content) => ({ content, project: i % 2000 === 0 ? '/a' : '/b' })) });
+      for (let i = 0; i < texts.length; i += 1000)
+        await t.api.storeBatch({
+          memories: texts.slice(i, i + 1000).map((content) => ({ content, project: i % 2000 === 0 ? '/a' : '/b' })),
+        });
       await t.engine.indexed;
       expect(t.store.indexState).toEqual({ size: 9000, ready: true });
       const exact = await t.api.search({ query: texts[1234]!, mode: 'semantic', limit: 1, format: 'full' });
@@ -129,9 +151,21 @@ describe('the quantised vector index', () => {
       await t.api.delete({ hash: gone.hash });
       expect(t.store.indexState?.size).toBe(9000);
       // A filter narrower than the exact-scan size goes to sqlite-vec; a wide one through the index: same answers.
-      const narrow = await t.api.search({ query: texts[10]!, mode: 'semantic', project: '/a', limit: 3, format: 'full' });
+      const narrow = await t.api.search({
+        query: texts[10]!,
+        mode: 'semantic',
+        project: '/a',
+        limit: 3,
+        format: 'full',
+      });
       expect(narrow.format === 'full' && narrow.results.every((m) => m.project === '/a')).toBe(true);
-      const wide = await t.api.search({ query: texts[1500]!, mode: 'semantic', project: '/b', limit: 3, format: 'full' });
+      const wide = await t.api.search({
+        query: texts[1500]!,
+        mode: 'semantic',
+        project: '/b',
+        limit: 3,
+        format: 'full',
+      });
       expect(wide.format === 'full' && wide.results[0]?.content).toBe(texts[1500]);
       expect(wide.format === 'full' && wide.results.every((m) => m.project === '/b')).toBe(true);
     } finally {

@@ -16,13 +16,17 @@ const LIST_MAX = 8;
 /** The first sentence or line of a text, at most `max` characters. */
 export function gist(text: string | null | undefined, max = GIST_MAX): string {
   if (!text) return '';
-  const flat = text.replace(/```[\s\S]*?```/g, ' ').replace(/\s+/g, ' ').trim();
+  const flat = text
+    .replace(/```[\s\S]*?```/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   const sentence = /^(.{20,}?[.!?])(\s|$)/.exec(flat)?.[1] ?? flat;
   return oneLine(sentence, max);
 }
 
 const unique = <T>(xs: Iterable<T>): T[] => [...new Set(xs)];
-const list = (xs: string[], max = LIST_MAX) => (xs.length <= max ? xs.join(', ') : `${xs.slice(0, max).join(', ')} (+${xs.length - max} more)`);
+const list = (xs: string[], max = LIST_MAX) =>
+  xs.length <= max ? xs.join(', ') : `${xs.slice(0, max).join(', ')} (+${xs.length - max} more)`;
 const parse = (json: string): string[] => {
   try {
     const v = JSON.parse(json) as unknown;
@@ -50,18 +54,29 @@ export function turnFacts(events: ToolEventRow[]): TurnFacts {
     tools[e.tool_name] = (tools[e.tool_name] ?? 0) + 1;
     read.push(...parse(e.files_read));
     changed.push(...parse(e.files_changed));
-    if (e.tool_name === 'Bash') commands.push({ command: oneLine(e.input_summary, 120), failed: e.is_error === 1, outcome: e.outcome_summary });
+    if (e.tool_name === 'Bash')
+      commands.push({ command: oneLine(e.input_summary, 120), failed: e.is_error === 1, outcome: e.outcome_summary });
     if (e.is_error === 1) {
       const input = e.input_summary ? ` ${oneLine(e.input_summary, 60)}` : '';
       errors.push(oneLine(`${e.tool_name}${input}: ${e.outcome_summary.replace(/^failed: /, '')}`, 200));
     }
   }
   const filesChanged = unique(changed);
-  return { tools, filesRead: unique(read).filter((f) => !filesChanged.includes(f)), filesChanged, commands, errors: unique(errors) };
+  return {
+    tools,
+    filesRead: unique(read).filter((f) => !filesChanged.includes(f)),
+    filesChanged,
+    commands,
+    errors: unique(errors),
+  };
 }
 
 /** The observation for one turn. */
-export function turnObservation(session: SessionRow, prompt: PromptRow, events: ToolEventRow[]): { content: string; facts: TurnFacts } {
+export function turnObservation(
+  session: SessionRow,
+  prompt: PromptRow,
+  events: ToolEventRow[],
+): { content: string; facts: TurnFacts } {
   const facts = turnFacts(events);
   const project = basename(session.project);
   const lines = [`${gist(prompt.text) || '(empty prompt)'}`];
@@ -83,7 +98,11 @@ export function turnObservation(session: SessionRow, prompt: PromptRow, events: 
 }
 
 /** The rollup of a whole session. */
-export function sessionSummary(session: SessionRow, prompts: PromptRow[], events: ToolEventRow[]): { content: string; facts: TurnFacts } {
+export function sessionSummary(
+  session: SessionRow,
+  prompts: PromptRow[],
+  events: ToolEventRow[],
+): { content: string; facts: TurnFacts } {
   const facts = turnFacts(events);
   const project = basename(session.project);
   const asks = prompts.map((p) => gist(p.text, 120)).filter(Boolean);
@@ -106,7 +125,9 @@ export function sessionSummary(session: SessionRow, prompts: PromptRow[], events
 
 /** Tags of a memory: the project's folder name, the kind, and up to three notable (changed, else read) files. */
 function tagsFor(session: SessionRow, kind: string, facts: TurnFacts): string[] {
-  const notable = (facts.filesChanged.length > 0 ? facts.filesChanged : facts.filesRead).slice(0, 3).map((f) => `file:${basename(f)}`);
+  const notable = (facts.filesChanged.length > 0 ? facts.filesChanged : facts.filesRead)
+    .slice(0, 3)
+    .map((f) => `file:${basename(f)}`);
   return [basename(session.project), kind, ...(facts.errors.length > 0 ? ['error'] : []), ...notable];
 }
 
@@ -189,12 +210,20 @@ export class Compressor {
       for (const item of due) {
         if (this.stopped) return;
         try {
-          const hash = item.kind === 'turn' ? await this.compressTurn(item.session_id, item.prompt_number) : await this.rollUp(item.session_id);
+          const hash =
+            item.kind === 'turn'
+              ? await this.compressTurn(item.session_id, item.prompt_number)
+              : await this.rollUp(item.session_id);
           this.capture.markDone(item.id, hash);
         } catch (err) {
           this.options.onError?.(err, `${item.kind} ${item.session_id}#${item.prompt_number}`);
           try {
-            this.capture.markFailed(item.id, oneLine((err as Error).message ?? String(err), 1000), this.now(), this.maxAttempts);
+            this.capture.markFailed(
+              item.id,
+              oneLine((err as Error).message ?? String(err), 1000),
+              this.now(),
+              this.maxAttempts,
+            );
           } catch (markErr) {
             this.options.onError?.(markErr, 'recording a failed compression');
             return;
@@ -216,7 +245,14 @@ export class Compressor {
       project: session.project,
       sessionId,
       tags: tagsFor(session, 'observation', facts),
-      metadata: { session: sessionId, turn: number, tools: facts.tools, filesRead: facts.filesRead, filesChanged: facts.filesChanged, errors: facts.errors.length },
+      metadata: {
+        session: sessionId,
+        turn: number,
+        tools: facts.tools,
+        filesRead: facts.filesRead,
+        filesChanged: facts.filesChanged,
+        errors: facts.errors.length,
+      },
       createdAt: prompt.created_at,
     });
     return stored.hash;
@@ -241,7 +277,14 @@ export class Compressor {
       project: session.project,
       sessionId,
       tags: tagsFor(session, 'session-summary', facts),
-      metadata: { session: sessionId, turns: prompts.length, toolCalls: events.length, startedAt: session.started_at, endedAt: session.ended_at, endReason: session.end_reason },
+      metadata: {
+        session: sessionId,
+        turns: prompts.length,
+        toolCalls: events.length,
+        startedAt: session.started_at,
+        endedAt: session.ended_at,
+        endReason: session.end_reason,
+      },
       createdAt: session.ended_at ?? this.now(),
     });
     this.capture.markSummarized(sessionId);

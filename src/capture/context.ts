@@ -63,7 +63,8 @@ export function nearDuplicate(a: string, b: string): boolean {
 /** Memories in order with repeats left out: the same hash, or a near-duplicate of one already kept. */
 function distinct(memories: Memory[]): Memory[] {
   const kept: Memory[] = [];
-  for (const m of memories) if (!kept.some((k) => k.hash === m.hash || nearDuplicate(k.content, m.content))) kept.push(m);
+  for (const m of memories)
+    if (!kept.some((k) => k.hash === m.hash || nearDuplicate(k.content, m.content))) kept.push(m);
   return kept;
 }
 
@@ -92,8 +93,16 @@ export class ContextBuilder {
     const branch = currentBranch(project);
     const subjects = recentCommitSubjects(project, 5);
     const lastSummary = e.list({ ...inProject, types: ['session-summary'] }, 1);
-    const branchQuery = [branch && !PLAIN_BRANCHES.has(branch) ? branch.replace(/[-_/]+/g, ' ') : '', ...subjects].filter(Boolean).join('\n');
-    const projectQuery = [project.name, branch && !PLAIN_BRANCHES.has(branch) ? branch : '', gist(lastSummary[0]?.content, 200)].filter(Boolean).join(' ');
+    const branchQuery = [branch && !PLAIN_BRANCHES.has(branch) ? branch.replace(/[-_/]+/g, ' ') : '', ...subjects]
+      .filter(Boolean)
+      .join('\n');
+    const projectQuery = [
+      project.name,
+      branch && !PLAIN_BRANCHES.has(branch) ? branch : '',
+      gist(lastSummary[0]?.content, 200),
+    ]
+      .filter(Boolean)
+      .join(' ');
     if (projectQuery) await e.prepareQueries([projectQuery]);
     const memories = (r: { hits: Hit[] }) => r.hits.map((h) => h.memory);
 
@@ -110,10 +119,16 @@ export class ContextBuilder {
     sections.push(lastSummary.filter((m) => m.sessionId !== sessionId));
     const flagged = { tags: ['decision', 'important'] };
     sections.push(e.list({ ...inProject, ...flagged }, 4));
-    sections.push(e.list(flagged, 8).filter((m) => m.project === null).slice(0, 2));
+    sections.push(
+      e
+        .list(flagged, 8)
+        .filter((m) => m.project === null)
+        .slice(0, 2),
+    );
     // Branch names and commit subjects are literal words (file, ticket and feature names): a keyword match, which
     // also keeps SessionStart fast (a hybrid search here cost 6 ms of its 12 at 10k memories, measured).
-    if (branchQuery) sections.push(memories(await e.search({ text: branchQuery, mode: 'keyword', limit: 4, filter: inProject })));
+    if (branchQuery)
+      sections.push(memories(await e.search({ text: branchQuery, mode: 'keyword', limit: 4, filter: inProject })));
     sections.push(e.list(inProject, 6).filter((m) => m.type !== 'session-summary'));
     if (projectQuery) {
       const near = await e.search({ text: projectQuery, mode: 'semantic', limit: 4, filter: inProject });
@@ -121,14 +136,30 @@ export class ContextBuilder {
     }
 
     const picked = distinct(sections.flat()).slice(0, this.config.sessionStartMax);
-    return this.render('SessionStart', sessionId, picked, project, this.config.sessionStartBudget, (n) => `mnemo: ${n} ${n === 1 ? 'memory' : 'memories'} from ${project.name} (\`mnemo get <hash>\` shows one in full)`);
+    return this.render(
+      'SessionStart',
+      sessionId,
+      picked,
+      project,
+      this.config.sessionStartBudget,
+      (n) =>
+        `mnemo: ${n} ${n === 1 ? 'memory' : 'memories'} from ${project.name} (\`mnemo get <hash>\` shows one in full)`,
+    );
   }
 
   async userPrompt(sessionId: string, project: Project, prompt: string): Promise<string> {
-    const words = prompt.trim().split(/\s+/).filter((w) => /[\p{L}\p{N}]/u.test(w));
+    const words = prompt
+      .trim()
+      .split(/\s+/)
+      .filter((w) => /[\p{L}\p{N}]/u.test(w));
     if (words.length < 3) return '';
     const given = this.capture.given(sessionId);
-    const { hits } = await this.engine.search({ text: prompt.slice(0, 2000), mode: 'hybrid', limit: 10, filter: { project: project.root } });
+    const { hits } = await this.engine.search({
+      text: prompt.slice(0, 2000),
+      mode: 'hybrid',
+      limit: 10,
+      filter: { project: project.root },
+    });
     const candidates = hits.filter((h) => h.memory.sessionId !== sessionId && !given.has(h.memory.hash));
     const scale = this.config.promptMinKeyword / DEFAULT_RELEVANCE_BAR.minKeyword;
     const bar = {
@@ -139,7 +170,14 @@ export class ContextBuilder {
       max: this.config.promptMax,
     };
     const relevant = distinct(relevantHits(candidates, bar, this.engine.storage.memoryCount).map((h) => h.memory));
-    return this.render('UserPromptSubmit', sessionId, relevant, project, this.config.promptBudget, (n) => `mnemo: ${n} related ${n === 1 ? 'memory' : 'memories'}`);
+    return this.render(
+      'UserPromptSubmit',
+      sessionId,
+      relevant,
+      project,
+      this.config.promptBudget,
+      (n) => `mnemo: ${n} related ${n === 1 ? 'memory' : 'memories'}`,
+    );
   }
 
   /** Renders within the budget, header included, and records what the session was given. */

@@ -41,7 +41,9 @@ export class HookHandler {
     this.recorder = new Recorder(this.capture);
     this.compressor = new Compressor(engine, this.capture, {
       now: this.now,
-      ...(options.onProblem ? { onError: (err: unknown, what: string) => options.onProblem!(`compression of ${what} failed`, err) } : {}),
+      ...(options.onProblem
+        ? { onError: (err: unknown, what: string) => options.onProblem!(`compression of ${what} failed`, err) }
+        : {}),
       ...options.compressor,
     });
     this.context = new ContextBuilder(engine, this.capture, { ...DEFAULT_CONTEXT, ...options.context }, this.now);

@@ -74,7 +74,10 @@ export function parseHookInput(payload: Buffer): ParsedHook {
   set('toolInput', obj(o.tool_input));
   set('toolUseId', str(o.tool_use_id, 200));
   if (o.tool_response !== undefined) input.toolResponse = o.tool_response;
-  set('durationMs', typeof o.duration_ms === 'number' && Number.isFinite(o.duration_ms) ? Math.round(o.duration_ms) : undefined);
+  set(
+    'durationMs',
+    typeof o.duration_ms === 'number' && Number.isFinite(o.duration_ms) ? Math.round(o.duration_ms) : undefined,
+  );
   set('stopHookActive', typeof o.stop_hook_active === 'boolean' ? o.stop_hook_active : undefined);
   set('lastAssistantMessage', str(o.last_assistant_message));
   set('reason', str(o.reason, 200));

@@ -43,7 +43,12 @@ export class Recorder {
         isError: summary.isError,
         exitCode: summary.exitCode,
         durationMs: input.durationMs,
-        payload: capText(JSON.stringify(redactDeep({ tool_input: input.toolInput ?? null, tool_response: input.toolResponse ?? null })), PAYLOAD_CAP),
+        payload: capText(
+          JSON.stringify(
+            redactDeep({ tool_input: input.toolInput ?? null, tool_response: input.toolResponse ?? null }),
+          ),
+          PAYLOAD_CAP,
+        ),
       },
       now,
     );
@@ -60,5 +65,12 @@ export class Recorder {
 }
 
 function facts(input: HookInput, project: Project): SessionFacts {
-  return { sessionId: input.sessionId, project: project.root, cwd: input.cwd, source: input.source, model: input.model, transcriptPath: input.transcriptPath };
+  return {
+    sessionId: input.sessionId,
+    project: project.root,
+    cwd: input.cwd,
+    source: input.source,
+    model: input.model,
+    transcriptPath: input.transcriptPath,
+  };
 }

@@ -20,7 +20,11 @@ export const oneLine = (text: string, max: number): string => {
   return flat.length <= max ? flat : `${sliceChars(flat, 0, max - 1)}…`;
 };
 
-const firstLine = (text: string): string => text.split('\n').find((l) => l.trim().length > 0)?.trim() ?? '';
+const firstLine = (text: string): string =>
+  text
+    .split('\n')
+    .find((l) => l.trim().length > 0)
+    ?.trim() ?? '';
 
 /** A path as the project sees it: relative to the project root when inside it. */
 export function displayPath(path: string, root: string): string {
@@ -51,7 +55,13 @@ function failureOf(tool: string, response: unknown): { isError: boolean; exitCod
   let isError = r.is_error === true || r.isError === true || r.success === false || errorText.length > 0;
   if (exitCode !== null && exitCode !== 0) isError = true;
   if (r.interrupted === true) isError = true;
-  if (tool === 'Bash' && !isError && stderr.trim() && !stdout.trim() && /error|fail|not found|denied|exception|fatal/i.test(stderr)) {
+  if (
+    tool === 'Bash' &&
+    !isError &&
+    stderr.trim() &&
+    !stdout.trim() &&
+    /error|fail|not found|denied|exception|fatal/i.test(stderr)
+  ) {
     isError = true;
   }
   const message = isError
@@ -133,5 +143,8 @@ export function capText(text: string, max: number): { text: string; truncated: b
   if (text.length <= max) return { text, truncated: false };
   const half = Math.floor((max - 64) / 2);
   const cut = text.length - 2 * half;
-  return { text: `${sliceChars(text, 0, half)}\n…[mnemo: ${cut} characters cut]…\n${sliceChars(text, text.length - half)}`, truncated: true };
+  return {
+    text: `${sliceChars(text, 0, half)}\n…[mnemo: ${cut} characters cut]…\n${sliceChars(text, text.length - half)}`,
+    truncated: true,
+  };
 }

@@ -55,7 +55,9 @@ const COMMON: Flag[] = [
 export function usage(c: Command): string {
   const flags = [...c.flags, ...COMMON];
   const left = (f: Flag) =>
-    `${f.short ? `-${f.short}, ` : '    '}--${f.name}` + (f.kind === 'boolean' ? '' : ` ${f.value ?? 'X'}`) + (f.kind === 'list' ? '...' : '');
+    `${f.short ? `-${f.short}, ` : '    '}--${f.name}` +
+    (f.kind === 'boolean' ? '' : ` ${f.value ?? 'X'}`) +
+    (f.kind === 'list' ? '...' : '');
   const width = Math.max(...flags.map((f) => left(f).length));
   const lines = [`usage: mnemo ${c.name} ${c.usage}`.trimEnd(), '', c.summary];
   if (c.details) lines.push('', c.details.trimEnd());
@@ -67,7 +69,11 @@ export function usage(c: Command): string {
 export function parse(c: Command, argv: string[]): Parsed {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
   for (const f of [...c.flags, ...COMMON]) {
-    options[f.name] = { type: f.kind === 'boolean' ? 'boolean' : 'string', ...(f.short ? { short: f.short } : {}), ...(f.kind === 'list' ? { multiple: true } : {}) };
+    options[f.name] = {
+      type: f.kind === 'boolean' ? 'boolean' : 'string',
+      ...(f.short ? { short: f.short } : {}),
+      ...(f.kind === 'list' ? { multiple: true } : {}),
+    };
   }
   try {
     const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
@@ -107,7 +113,12 @@ function jsonValue(flag: string, v: string): unknown {
  * Checks the arguments with the op's own schema before anything is sent, and says what is wrong in the user's terms:
  * `--min-score` rather than `minScore`, `<query>` rather than `query`.
  */
-export async function checkArgs(c: Command, op: Op, args: Record<string, unknown>, names: Record<string, string> = {}): Promise<void> {
+export async function checkArgs(
+  c: Command,
+  op: Op,
+  args: Record<string, unknown>,
+  names: Record<string, string> = {},
+): Promise<void> {
   const { parseArgs: parseOpArgs } = await import('../protocol/ops.js');
   try {
     parseOpArgs(op, args);
@@ -126,7 +137,13 @@ export function asUsage(c: Command, err: unknown, names: Record<string, string> 
 }
 
 /** One round trip: human text rendered by the daemon, or the result as JSON with --json. */
-export async function daemonCall(c: Command, p: Parsed, op: Op, args: Record<string, unknown>, names: Record<string, string> = {}): Promise<number> {
+export async function daemonCall(
+  c: Command,
+  p: Parsed,
+  op: Op,
+  args: Record<string, unknown>,
+  names: Record<string, string> = {},
+): Promise<number> {
   await checkArgs(c, op, args, names);
   const client = await connectCli();
   try {
@@ -170,7 +187,8 @@ export function say(json: boolean, data: unknown, text: string): void {
 }
 
 export function intValue(flag: string, value: unknown): number {
-  if (typeof value !== 'string' || !/^\d+$/.test(value)) throw new UsageError(`--${flag} must be a whole number, got '${String(value)}'`);
+  if (typeof value !== 'string' || !/^\d+$/.test(value))
+    throw new UsageError(`--${flag} must be a whole number, got '${String(value)}'`);
   return Number(value);
 }
 

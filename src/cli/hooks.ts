@@ -1,7 +1,25 @@
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
-import { applyEdits, modify, parse, printParseErrorCode, type FormattingOptions, type JSONPath, type ParseError } from 'jsonc-parser';
+import {
+  applyEdits,
+  modify,
+  parse,
+  printParseErrorCode,
+  type FormattingOptions,
+  type JSONPath,
+  type ParseError,
+} from 'jsonc-parser';
 import { ErrorCode, MnemoError } from '../errors.js';
 import { CLIENT_LAUNCHER_PATH, NATIVE_CLIENT_PATH } from '../install-paths.js';
 
@@ -67,7 +85,8 @@ function readSettings(path: string): SettingsFile {
   if (errors.length > 0) {
     throw new MnemoError(
       ErrorCode.BAD_ARGS,
-      `${path} is not valid JSON (${printParseErrorCode(errors[0]!.error)} at offset ${errors[0]!.offset}); ` + 'fix it first, mnemo left it untouched',
+      `${path} is not valid JSON (${printParseErrorCode(errors[0]!.error)} at offset ${errors[0]!.offset}); ` +
+        'fix it first, mnemo left it untouched',
     );
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
@@ -117,7 +136,15 @@ function writeSettings(file: SettingsFile, before: string | null, text: string |
 /** Whether two JSON texts hold the same value (key order aside). */
 function sameJson(a: string, b: string): boolean {
   const canon = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(canon) : v !== null && typeof v === 'object' ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : 1)).map(([k, x]) => [k, canon(x)])) : v;
+    Array.isArray(v)
+      ? v.map(canon)
+      : v !== null && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.entries(v)
+              .sort(([x], [y]) => (x < y ? -1 : 1))
+              .map(([k, x]) => [k, canon(x)]),
+          )
+        : v;
   try {
     return JSON.stringify(canon(parse(a))) === JSON.stringify(canon(parse(b)));
   } catch {
@@ -204,7 +231,11 @@ export function installHooks(scope: Scope, projectDir: string, env: NodeJS.Proce
   return result;
 }
 
-export function uninstallHooks(scope: Scope, projectDir: string, env: NodeJS.ProcessEnv = process.env): { path: string; removed: number } {
+export function uninstallHooks(
+  scope: Scope,
+  projectDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+): { path: string; removed: number } {
   const path = settingsPath(scope, projectDir, env);
   if (!existsSync(path)) return { path, removed: 0 };
   const file = readSettings(path);
@@ -248,12 +279,36 @@ function ensureGitIgnored(projectDir: string, settingsFile: string): string | un
   const covered = existing
     .split('\n')
     .map((l) => l.trim())
-    .some((l) => l === rel || l === `/${rel}` || l === '.claude/' || l === '.claude' || l === '/.claude/' || l === '*.local.json' || l === '.claude/*.local.json' || l === 'settings.local.json');
-  const backupCovered = existing.split('\n').map((l) => l.trim()).some((l) => l === `${rel}.mnemo-backup` || l === `/${rel}.mnemo-backup` || l === '*.mnemo-backup' || l === '.claude/' || l === '.claude' || l === '/.claude/');
+    .some(
+      (l) =>
+        l === rel ||
+        l === `/${rel}` ||
+        l === '.claude/' ||
+        l === '.claude' ||
+        l === '/.claude/' ||
+        l === '*.local.json' ||
+        l === '.claude/*.local.json' ||
+        l === 'settings.local.json',
+    );
+  const backupCovered = existing
+    .split('\n')
+    .map((l) => l.trim())
+    .some(
+      (l) =>
+        l === `${rel}.mnemo-backup` ||
+        l === `/${rel}.mnemo-backup` ||
+        l === '*.mnemo-backup' ||
+        l === '.claude/' ||
+        l === '.claude' ||
+        l === '/.claude/',
+    );
   const lines = [...(covered ? [] : [rel]), ...(backupCovered ? [] : [`${rel}.mnemo-backup`])];
   if (lines.length === 0) return undefined;
   const separator = existing.length > 0 && !existing.endsWith('\n') ? '\n' : '';
-  appendFileSync(gitignore, `${separator}# mnemo hooks (per machine) and the backup of that file\n${lines.join('\n')}\n`);
+  appendFileSync(
+    gitignore,
+    `${separator}# mnemo hooks (per machine) and the backup of that file\n${lines.join('\n')}\n`,
+  );
   return gitignore;
 }
 

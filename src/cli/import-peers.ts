@@ -33,7 +33,18 @@ export interface ImportReport {
   skipped: { reason: string; count: number }[];
 }
 
-const MCP_TYPES = new Set(['observation', 'decision', 'learning', 'error', 'pattern', 'planning', 'note', 'reference', 'fact', 'task']);
+const MCP_TYPES = new Set([
+  'observation',
+  'decision',
+  'learning',
+  'error',
+  'pattern',
+  'planning',
+  'note',
+  'reference',
+  'fact',
+  'task',
+]);
 
 const jsonOr = <T>(text: unknown, fallback: T): T => {
   if (typeof text !== 'string' || text.trim() === '') return fallback;
@@ -43,8 +54,10 @@ const jsonOr = <T>(text: unknown, fallback: T): T => {
     return fallback;
   }
 };
-const asList = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string' && x.trim() !== '') : []);
-const secondsToMs = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.round(v * 1000) : undefined);
+const asList = (v: unknown): string[] =>
+  Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string' && x.trim() !== '') : [];
+const secondsToMs = (v: unknown): number | undefined =>
+  typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.round(v * 1000) : undefined;
 const msOrIso = (ms: unknown, iso: unknown): number | undefined => {
   if (typeof ms === 'number' && Number.isFinite(ms) && ms > 0) return ms;
   const t = typeof iso === 'string' ? Date.parse(iso) : NaN;
@@ -74,7 +87,11 @@ export function readPeer(peer: Peer, file: string): { memories: PeerMemory[]; sk
   const memories: PeerMemory[] = [];
   try {
     if (peer === 'mcp-memory-service') {
-      if (!tableExists(db, 'memories')) throw new MnemoError(ErrorCode.BAD_ARGS, `${file} has no memories table: is it an mcp-memory-service database (sqlite_vec.db)?`);
+      if (!tableExists(db, 'memories'))
+        throw new MnemoError(
+          ErrorCode.BAD_ARGS,
+          `${file} has no memories table: is it an mcp-memory-service database (sqlite_vec.db)?`,
+        );
       const cols = columns(db, 'memories');
       for (const r of db.prepare('SELECT * FROM memories ORDER BY id').iterate() as Iterable<Record<string, unknown>>) {
         if (cols.has('deleted_at') && r.deleted_at !== null && r.deleted_at !== undefined) {
@@ -86,20 +103,40 @@ export function readPeer(peer: Peer, file: string): { memories: PeerMemory[]; sk
           skip('empty content');
           continue;
         }
-        const type = typeof r.memory_type === 'string' && r.memory_type.trim() ? r.memory_type.trim().toLowerCase() : 'observation';
+        const type =
+          typeof r.memory_type === 'string' && r.memory_type.trim()
+            ? r.memory_type.trim().toLowerCase()
+            : 'observation';
         const metadata = jsonOr<Record<string, unknown>>(r.metadata, {});
         memories.push({
           content,
           type: MCP_TYPES.has(type) ? type : 'observation',
-          tags: typeof r.tags === 'string' ? r.tags.split(',').map((t) => t.trim()).filter(Boolean) : [],
-          metadata: { ...(typeof metadata === 'object' && metadata && !Array.isArray(metadata) ? metadata : { value: metadata }), importedFrom: 'mcp-memory-service', originalHash: r.content_hash ?? null, ...(MCP_TYPES.has(type) ? {} : { originalType: type }) },
+          tags:
+            typeof r.tags === 'string'
+              ? r.tags
+                  .split(',')
+                  .map((t) => t.trim())
+                  .filter(Boolean)
+              : [],
+          metadata: {
+            ...(typeof metadata === 'object' && metadata && !Array.isArray(metadata) ? metadata : { value: metadata }),
+            importedFrom: 'mcp-memory-service',
+            originalHash: r.content_hash ?? null,
+            ...(MCP_TYPES.has(type) ? {} : { originalType: type }),
+          },
           ...(secondsToMs(r.created_at) ? { createdAt: secondsToMs(r.created_at)! } : {}),
           ...(secondsToMs(r.updated_at) ? { updatedAt: secondsToMs(r.updated_at)! } : {}),
         });
       }
     } else {
-      if (!tableExists(db, 'observations')) throw new MnemoError(ErrorCode.BAD_ARGS, `${file} has no observations table: is it a claude-mem database (claude-mem.db)?`);
-      for (const r of db.prepare('SELECT * FROM observations ORDER BY id').iterate() as Iterable<Record<string, unknown>>) {
+      if (!tableExists(db, 'observations'))
+        throw new MnemoError(
+          ErrorCode.BAD_ARGS,
+          `${file} has no observations table: is it a claude-mem database (claude-mem.db)?`,
+        );
+      for (const r of db.prepare('SELECT * FROM observations ORDER BY id').iterate() as Iterable<
+        Record<string, unknown>
+      >) {
         const facts = asList(jsonOr(r.facts, []));
         const read = asList(jsonOr(r.files_read, []));
         const modified = asList(jsonOr(r.files_modified, []));
@@ -114,7 +151,14 @@ export function readPeer(peer: Peer, file: string): { memories: PeerMemory[]; sk
           skip('observation with no text');
           continue;
         }
-        const type = typeof r.type === 'string' && r.type.trim() ? r.type.trim().toLowerCase().replace(/[^a-z0-9_.-]+/g, '-').slice(0, 50) : 'observation';
+        const type =
+          typeof r.type === 'string' && r.type.trim()
+            ? r.type
+                .trim()
+                .toLowerCase()
+                .replace(/[^a-z0-9_.-]+/g, '-')
+                .slice(0, 50)
+            : 'observation';
         const project = typeof r.project === 'string' && r.project ? r.project : undefined;
         memories.push({
           content: parts.join('\n'),
@@ -122,14 +166,32 @@ export function readPeer(peer: Peer, file: string): { memories: PeerMemory[]; sk
           tags: ['claude-mem', ...(project ? [project] : []), ...asList(jsonOr(r.concepts, [])).slice(0, 8)],
           ...(project ? { project } : {}),
           ...(typeof r.memory_session_id === 'string' ? { sessionId: r.memory_session_id } : {}),
-          metadata: { importedFrom: 'claude-mem', observationId: r.id, promptNumber: r.prompt_number ?? null, filesRead: read, filesModified: modified },
-          ...(msOrIso(r.created_at_epoch, r.created_at) ? { createdAt: msOrIso(r.created_at_epoch, r.created_at)! } : {}),
+          metadata: {
+            importedFrom: 'claude-mem',
+            observationId: r.id,
+            promptNumber: r.prompt_number ?? null,
+            filesRead: read,
+            filesModified: modified,
+          },
+          ...(msOrIso(r.created_at_epoch, r.created_at)
+            ? { createdAt: msOrIso(r.created_at_epoch, r.created_at)! }
+            : {}),
         });
       }
       if (tableExists(db, 'session_summaries')) {
-        for (const r of db.prepare('SELECT rowid AS rid, * FROM session_summaries ORDER BY rowid').iterate() as Iterable<Record<string, unknown>>) {
-          const field = (name: string, label: string) => (typeof r[name] === 'string' && r[name].trim() ? `${label}: ${r[name].trim()}` : '');
-          const parts = [field('request', 'Request'), field('investigated', 'Investigated'), field('learned', 'Learned'), field('completed', 'Completed'), field('next_steps', 'Next steps'), field('notes', 'Notes')].filter(Boolean);
+        for (const r of db
+          .prepare('SELECT rowid AS rid, * FROM session_summaries ORDER BY rowid')
+          .iterate() as Iterable<Record<string, unknown>>) {
+          const field = (name: string, label: string) =>
+            typeof r[name] === 'string' && r[name].trim() ? `${label}: ${r[name].trim()}` : '';
+          const parts = [
+            field('request', 'Request'),
+            field('investigated', 'Investigated'),
+            field('learned', 'Learned'),
+            field('completed', 'Completed'),
+            field('next_steps', 'Next steps'),
+            field('notes', 'Notes'),
+          ].filter(Boolean);
           if (parts.length === 0) {
             skip('session summary with no text');
             continue;
@@ -141,8 +203,14 @@ export function readPeer(peer: Peer, file: string): { memories: PeerMemory[]; sk
             tags: ['claude-mem', 'session-summary', ...(project ? [project] : [])],
             ...(project ? { project } : {}),
             ...(typeof r.memory_session_id === 'string' ? { sessionId: r.memory_session_id } : {}),
-            metadata: { importedFrom: 'claude-mem', filesRead: asList(jsonOr(r.files_read, [])), filesEdited: asList(jsonOr(r.files_edited, [])) },
-            ...(msOrIso(r.created_at_epoch, r.created_at) ? { createdAt: msOrIso(r.created_at_epoch, r.created_at)! } : {}),
+            metadata: {
+              importedFrom: 'claude-mem',
+              filesRead: asList(jsonOr(r.files_read, [])),
+              filesEdited: asList(jsonOr(r.files_edited, [])),
+            },
+            ...(msOrIso(r.created_at_epoch, r.created_at)
+              ? { createdAt: msOrIso(r.created_at_epoch, r.created_at)! }
+              : {}),
           });
         }
       }
@@ -161,7 +229,15 @@ export async function importPeer(
   options: { dryRun: boolean; quiet: boolean },
 ): Promise<ImportReport> {
   const { memories, skipped } = readPeer(peer, file);
-  const report: ImportReport = { peer, file, dryRun: options.dryRun, found: memories.length, imported: 0, alreadyPresent: 0, skipped: [] };
+  const report: ImportReport = {
+    peer,
+    file,
+    dryRun: options.dryRun,
+    found: memories.length,
+    imported: 0,
+    alreadyPresent: 0,
+    skipped: [],
+  };
   if (!options.dryRun && client) {
     const progress = new Progress(`import ${peer}`, memories.length, 'items', options.quiet);
     for (let i = 0; i < memories.length; i += 100) {

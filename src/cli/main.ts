@@ -10,14 +10,18 @@ import { allCommands, COMMANDS } from './commands/index.js';
 async function overview(): Promise<string> {
   const commands = await allCommands();
   const width = Math.max(...commands.map((c) => c.name.length)) + 2;
-  const lines = ['mnemo — long-term memory for AI coding agents', '', 'usage: mnemo <command> [options]    every command takes --json and --help'];
+  const lines = [
+    'mnemo — long-term memory for AI coding agents',
+    '',
+    'usage: mnemo <command> [options]    every command takes --json and --help',
+  ];
   let group = '';
   COMMANDS.forEach(([g], i) => {
     if (g !== group) lines.push('', g);
     group = g;
     lines.push(`  ${commands[i]!.name.padEnd(width)}${commands[i]!.summary}`);
   });
-  lines.push('', '`mnemo <command> --help` shows a command\'s options.');
+  lines.push('', "`mnemo <command> --help` shows a command's options.");
   return `${lines.join('\n')}\n`;
 }
 
@@ -35,7 +39,10 @@ async function main(argv: string[]): Promise<number> {
     return name ? 0 : 1;
   }
   if (name === '--version' || name === 'version') {
-    const [{ VERSION }, { PROTOCOL_VERSION }] = await Promise.all([import('../version.js'), import('../protocol/messages.js')]);
+    const [{ VERSION }, { PROTOCOL_VERSION }] = await Promise.all([
+      import('../version.js'),
+      import('../protocol/messages.js'),
+    ]);
     process.stdout.write(`mnemo ${VERSION} (protocol ${PROTOCOL_VERSION})\n`);
     return 0;
   }

@@ -37,7 +37,9 @@ export class Progress {
       const tenth = Math.floor(fraction * 10);
       if (tenth > this.lastTenth) {
         this.lastTenth = tenth;
-        process.stderr.write(`${this.label}: ${Math.round(fraction * 100)}% (${this.amount(done)} of ${this.amount(total)})\n`);
+        process.stderr.write(
+          `${this.label}: ${Math.round(fraction * 100)}% (${this.amount(done)} of ${this.amount(total)})\n`,
+        );
       }
     }
   }

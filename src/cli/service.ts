@@ -23,19 +23,33 @@ export interface RenderedUnits {
 const xml = (s: string) => s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 
 /** The unit files with this installation's absolute paths (and MNEMO_HOME, when one is set). */
-export function renderUnits(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): RenderedUnits {
+export function renderUnits(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+): RenderedUnits {
   const paths = resolvePaths(env);
   const home = env.HOME || homedir();
-  const vars: Record<string, string> = { '@NODE@': process.execPath, '@CLI@': CLI_PATH, '@ROOT@': PACKAGE_ROOT, '@LOG@': paths.daemonOut };
+  const vars: Record<string, string> = {
+    '@NODE@': process.execPath,
+    '@CLI@': CLI_PATH,
+    '@ROOT@': PACKAGE_ROOT,
+    '@LOG@': paths.daemonOut,
+  };
   const fill = (text: string) => Object.entries(vars).reduce((t, [k, v]) => t.replaceAll(k, v), text);
   if (platform === 'darwin') {
     const plistEnv = env.MNEMO_HOME
-      ? '  <key>EnvironmentVariables</key>\n  <dict>\n    <key>MNEMO_HOME</key>\n' + `    <string>${xml(env.MNEMO_HOME)}</string>\n  </dict>`
+      ? '  <key>EnvironmentVariables</key>\n  <dict>\n    <key>MNEMO_HOME</key>\n' +
+        `    <string>${xml(env.MNEMO_HOME)}</string>\n  </dict>`
       : '';
     return {
       platform: 'launchd',
       dir: join(home, 'Library', 'LaunchAgents'),
-      files: { 'com.mnemo.daemon.plist': fill(readFileSync(join(TEMPLATES, 'com.mnemo.daemon.plist'), 'utf8')).replace('@PLIST_ENVIRONMENT@\n', plistEnv ? `${plistEnv}\n` : '') },
+      files: {
+        'com.mnemo.daemon.plist': fill(readFileSync(join(TEMPLATES, 'com.mnemo.daemon.plist'), 'utf8')).replace(
+          '@PLIST_ENVIRONMENT@\n',
+          plistEnv ? `${plistEnv}\n` : '',
+        ),
+      },
     };
   }
   // Without MNEMO_HOME the socket is the one systemd's %t (the runtime dir) names; with it, the path mnemo uses.
@@ -45,7 +59,10 @@ export function renderUnits(env: NodeJS.ProcessEnv = process.env, platform: Node
     platform: 'systemd',
     dir: join(env.XDG_CONFIG_HOME || join(home, '.config'), 'systemd', 'user'),
     files: {
-      'mnemo.service': fill(readFileSync(join(TEMPLATES, 'mnemo.service'), 'utf8')).replace('@ENVIRONMENT@\n', environment ? `${environment}\n` : ''),
+      'mnemo.service': fill(readFileSync(join(TEMPLATES, 'mnemo.service'), 'utf8')).replace(
+        '@ENVIRONMENT@\n',
+        environment ? `${environment}\n` : '',
+      ),
       'mnemo.socket': fill(readFileSync(join(TEMPLATES, 'mnemo.socket'), 'utf8')).replace('@SOCKET@', socket),
     },
   };
@@ -58,7 +75,11 @@ interface Run {
 
 function run(cmd: string, args: string[]): Run {
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 20_000 });
-  if (r.error) return { ok: false, out: (r.error as NodeJS.ErrnoException).code === 'ENOENT' ? `${cmd} is not installed` : r.error.message };
+  if (r.error)
+    return {
+      ok: false,
+      out: (r.error as NodeJS.ErrnoException).code === 'ENOENT' ? `${cmd} is not installed` : r.error.message,
+    };
   return { ok: r.status === 0, out: `${r.stdout}${r.stderr}`.trim() };
 }
 
@@ -98,7 +119,8 @@ export function installService(options: { enable: boolean; dir?: string }): Serv
     if (!manager.ok) {
       throw new MnemoError(
         ErrorCode.NOT_FOUND,
-        `no user service manager is available (${manager.why}); nothing was installed. ` + 'mnemo works without one: hooks start the daemon, or run `mnemo start`',
+        `no user service manager is available (${manager.why}); nothing was installed. ` +
+          'mnemo works without one: hooks start the daemon, or run `mnemo start`',
       );
     }
   }
@@ -107,7 +129,8 @@ export function installService(options: { enable: boolean; dir?: string }): Serv
     writeAtomically(join(dir, name), text);
     return join(dir, name);
   });
-  if (!options.enable) return { platform: units.platform, dir, written, enabled: false, message: `wrote ${written.join(', ')}` };
+  if (!options.enable)
+    return { platform: units.platform, dir, written, enabled: false, message: `wrote ${written.join(', ')}` };
   const steps: [string, string[]][] =
     units.platform === 'systemd'
       ? [
@@ -117,7 +140,11 @@ export function installService(options: { enable: boolean; dir?: string }): Serv
       : [['launchctl', ['load', '-w', join(dir, 'com.mnemo.daemon.plist')]]];
   for (const [cmd, args] of steps) {
     const r = run(cmd, args);
-    if (!r.ok) throw new MnemoError(ErrorCode.INTERNAL, `${cmd} ${args.join(' ')} failed: ${r.out}; the unit files are in ${dir}`);
+    if (!r.ok)
+      throw new MnemoError(
+        ErrorCode.INTERNAL,
+        `${cmd} ${args.join(' ')} failed: ${r.out}; the unit files are in ${dir}`,
+      );
   }
   return {
     platform: units.platform,
@@ -134,7 +161,9 @@ export function installService(options: { enable: boolean; dir?: string }): Serv
 export function uninstallService(options: { dir?: string } = {}): ServiceResult {
   const units = renderUnits();
   const dir = options.dir ?? units.dir;
-  const present = Object.keys(units.files).map((f) => join(dir, f)).filter((f) => existsSync(f));
+  const present = Object.keys(units.files)
+    .map((f) => join(dir, f))
+    .filter((f) => existsSync(f));
   if (present.length > 0 && serviceManager().ok) {
     if (units.platform === 'systemd') {
       run('systemctl', ['--user', 'disable', '--now', 'mnemo.socket', 'mnemo.service']);
@@ -142,7 +171,13 @@ export function uninstallService(options: { dir?: string } = {}): ServiceResult 
   }
   for (const f of present) rmSync(f, { force: true });
   if (present.length > 0 && units.platform === 'systemd') run('systemctl', ['--user', 'daemon-reload']);
-  return { platform: units.platform, dir, written: present, enabled: false, message: present.length ? `removed ${present.join(', ')}` : `no mnemo units in ${dir}` };
+  return {
+    platform: units.platform,
+    dir,
+    written: present,
+    enabled: false,
+    message: present.length ? `removed ${present.join(', ')}` : `no mnemo units in ${dir}`,
+  };
 }
 
 export function serviceStatus(): { platform: string; installed: boolean; manager: boolean; state: string } {

@@ -32,14 +32,15 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
-
 export const socketPathFor = (env: NodeJS.ProcessEnv = process.env): string => resolvePaths(env).socketPath;
 
 /** A method per operation, named after it, typed from the op table: `client.search({ query: 'x' })`. */
 export type OpMethods = {
   // `{} extends Args` is the test for "every argument optional", which makes the argument itself optional.
   // eslint-disable-next-line @typescript-eslint/no-empty-object-type
-  [K in Op]: {} extends ArgsOf<K> ? (args?: ArgsOf<K>) => Promise<ResultOf<K>> : (args: ArgsOf<K>) => Promise<ResultOf<K>>;
+  [K in Op]: {} extends ArgsOf<K>
+    ? (args?: ArgsOf<K>) => Promise<ResultOf<K>>
+    : (args: ArgsOf<K>) => Promise<ResultOf<K>>;
 };
 
 export interface RequestOptions {
@@ -75,8 +76,12 @@ export class MnemoClient {
         socket.destroy();
       }
     });
-    socket.on('error', (err) => this.fail(new MnemoError(ErrorCode.CLOSED, `connection to the daemon failed: ${err.message}`)));
-    socket.on('close', () => this.fail(this.closingReason ?? new MnemoError(ErrorCode.CLOSED, 'the daemon closed the connection')));
+    socket.on('error', (err) =>
+      this.fail(new MnemoError(ErrorCode.CLOSED, `connection to the daemon failed: ${err.message}`)),
+    );
+    socket.on('close', () =>
+      this.fail(this.closingReason ?? new MnemoError(ErrorCode.CLOSED, 'the daemon closed the connection')),
+    );
   }
 
   static async connect(options: ConnectOptions = {}): Promise<MnemoClient> {
@@ -106,7 +111,8 @@ export class MnemoClient {
           client.close();
           throw new MnemoError(
             ErrorCode.VERSION,
-            `the running daemon speaks protocol ${hello.protocol}, this client ${PROTOCOL_VERSION}; ` + 'run `mnemo restart`',
+            `the running daemon speaks protocol ${hello.protocol}, this client ${PROTOCOL_VERSION}; ` +
+              'run `mnemo restart`',
           );
         }
         await client.request('shutdown').catch(() => {});
@@ -120,7 +126,11 @@ export class MnemoClient {
         throw new MnemoError(ErrorCode.MODEL, `the daemon is up but ${hello.state}`);
       }
       client.close();
-      if (Date.now() > deadline) throw new MnemoError(ErrorCode.NOT_READY, `the daemon did not get ready within ${startTimeoutMs} ms (${hello.state})`);
+      if (Date.now() > deadline)
+        throw new MnemoError(
+          ErrorCode.NOT_READY,
+          `the daemon did not get ready within ${startTimeoutMs} ms (${hello.state})`,
+        );
       options.onWait?.(hello.state);
       await sleep(100);
     }
@@ -129,7 +139,11 @@ export class MnemoClient {
   /** One request; resolves with its result or rejects with the daemon's error (code and message). */
   request<K extends Op>(op: K, args?: ArgsOf<K>, options?: RequestOptions): Promise<ResultOf<K>>;
   /** The result rendered by the daemon: human text, or a JSON string. */
-  request<K extends Op>(op: K, args: ArgsOf<K> | undefined, options: RequestOptions & { render: 'text' | 'json' }): Promise<string>;
+  request<K extends Op>(
+    op: K,
+    args: ArgsOf<K> | undefined,
+    options: RequestOptions & { render: 'text' | 'json' },
+  ): Promise<string>;
   request(op: Op, args?: unknown, options: RequestOptions & { render?: Render } = {}): Promise<unknown> {
     const closed = this.closedReason ?? this.closingReason;
     if (closed) return Promise.reject(closed);
@@ -150,7 +164,12 @@ export class MnemoClient {
       if (frame.length - 4 > DEFAULT_MAX_FRAME) {
         clearTimeout(timer);
         this.pending.delete(id);
-        reject(new MnemoError(ErrorCode.TOO_LARGE, `the ${op} request is ${frame.length - 4} bytes; the limit is ${DEFAULT_MAX_FRAME} bytes (8 MiB)`));
+        reject(
+          new MnemoError(
+            ErrorCode.TOO_LARGE,
+            `the ${op} request is ${frame.length - 4} bytes; the limit is ${DEFAULT_MAX_FRAME} bytes (8 MiB)`,
+          ),
+        );
         return;
       }
       this.socket.write(frame);
@@ -165,7 +184,8 @@ export class MnemoClient {
       // Id 0 answers a frame the daemon could not read; it closes the connection after it, but still answers the
       // requests it read before that frame. Those replies settle as they come; whatever is pending at the close fails
       // with this reason.
-      if (response.id === 0 && !response.ok) this.closingReason ??= new MnemoError(response.error.code, response.error.message);
+      if (response.id === 0 && !response.ok)
+        this.closingReason ??= new MnemoError(response.error.code, response.error.message);
       return;
     }
     this.pending.delete(id);
@@ -193,7 +213,6 @@ export class MnemoClient {
     this.socket.end();
     this.socket.destroy();
   }
-
 }
 
 defineOpMethods(MnemoClient);
@@ -214,7 +233,8 @@ function openSocket(path: string, timeoutMs: number): Promise<Socket> {
     });
     socket.once('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      const running = err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? 'the mnemo daemon is not running' : err.message;
+      const running =
+        err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? 'the mnemo daemon is not running' : err.message;
       reject(new MnemoError(ErrorCode.CLOSED, `${running} (${path})`));
     });
   });
@@ -229,7 +249,8 @@ export function startDaemonProcess(env: NodeJS.ProcessEnv = process.env, extraAr
   // The same overrides as the native client: where Node.js and the CLI are.
   const cli = env.MNEMO_CLI || CLI_PATH;
   const node = env.MNEMO_NODE || process.execPath;
-  if (!existsSync(cli)) throw new MnemoError(ErrorCode.INTERNAL, `cannot find the mnemo CLI at ${cli}; run npm run build`);
+  if (!existsSync(cli))
+    throw new MnemoError(ErrorCode.INTERNAL, `cannot find the mnemo CLI at ${cli}; run npm run build`);
   const child = spawn(node, [cli, 'daemon', ...extraArgs], {
     detached: true,
     stdio: ['ignore', out, out],

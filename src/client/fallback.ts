@@ -66,11 +66,20 @@ async function main(): Promise<void> {
   if (!['hook', 'call', 'batch'].includes(mode) || (mode !== 'batch' && !target)) {
     // A hook must never exit 2 (it would block the prompt or tool call), even when it is set up wrong.
     if (hook) fail('usage: mnemo-client hook <Event> (the event name is missing)');
-    process.stderr.write('usage: mnemo-client hook <Event> | call <op> [json-args] [--json] | batch [--json] | paths\n');
+    process.stderr.write(
+      'usage: mnemo-client hook <Event> | call <op> [json-args] [--json] | batch [--json] | paths\n',
+    );
     process.exit(2);
   }
   const envTimeout = Number(process.env.MNEMO_CLIENT_TIMEOUT_MS);
-  const total = envTimeout > 0 && envTimeout < 3_600_000 ? envTimeout : hook ? (target === 'SessionStart' ? SESSION_START_TIMEOUT_MS : HOOK_TIMEOUT_MS) : CALL_TIMEOUT_MS;
+  const total =
+    envTimeout > 0 && envTimeout < 3_600_000
+      ? envTimeout
+      : hook
+        ? target === 'SessionStart'
+          ? SESSION_START_TIMEOUT_MS
+          : HOOK_TIMEOUT_MS
+        : CALL_TIMEOUT_MS;
   const started = Date.now();
   const deadline = started + total;
   setTimeout(() => fail(`no reply within ${total} ms`), total).unref();
@@ -88,15 +97,19 @@ async function main(): Promise<void> {
 
   const path = socketPathFor();
   const socket = netConnect(path);
-  const connectTimer = setTimeout(() => {
-    socket.destroy();
-    fail(`could not connect to ${path} within ${CONNECT_TIMEOUT_MS} ms`);
-  }, Math.min(Number(process.env.MNEMO_CLIENT_CONNECT_MS) || CONNECT_TIMEOUT_MS, total));
+  const connectTimer = setTimeout(
+    () => {
+      socket.destroy();
+      fail(`could not connect to ${path} within ${CONNECT_TIMEOUT_MS} ms`);
+    },
+    Math.min(Number(process.env.MNEMO_CLIENT_CONNECT_MS) || CONNECT_TIMEOUT_MS, total),
+  );
   socket.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') {
       // MNEMO_NO_AUTOSTART=1: the daemon is managed elsewhere (a service unit, a test); never start one from a hook.
       const off = process.env.MNEMO_NO_AUTOSTART;
-      if (off && off !== '0') fail(`the mnemo daemon is not running (${err.code}); not starting it (MNEMO_NO_AUTOSTART is set)`);
+      if (off && off !== '0')
+        fail(`the mnemo daemon is not running (${err.code}); not starting it (MNEMO_NO_AUTOSTART is set)`);
       try {
         startDaemonProcess();
       } catch {

@@ -66,7 +66,10 @@ export class Daemon {
     private readonly lock: DaemonLock,
   ) {
     this.files = { socket: paths.socketPath, lock: paths.lockPath, state: paths.statePath, log: paths.daemonLog };
-    this.log = pino({ base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, new LogFile(this.files.log));
+    this.log = pino(
+      { base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime },
+      new LogFile(this.files.log),
+    );
     this.stopped = new Promise<void>((resolve) => (this.resolveStopped = resolve));
     this.state = {
       engine: null,
@@ -95,7 +98,8 @@ export class Daemon {
     if (options.listenFd === undefined && paths.socketPath.length > MAX_SOCKET_PATH) {
       throw new MnemoError(
         ErrorCode.BAD_ARGS,
-        `socket path ${paths.socketPath} is ${paths.socketPath.length} bytes, over the ${MAX_SOCKET_PATH}-byte limit ` + 'for Unix sockets; use a shorter MNEMO_HOME or XDG_RUNTIME_DIR',
+        `socket path ${paths.socketPath} is ${paths.socketPath.length} bytes, over the ${MAX_SOCKET_PATH}-byte limit ` +
+          'for Unix sockets; use a shorter MNEMO_HOME or XDG_RUNTIME_DIR',
       );
     }
     // Everything the daemon writes (database, WAL, lock, logs) is the owner's alone.
@@ -184,7 +188,10 @@ export class Daemon {
       process.umask(umask);
     }
     this.writeState();
-    this.log.info({ socket: files.socket, version: VERSION, ...(options.listenFd !== undefined ? { fd: options.listenFd } : {}) }, 'listening');
+    this.log.info(
+      { socket: files.socket, version: VERSION, ...(options.listenFd !== undefined ? { fd: options.listenFd } : {}) },
+      'listening',
+    );
     if (options.listenFd === undefined) this.watchSocket();
   }
 
@@ -237,7 +244,15 @@ export class Daemon {
     const s = this.state;
     writeFileSync(
       tmp,
-      JSON.stringify({ pid: process.pid, socket: this.files.socket, version: VERSION, protocol: PROTOCOL_VERSION, startedAt: s.startedAt, state: s.state, ready: s.engine !== null }),
+      JSON.stringify({
+        pid: process.pid,
+        socket: this.files.socket,
+        version: VERSION,
+        protocol: PROTOCOL_VERSION,
+        startedAt: s.startedAt,
+        state: s.state,
+        ready: s.engine !== null,
+      }),
       { mode: 0o600 },
     );
     renameSync(tmp, this.files.state);
@@ -271,13 +286,22 @@ export const startDaemon = (options: DaemonOptions = {}): Promise<Daemon> => Dae
  */
 function buildOfflineInChild(env: NodeJS.ProcessEnv): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_PATH, 'model', 'build', 'offline', '--json'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [CLI_PATH, 'model', 'build', 'offline', '--json'], {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let err = '';
     child.stderr.on('data', (d) => (err += d));
     child.on('error', reject);
     child.on('exit', (code) =>
-      code === 0 ? resolve() : reject(new MnemoError(ErrorCode.MODEL, `building the offline pack failed: ${err.trim().split('\n').pop() ?? `exit ${code}`}`)),
+      code === 0
+        ? resolve()
+        : reject(
+            new MnemoError(
+              ErrorCode.MODEL,
+              `building the offline pack failed: ${err.trim().split('\n').pop() ?? `exit ${code}`}`,
+            ),
+          ),
     );
   });
 }
-

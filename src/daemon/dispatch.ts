@@ -19,7 +19,8 @@ export class Dispatcher {
 
   handle = async (request: Request): Promise<unknown> => {
     const render = request.render ?? 'value';
-    if (!RENDERS.includes(render)) throw badArgs(`\`render\` must be one of ${RENDERS.join(', ')}, got ${describe(render)}`);
+    if (!RENDERS.includes(render))
+      throw badArgs(`\`render\` must be one of ${RENDERS.join(', ')}, got ${describe(render)}`);
     const { handler, args } = this.prepare(request.op, decodeArgs(request));
     const result = await handler.run(this.context(), args as never);
     if (render === 'json') return JSON.stringify(result);
@@ -32,7 +33,8 @@ export class Dispatcher {
     if (!isOp(op)) throw new MnemoError(ErrorCode.UNKNOWN_OP, `unknown op '${op.slice(0, 64)}'`);
     const args = parseArgs(op, raw);
     const handler = HANDLERS[op] as Handler<Op>;
-    if (!handler.idle && !this.daemon.engine) throw new MnemoError(ErrorCode.NOT_READY, `the daemon is not ready: ${this.daemon.state}`);
+    if (!handler.idle && !this.daemon.engine)
+      throw new MnemoError(ErrorCode.NOT_READY, `the daemon is not ready: ${this.daemon.state}`);
     return { handler, args };
   }
 
@@ -68,6 +70,7 @@ function decodeArgs(request: Request): unknown {
 
 function checkMap(value: unknown, what: string): unknown {
   if (value === undefined || value === null) return {};
-  if (typeof value !== 'object' || Array.isArray(value) || value instanceof Uint8Array) throw badArgs(`${what} must be an object, got ${describe(value)}`);
+  if (typeof value !== 'object' || Array.isArray(value) || value instanceof Uint8Array)
+    throw badArgs(`${what} must be an object, got ${describe(value)}`);
   return value;
 }

@@ -53,7 +53,9 @@ export function listing(ranked: Ranked, shape: ShapeArgs, o: { scores: boolean; 
   if (format === 'full') {
     return { format, results: ranked.hits.map(fullHit), ...notice };
   }
-  const compact = ranked.hits.map((h) => compactOf(h.memory, { score: o.scores ? h.score : undefined, previewChars: shape.previewChars }));
+  const compact = ranked.hits.map((h) =>
+    compactOf(h.memory, { score: o.scores ? h.score : undefined, previewChars: shape.previewChars }),
+  );
   if (format === 'compact') return { format, results: compact, ...notice };
   const rendered = renderCompact(compact, {
     budget: shape.budget ?? DEFAULT_TEXT_BUDGET,
@@ -68,20 +70,28 @@ function fullHit(h: Hit): FullHit {
   return {
     ...h.memory,
     score: h.score,
-    scores: { ...(h.semantic !== undefined ? { semantic: h.semantic } : {}), ...(h.keyword !== undefined ? { keyword: h.keyword } : {}) },
+    scores: {
+      ...(h.semantic !== undefined ? { semantic: h.semantic } : {}),
+      ...(h.keyword !== undefined ? { keyword: h.keyword } : {}),
+    },
   };
 }
 
-const newestFirst = (memories: ReturnType<Engine['list']>): Ranked => ({ hits: memories.map((memory) => ({ memory, score: 1 })) });
+const newestFirst = (memories: ReturnType<Engine['list']>): Ranked => ({
+  hits: memories.map((memory) => ({ memory, score: 1 })),
+});
 
 /** One entry of `calls`, checked: `{op: string, args?: object | null}` and nothing else. */
 function batchCall(c: unknown): { op: string; args?: Record<string, unknown> | null; problem?: string } {
-  if (typeof c !== 'object' || c === null || Array.isArray(c)) return { op: '', problem: `must be {op, args}, got ${describe(c)}` };
+  if (typeof c !== 'object' || c === null || Array.isArray(c))
+    return { op: '', problem: `must be {op, args}, got ${describe(c)}` };
   const { op, args, ...rest } = c as Record<string, unknown>;
-  if (typeof op !== 'string' || op.length === 0 || op.length > 64) return { op: '', problem: '`op` must be an op name' };
+  if (typeof op !== 'string' || op.length === 0 || op.length > 64)
+    return { op: '', problem: '`op` must be an op name' };
   const extra = Object.keys(rest);
   if (extra.length > 0) return { op, problem: `has an unknown key \`${extra[0]}\` (a call is {op, args})` };
-  if (args !== undefined && args !== null && (typeof args !== 'object' || Array.isArray(args))) return { op, problem: '`args` must be an object' };
+  if (args !== undefined && args !== null && (typeof args !== 'object' || Array.isArray(args)))
+    return { op, problem: '`args` must be an object' };
   return { op, ...(args ? { args: args as Record<string, unknown> } : {}) };
 }
 
@@ -111,7 +121,9 @@ export const HANDLERS: { [K in Op]: Handler<K> } = {
         protocol: PROTOCOL_VERSION,
         state: daemon.state,
         uptimeSeconds: Math.round((Date.now() - daemon.startedAt) / 1000),
-        model: engine ? `${engine.model.name} (${engine.model.dimension} dimensions, ${engine.embedder.threads} workers)` : null,
+        model: engine
+          ? `${engine.model.name} (${engine.model.dimension} dimensions, ${engine.embedder.threads} workers)`
+          : null,
         memories: health?.memories ?? null,
         dbBytes: health?.dbBytes ?? null,
         dbPath: health?.dbPath ?? null,
@@ -122,7 +134,9 @@ export const HANDLERS: { [K in Op]: Handler<K> } = {
         notice: daemon.notice,
         warnings: [
           ...(health?.warnings ?? []),
-          ...(daemon.hooks?.capture.parkedErrors(3) ?? []).map((p) => `a ${p.kind} compression of session ${p.sessionId.slice(0, 8)} is parked: ${p.error}`),
+          ...(daemon.hooks?.capture.parkedErrors(3) ?? []).map(
+            (p) => `a ${p.kind} compression of session ${p.sessionId.slice(0, 8)} is parked: ${p.error}`,
+          ),
         ],
       };
     },
@@ -130,7 +144,9 @@ export const HANDLERS: { [K in Op]: Handler<K> } = {
   },
   backup: {
     run: ({ engine }, a) => engine.backup(a.file),
-    text: (r) => `backed up the database to ${r.file} (${(r.bytes / 1048576).toFixed(1)} MiB, ${r.ms} ms)` + (r.removed.length ? `; removed ${r.removed.length} older ${plural(r.removed.length, 'copy', 'copies')}` : ''),
+    text: (r) =>
+      `backed up the database to ${r.file} (${(r.bytes / 1048576).toFixed(1)} MiB, ${r.ms} ms)` +
+      (r.removed.length ? `; removed ${r.removed.length} older ${plural(r.removed.length, 'copy', 'copies')}` : ''),
   },
   shutdown: {
     idle: true,
@@ -149,13 +165,20 @@ export const HANDLERS: { [K in Op]: Handler<K> } = {
       const calls = a.calls.map(batchCall);
       const queries = calls.flatMap((c) => {
         const q = c.args?.query;
-        return (c.op === 'search' || c.op === 'recall') && typeof q === 'string' && q.trim() !== '' && c.args?.mode !== 'keyword' ? [q] : [];
+        return (c.op === 'search' || c.op === 'recall') &&
+          typeof q === 'string' &&
+          q.trim() !== '' &&
+          c.args?.mode !== 'keyword'
+          ? [q]
+          : [];
       });
       if (queries.length > 0) await ctx.engine.prepareQueries(queries);
       const out: BatchItem[] = [];
       for (const [i, c] of calls.entries()) {
-        if (c.problem) out.push({ ok: false, error: { code: ErrorCode.BAD_ARGS, message: `calls[${i}] ${c.problem}` } });
-        else if (c.op === 'batch') out.push({ ok: false, error: { code: ErrorCode.BAD_ARGS, message: 'a batch cannot contain another batch' } });
+        if (c.problem)
+          out.push({ ok: false, error: { code: ErrorCode.BAD_ARGS, message: `calls[${i}] ${c.problem}` } });
+        else if (c.op === 'batch')
+          out.push({ ok: false, error: { code: ErrorCode.BAD_ARGS, message: 'a batch cannot contain another batch' } });
         else out.push(await ctx.call(c.op, c.args ?? {}));
       }
       return out;
@@ -166,7 +189,9 @@ export const HANDLERS: { [K in Op]: Handler<K> } = {
           if (!item.ok) return `error ${item.error.code}: ${item.error.message}`;
           const call = batchCall(a.calls[i]);
           // The call ran, so its arguments parse; the text of some results depends on them.
-          return isOp(call.op) ? HANDLERS[call.op].text(item.result as never, parseArgs(call.op, call.args ?? {}) as never, now) : JSON.stringify(item.result);
+          return isOp(call.op)
+            ? HANDLERS[call.op].text(item.result as never, parseArgs(call.op, call.args ?? {}) as never, now)
+            : JSON.stringify(item.result);
         })
         .join('\n\n'),
   },
@@ -203,18 +228,34 @@ export const HANDLERS: { [K in Op]: Handler<K> } = {
     text: (r, a, now) => listingText(r, { budget: a.budget, now }),
   },
   searchByTag: {
-    run: ({ engine }, a) => listing(newestFirst(engine.list(engine.filter(a), a.limit ?? 10, a.offset ?? 0)), a, { scores: false, now: engine.now() }),
+    run: ({ engine }, a) =>
+      listing(newestFirst(engine.list(engine.filter(a), a.limit ?? 10, a.offset ?? 0)), a, {
+        scores: false,
+        now: engine.now(),
+      }),
     text: (r, a, now) => listingText(r, { budget: a.budget, now }),
   },
   list: {
-    run: ({ engine }, a) => listing(newestFirst(engine.list(engine.filter(a), a.limit ?? 10, a.offset ?? 0)), a, { scores: false, now: engine.now() }),
+    run: ({ engine }, a) =>
+      listing(newestFirst(engine.list(engine.filter(a), a.limit ?? 10, a.offset ?? 0)), a, {
+        scores: false,
+        now: engine.now(),
+      }),
     text: (r, a, now) => listingText(r, { budget: a.budget, now }),
   },
   recall: {
     run: async ({ engine }, a) => {
       const { time, ...rest } = a;
-      const ranked = await engine.recall(time, engine.filter(rest), { limit: a.limit ?? 10, query: a.query, mode: a.mode ?? 'hybrid', minScore: a.minScore });
-      return listing(ranked, a, { scores: ranked.hits.some((h) => h.semantic !== undefined || h.keyword !== undefined), now: engine.now() });
+      const ranked = await engine.recall(time, engine.filter(rest), {
+        limit: a.limit ?? 10,
+        query: a.query,
+        mode: a.mode ?? 'hybrid',
+        minScore: a.minScore,
+      });
+      return listing(ranked, a, {
+        scores: ranked.hits.some((h) => h.semantic !== undefined || h.keyword !== undefined),
+        now: engine.now(),
+      });
     },
     text: (r, a, now) => listingText(r, { budget: a.budget, now }),
   },
@@ -231,7 +272,12 @@ export const HANDLERS: { [K in Op]: Handler<K> } = {
       const { hash, hashes, dryRun, purge, ...filter } = a;
       const given = [...(hash === undefined ? [] : [hash]), ...(hashes ?? [])];
       const list = given.length > 0 ? given : undefined;
-      return engine.delete({ hashes: list, filter: engine.filter(filter), dryRun: dryRun ?? false, purge: purge ?? false });
+      return engine.delete({
+        hashes: list,
+        filter: engine.filter(filter),
+        dryRun: dryRun ?? false,
+        purge: purge ?? false,
+      });
     },
     text: (r, _a, now) => deleteText(r, now),
   },
@@ -241,12 +287,17 @@ export const HANDLERS: { [K in Op]: Handler<K> } = {
       if (r.total === 0) return 'the trash is empty';
       const lines = renderCompact(r.memories, { budget: 100_000, now, scores: false }).text;
       const more = r.total > r.memories.length ? `\n(+${r.total - r.memories.length} more)` : '';
-      return `${r.total} deleted ${plural(r.total, 'memory', 'memories')}, kept ${r.retentionDays} days ` + `(\`mnemo restore <hash>\` brings one back)\n${lines}${more}`;
+      return (
+        `${r.total} deleted ${plural(r.total, 'memory', 'memories')}, kept ${r.retentionDays} days ` +
+        `(\`mnemo restore <hash>\` brings one back)\n${lines}${more}`
+      );
     },
   },
   restore: {
     run: ({ engine }, a) => engine.restore(a.all ? 'all' : (a.hashes ?? [])),
-    text: (r, _a, now) => `restored ${r.restored} ${plural(r.restored, 'memory', 'memories')}` + (r.restored ? `\n${renderCompact(r.memories, { budget: 100_000, now, scores: false }).text}` : ''),
+    text: (r, _a, now) =>
+      `restored ${r.restored} ${plural(r.restored, 'memory', 'memories')}` +
+      (r.restored ? `\n${renderCompact(r.memories, { budget: 100_000, now, scores: false }).text}` : ''),
   },
   health: {
     run: ({ engine }) => engine.health(),
@@ -267,11 +318,17 @@ export const HANDLERS: { [K in Op]: Handler<K> } = {
   export: {
     run: ({ engine }, a) => engine.exportPage(a.cursor ?? 0, a.limit ?? 500),
     // One memory per line, then the cursor to pass for the next page (none after the last).
-    text: (r) => [...r.memories.map((m) => JSON.stringify(m)), r.cursor === null ? '(last page)' : `(next page: cursor ${r.cursor})`].join('\n'),
+    text: (r) =>
+      [
+        ...r.memories.map((m) => JSON.stringify(m)),
+        r.cursor === null ? '(last page)' : `(next page: cursor ${r.cursor})`,
+      ].join('\n'),
   },
   reindex: {
     run: ({ engine }, a) => engine.reindex(a.limit ?? 64),
     text: (x) =>
-      `re-embedded ${x.reindexed} ${plural(x.reindexed, 'memory', 'memories')} with ${x.model}; ` + `${x.remaining} of ${x.total} still to do` + (x.dropped.length ? `; dropped the vectors of ${x.dropped.join(', ')}` : ''),
+      `re-embedded ${x.reindexed} ${plural(x.reindexed, 'memory', 'memories')} with ${x.model}; ` +
+      `${x.remaining} of ${x.total} still to do` +
+      (x.dropped.length ? `; dropped the vectors of ${x.dropped.join(', ')}` : ''),
   },
 };

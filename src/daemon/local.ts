@@ -34,7 +34,12 @@ export class LocalMnemo {
   request<K extends Op>(op: K, args?: ArgsOf<K>): Promise<ResultOf<K>>;
   request<K extends Op>(op: K, args: ArgsOf<K> | undefined, options: { render: 'text' | 'json' }): Promise<string>;
   request(op: Op, args?: unknown, options: { render?: Render } = {}): Promise<unknown> {
-    return this.dispatcher.handle({ id: 0, op, ...(args === undefined ? {} : { args: args as Record<string, unknown> }), ...(options.render ? { render: options.render } : {}) });
+    return this.dispatcher.handle({
+      id: 0,
+      op,
+      ...(args === undefined ? {} : { args: args as Record<string, unknown> }),
+      ...(options.render ? { render: options.render } : {}),
+    });
   }
 }
 

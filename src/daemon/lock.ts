@@ -22,7 +22,10 @@ export class DaemonLock {
       return new DaemonLock(db);
     } catch (err) {
       db.close();
-      if ((err as { code?: string }).code?.startsWith('SQLITE_BUSY') || (err as { code?: string }).code === 'SQLITE_LOCKED') {
+      if (
+        (err as { code?: string }).code?.startsWith('SQLITE_BUSY') ||
+        (err as { code?: string }).code === 'SQLITE_LOCKED'
+      ) {
         throw new MnemoError(ErrorCode.BUSY, 'another mnemo daemon is already running for this user');
       }
       throw err;

@@ -20,7 +20,8 @@ export class LatencyRing {
 
   percentiles(): { count: number; errors: number; p50: number; p95: number; p99: number } {
     const sorted = this.samples.slice(0, this.filled).sort();
-    const at = (p: number) => (sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!);
+    const at = (p: number) =>
+      sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
     const round = (x: number) => Math.round(x * 1000) / 1000;
     return { count: this.total, errors: this.errors, p50: round(at(0.5)), p95: round(at(0.95)), p99: round(at(0.99)) };
   }

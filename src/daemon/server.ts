@@ -94,14 +94,20 @@ export class DaemonServer {
     if (this.sockets.size < this.limits.maxConnections) return true;
     const before = performance.now() - this.limits.evictIdleAfterMs;
     let idlest: Connection | null = null;
-    for (const c of this.sockets.values()) if (c.open === 0 && c.lastActive <= before && (!idlest || c.lastActive < idlest.lastActive)) idlest = c;
-    idlest?.evict('closed to make room: this connection was idle ' + `while the daemon was at its limit of ${this.limits.maxConnections}`);
+    for (const c of this.sockets.values())
+      if (c.open === 0 && c.lastActive <= before && (!idlest || c.lastActive < idlest.lastActive)) idlest = c;
+    idlest?.evict(
+      'closed to make room: this connection was idle ' +
+        `while the daemon was at its limit of ${this.limits.maxConnections}`,
+    );
     return idlest !== null;
   }
 
   private accept(socket: Socket): void {
     if (this.closing || !this.makeRoom()) {
-      const reason = this.closing ? 'the daemon is shutting down' : `too many connections (${this.limits.maxConnections})`;
+      const reason = this.closing
+        ? 'the daemon is shutting down'
+        : `too many connections (${this.limits.maxConnections})`;
       // The peer may already be gone (a hook past its deadline): a failed write must not become an uncaught error.
       socket.on('error', () => socket.destroy());
       socket.end(encodeFrame(responseError(0, new MnemoError(ErrorCode.BUSY, reason))));
@@ -147,7 +153,11 @@ export class DaemonServer {
     });
     // A frame begun and left unfinished holds the connection for nothing: after frameTimeoutMs without a byte, close.
     socket.setTimeout(this.limits.frameTimeoutMs, () => {
-      if (reader.midFrame && !poisoned) fail(0, new MnemoError(ErrorCode.BAD_FRAME, `a frame was left unfinished for ${this.limits.frameTimeoutMs} ms`));
+      if (reader.midFrame && !poisoned)
+        fail(
+          0,
+          new MnemoError(ErrorCode.BAD_FRAME, `a frame was left unfinished for ${this.limits.frameTimeoutMs} ms`),
+        );
     });
     socket.on('data', (chunk: Buffer) => {
       if (dead || poisoned) return;
@@ -164,7 +174,15 @@ export class DaemonServer {
           return;
         }
         if (decoded instanceof InvalidText) {
-          send(responseError(request.id, new MnemoError(ErrorCode.BAD_ARGS, 'a string in the request is not valid UTF-8; send text as UTF-8 (or bytes as bin)')));
+          send(
+            responseError(
+              request.id,
+              new MnemoError(
+                ErrorCode.BAD_ARGS,
+                'a string in the request is not valid UTF-8; send text as UTF-8 (or bytes as bin)',
+              ),
+            ),
+          );
           continue;
         }
         if (this.closing) {
@@ -172,7 +190,15 @@ export class DaemonServer {
           continue;
         }
         if (conn.open >= this.limits.maxInFlight) {
-          send(responseError(request.id, new MnemoError(ErrorCode.BUSY, `more than ${this.limits.maxInFlight} requests in flight on this connection`)));
+          send(
+            responseError(
+              request.id,
+              new MnemoError(
+                ErrorCode.BUSY,
+                `more than ${this.limits.maxInFlight} requests in flight on this connection`,
+              ),
+            ),
+          );
           continue;
         }
         conn.open++;
@@ -197,7 +223,10 @@ export class DaemonServer {
     try {
       const deadline = new Promise<never>((_, reject) => {
         timer = setTimeout(
-          () => reject(new MnemoError(ErrorCode.TIMEOUT, `${request.op} took longer than ${this.limits.requestTimeoutMs} ms`)),
+          () =>
+            reject(
+              new MnemoError(ErrorCode.TIMEOUT, `${request.op} took longer than ${this.limits.requestTimeoutMs} ms`),
+            ),
           this.limits.requestTimeoutMs,
         );
       });

@@ -26,8 +26,17 @@ export function listingText(r: Listing, o: { budget: number | undefined; now: nu
   if (r.results.length === 0) return `${note}no memories found`;
   const ranked = (m: FullHit) => m.scores.semantic !== undefined || m.scores.keyword !== undefined;
   const compact: CompactMemory[] =
-    r.format === 'compact' ? r.results : r.results.map((m) => ({ ...compactOf(m, { score: ranked(m) ? m.score : undefined }), preview: m.content }));
-  return note + renderCompact(compact, { budget: o.budget ?? 100_000, now: o.now, scores: compact.some((m) => m.score !== undefined) }).text;
+    r.format === 'compact'
+      ? r.results
+      : r.results.map((m) => ({ ...compactOf(m, { score: ranked(m) ? m.score : undefined }), preview: m.content }));
+  return (
+    note +
+    renderCompact(compact, {
+      budget: o.budget ?? 100_000,
+      now: o.now,
+      scores: compact.some((m) => m.score !== undefined),
+    }).text
+  );
 }
 
 export function memoryText(m: Memory, now: number): string {
@@ -49,7 +58,8 @@ export function deleteText(d: DeleteResult, now: number): string {
   const head = d.dryRun
     ? `would delete ${d.matched} ${plural(d.matched, 'memory', 'memories')} (dry run, nothing changed)`
     : d.trashed
-      ? `moved ${d.deleted} ${plural(d.deleted, 'memory', 'memories')} to the trash ` + '(`mnemo restore` brings them back)'
+      ? `moved ${d.deleted} ${plural(d.deleted, 'memory', 'memories')} to the trash ` +
+        '(`mnemo restore` brings them back)'
       : `deleted ${d.deleted} ${plural(d.deleted, 'memory', 'memories')} for good`;
   const list = renderCompact(d.memories, { budget: 100_000, now, scores: false }).text;
   const more = d.matched > d.memories.length ? `\n(+${d.matched - d.memories.length} more)` : '';
@@ -65,7 +75,8 @@ export function keyValues(obj: object, indent = ''): string {
       lines.push(keyValues(value as Record<string, unknown>, `${indent}  `));
     } else if (Array.isArray(value)) {
       if (value.length === 0) lines.push(`${indent}${key}: -`);
-      else if (value.every((v) => typeof v !== 'object' || v === null)) lines.push(`${indent}${key}: ${value.join(', ')}`);
+      else if (value.every((v) => typeof v !== 'object' || v === null))
+        lines.push(`${indent}${key}: ${value.join(', ')}`);
       else {
         lines.push(`${indent}${key}:`);
         for (const v of value) lines.push(`${indent}  - ${Object.values(v as object).join('  ')}`);

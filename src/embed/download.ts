@@ -29,19 +29,36 @@ function networkError(url: string, err: unknown, received: number): MnemoError {
   const code = cause?.code ?? (err as { code?: string }).code ?? '';
   const host = hostOf(url);
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-    return new MnemoError(ErrorCode.MODEL, `cannot resolve ${host} (DNS lookup failed): this machine looks offline; ` + '`mnemo model build offline` makes a pack with no network');
+    return new MnemoError(
+      ErrorCode.MODEL,
+      `cannot resolve ${host} (DNS lookup failed): this machine looks offline; ` +
+        '`mnemo model build offline` makes a pack with no network',
+    );
   }
   if (['ECONNREFUSED', 'ENETUNREACH', 'EHOSTUNREACH', 'ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT'].includes(code)) {
-    return new MnemoError(ErrorCode.MODEL, `cannot reach ${host} (${code}): offline or blocked by a firewall; ` + 'set MNEMO_HF_ENDPOINT (or HF_ENDPOINT) to a mirror, or use `mnemo model build offline`');
+    return new MnemoError(
+      ErrorCode.MODEL,
+      `cannot reach ${host} (${code}): offline or blocked by a firewall; ` +
+        'set MNEMO_HF_ENDPOINT (or HF_ENDPOINT) to a mirror, or use `mnemo model build offline`',
+    );
   }
   if (code === 'ENOSPC') {
-    return new MnemoError(ErrorCode.MODEL, `the disk is full after ${received} bytes; free some space and run the same command again to resume`);
+    return new MnemoError(
+      ErrorCode.MODEL,
+      `the disk is full after ${received} bytes; free some space and run the same command again to resume`,
+    );
   }
   if ((err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError') {
-    return new MnemoError(ErrorCode.MODEL, `the download from ${host} stalled after ${received} bytes; run the same command again to resume`);
+    return new MnemoError(
+      ErrorCode.MODEL,
+      `the download from ${host} stalled after ${received} bytes; run the same command again to resume`,
+    );
   }
   const why = code || cause?.message || (err as Error).message;
-  return new MnemoError(ErrorCode.MODEL, `the download from ${host} failed after ${received} bytes (${why}); run the same command again to resume`);
+  return new MnemoError(
+    ErrorCode.MODEL,
+    `the download from ${host} failed after ${received} bytes (${why}); run the same command again to resume`,
+  );
 }
 
 async function hashFile(hash: Hash, path: string): Promise<void> {
@@ -53,7 +70,12 @@ async function hashFile(hash: Hash, path: string): Promise<void> {
  * size and SHA-256 match. A checksum mismatch deletes the bytes and installs nothing; an interruption keeps them for
  * the next run.
  */
-export async function downloadFile(url: string, dest: string, expected: Expected, options: DownloadOptions): Promise<{ resumedFrom: number; bytes: number }> {
+export async function downloadFile(
+  url: string,
+  dest: string,
+  expected: Expected,
+  options: DownloadOptions,
+): Promise<{ resumedFrom: number; bytes: number }> {
   const { partPath } = options;
   let have = existsSync(partPath) ? statSync(partPath).size : 0;
   if (have > expected.size) {
@@ -69,12 +91,19 @@ export async function downloadFile(url: string, dest: string, expected: Expected
     let stall: NodeJS.Timeout | undefined;
     const arm = () => {
       clearTimeout(stall);
-      stall = setTimeout(() => controller.abort(new DOMException('stalled', 'TimeoutError')), options.stallMs ?? 30_000);
+      stall = setTimeout(
+        () => controller.abort(new DOMException('stalled', 'TimeoutError')),
+        options.stallMs ?? 30_000,
+      );
     };
     arm();
     let response: Response;
     try {
-      response = await fetch(url, { headers: have > 0 ? { Range: `bytes=${have}-` } : {}, redirect: 'follow', signal: controller.signal });
+      response = await fetch(url, {
+        headers: have > 0 ? { Range: `bytes=${have}-` } : {},
+        redirect: 'follow',
+        signal: controller.signal,
+      });
     } catch (err) {
       clearTimeout(stall);
       throw networkError(url, err, have);
@@ -106,7 +135,8 @@ export async function downloadFile(url: string, dest: string, expected: Expected
         arm();
         hash.update(chunk);
         have += chunk.byteLength;
-        if (have > expected.size) throw new MnemoError(ErrorCode.MODEL, `${url} is larger than the expected ${expected.size} bytes`);
+        if (have > expected.size)
+          throw new MnemoError(ErrorCode.MODEL, `${url} is larger than the expected ${expected.size} bytes`);
         if (!out.write(chunk)) await Promise.race([new Promise<void>((r) => out.once('drain', () => r())), writeError]);
         options.onProgress?.(have, expected.size);
       }
@@ -125,7 +155,10 @@ export async function downloadFile(url: string, dest: string, expected: Expected
 
   const size = statSync(partPath).size;
   if (size !== expected.size) {
-    throw new MnemoError(ErrorCode.MODEL, `the download of ${url} ended at ${size} of ${expected.size} bytes; run the same command again to resume`);
+    throw new MnemoError(
+      ErrorCode.MODEL,
+      `the download of ${url} ended at ${size} of ${expected.size} bytes; run the same command again to resume`,
+    );
   }
   const sha = hash.digest('hex');
   if (sha !== expected.sha256) {

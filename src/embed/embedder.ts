@@ -60,7 +60,12 @@ export class Embedder {
   private closed = false;
   private readonly counters = { calls: 0, texts: 0, cacheHits: 0, cacheMisses: 0 };
 
-  private constructor(pack: ModelPack, pool: Piscina<EmbedTask, EmbedResult>, threads: number, options: EmbedderOptions) {
+  private constructor(
+    pack: ModelPack,
+    pool: Piscina<EmbedTask, EmbedResult>,
+    threads: number,
+    options: EmbedderOptions,
+  ) {
     this.pack = pack;
     this.pool = pool;
     this.threads = threads;

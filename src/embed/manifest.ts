@@ -50,8 +50,10 @@ export function readManifest(dir: string): PackManifest {
   };
   if (typeof m.name !== 'string' || m.name.length === 0) bad('name', 'a non-empty string');
   if (typeof m.source !== 'string') bad('source', 'a string');
-  if (!Number.isInteger(m.dimension) || m.dimension! < 1 || m.dimension! > 8192) bad('dimension', 'an integer from 1 to 8192');
-  if (!Number.isInteger(m.maxTokens) || m.maxTokens! < 2 || m.maxTokens! > 8192) bad('maxTokens', 'an integer from 2 to 8192');
+  if (!Number.isInteger(m.dimension) || m.dimension! < 1 || m.dimension! > 8192)
+    bad('dimension', 'an integer from 1 to 8192');
+  if (!Number.isInteger(m.maxTokens) || m.maxTokens! < 2 || m.maxTokens! > 8192)
+    bad('maxTokens', 'an integer from 2 to 8192');
   if (!POOLINGS.includes(m.pooling as Pooling)) bad('pooling', `one of ${POOLINGS.join(', ')}`);
   if (typeof m.normalize !== 'boolean') bad('normalize', 'true or false');
   if (typeof (m.queryPrefix ?? '') !== 'string') bad('queryPrefix', 'a string');

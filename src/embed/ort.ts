@@ -12,7 +12,14 @@ import { PACKAGE_ROOT } from '../install-paths.js';
 export const ORT_PATH = join(PACKAGE_ROOT, 'vendor', 'onnxruntime-node');
 
 /** The runtime's native binding for this platform, where onnxruntime-node's own loader looks for it. */
-export const ORT_BINDING_PATH = join(ORT_PATH, 'bin', 'napi-v6', process.platform, process.arch, 'onnxruntime_binding.node');
+export const ORT_BINDING_PATH = join(
+  ORT_PATH,
+  'bin',
+  'napi-v6',
+  process.platform,
+  process.arch,
+  'onnxruntime_binding.node',
+);
 
 /**
  * Loads the runtime (its native binding for this platform), or says plainly why it cannot. `path` is another
@@ -23,7 +30,8 @@ export function loadOrt(path = ORT_PATH): typeof Ort {
     return createRequire(import.meta.url)(path) as typeof Ort;
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    const hint = path === ORT_PATH ? ' (in a checkout of mnemo, `npm run prepare` puts it there)' : ' (config `runtime.path`)';
+    const hint =
+      path === ORT_PATH ? ' (in a checkout of mnemo, `npm run prepare` puts it there)' : ' (config `runtime.path`)';
     const why =
       e.code === 'MODULE_NOT_FOUND'
         ? `it is not in ${path}${hint}`

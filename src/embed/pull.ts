@@ -32,7 +32,9 @@ export async function pullModel(
   const model = typeof nameOrModel === 'string' ? registryModel(nameOrModel) : nameOrModel;
   if (!model) {
     // Only a name can fail to resolve: a model passed in is used as it is.
-    throw badArgs(`unknown model '${nameOrModel as string}'; models that can be pulled: ${REGISTRY.map((m) => m.name).join(', ')}`);
+    throw badArgs(
+      `unknown model '${nameOrModel as string}'; models that can be pulled: ${REGISTRY.map((m) => m.name).join(', ')}`,
+    );
   }
   const dir = join(modelsDir, model.name);
   if (!options.force && existsSync(join(dir, 'manifest.json'))) {
@@ -76,7 +78,8 @@ export async function pullModel(
     },
   };
   writeFileSync(join(staging, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  for (const leftover of readdirSync(staging)) if (leftover.endsWith('.part')) rmSync(join(staging, leftover), { force: true });
+  for (const leftover of readdirSync(staging))
+    if (leftover.endsWith('.part')) rmSync(join(staging, leftover), { force: true });
   if (existsSync(dir)) {
     const old = `${dir}.old-${process.pid}`;
     renameSync(dir, old);

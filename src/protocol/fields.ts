@@ -13,7 +13,10 @@ export interface Field<In, Out> {
   opt: z.ZodType<Out | undefined, z.ZodTypeDef, In | null | undefined>;
 }
 
-function field<In, Out = In>(problem: (v: unknown) => string | null, convert: (v: In) => Out = (v) => v as unknown as Out): Field<In, Out> {
+function field<In, Out = In>(
+  problem: (v: unknown) => string | null,
+  convert: (v: In) => Out = (v) => v as unknown as Out,
+): Field<In, Out> {
   const message = (v: unknown) => ({ message: v === undefined ? 'is required' : (problem(v) ?? 'is not valid') });
   return {
     req: z.custom<In>((v) => v !== undefined && problem(v) === null, message, true).transform(convert),
@@ -44,20 +47,29 @@ export function words(maxLength: number): Field<string, string> {
 
 export function int(min: number, max: number): Field<number, number> {
   return field<number>((v) =>
-    typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max ? null : `must be an integer from ${min} to ${max}, got ${describe(v)}`,
+    typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max
+      ? null
+      : `must be an integer from ${min} to ${max}, got ${describe(v)}`,
   );
 }
 
 export function num(min: number, max: number): Field<number, number> {
   return field<number>((v) =>
-    typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max ? null : `must be a number from ${min} to ${max}, got ${describe(v)}`,
+    typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max
+      ? null
+      : `must be a number from ${min} to ${max}, got ${describe(v)}`,
   );
 }
 
-export const bool = (): Field<boolean, boolean> => field<boolean>((v) => (typeof v === 'boolean' ? null : `must be true or false, got ${describe(v)}`));
+export const bool = (): Field<boolean, boolean> =>
+  field<boolean>((v) => (typeof v === 'boolean' ? null : `must be true or false, got ${describe(v)}`));
 
 export function oneOf<T extends string>(values: readonly T[]): Field<T, T> {
-  return field<T>((v) => (typeof v === 'string' && (values as readonly string[]).includes(v) ? null : `must be one of ${values.join(', ')}, got ${describe(v)}`));
+  return field<T>((v) =>
+    typeof v === 'string' && (values as readonly string[]).includes(v)
+      ? null
+      : `must be one of ${values.join(', ')}, got ${describe(v)}`,
+  );
 }
 
 /** Latest time accepted (the year 9999): keeps 1e300 and the like out of the database, where they sorted first. */
@@ -80,14 +92,17 @@ export function time(): Field<number | string, number> {
     const t = parse(v);
     return Number.isFinite(t) && t >= 0 && t <= MAX_TIME
       ? null
-      : 'must be a date (ISO 8601 like 2026-11-01 or 2026-11-01T14:30Z, ' + `or milliseconds since the epoch, up to the year 9999), got ${describe(v)}`;
+      : 'must be a date (ISO 8601 like 2026-11-01 or 2026-11-01T14:30Z, ' +
+          `or milliseconds since the epoch, up to the year 9999), got ${describe(v)}`;
   }, parse);
 }
 
 /** A memory type: lower-case letters, digits and `-_.`, up to 50 characters (any case and padding accepted). */
 export const TYPE_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,49}$/;
 const typeProblem = (v: unknown) =>
-  typeof v === 'string' && TYPE_PATTERN.test(v.trim().toLowerCase()) ? null : `must be 1 to 50 letters, digits, '-', '_' or '.', got ${describe(v)}`;
+  typeof v === 'string' && TYPE_PATTERN.test(v.trim().toLowerCase())
+    ? null
+    : `must be 1 to 50 letters, digits, '-', '_' or '.', got ${describe(v)}`;
 const toType = (v: string) => v.trim().toLowerCase();
 
 export const memoryType = (): Field<string, string> => field<string>(typeProblem, toType);
@@ -95,7 +110,12 @@ export const memoryType = (): Field<string, string> => field<string>(typeProblem
 /** One type or several (filters). */
 export const memoryTypes = (): Field<string | string[], string[]> =>
   field<string | string[], string[]>(
-    (v) => (Array.isArray(v) ? (v.length === 0 ? 'must name at least one type' : (v.map(typeProblem).find((p) => p) ?? null)) : typeProblem(v)),
+    (v) =>
+      Array.isArray(v)
+        ? v.length === 0
+          ? 'must name at least one type'
+          : (v.map(typeProblem).find((p) => p) ?? null)
+        : typeProblem(v),
     (v) => [...new Set((Array.isArray(v) ? v : [v]).map(toType))],
   );
 
@@ -106,13 +126,17 @@ export const tags = (): Field<string | string[], string[]> =>
 /** A memory hash or a prefix of one (6 to 64 hex digits, any case). */
 export const MIN_HASH_PREFIX = 6;
 export const hash = (): Field<string, string> =>
-  field<string>((v) => {
-    if (typeof v !== 'string' || !/^[0-9a-fA-F]+$/.test(v.trim())) return `must be hex digits (a memory hash or a prefix of one), got ${describe(v)}`;
-    const n = v.trim().length;
-    if (n < MIN_HASH_PREFIX) return `must have at least ${MIN_HASH_PREFIX} characters, got ${n}`;
-    if (n > 64) return `must have at most 64 characters, got ${n}`;
-    return null;
-  }, (v) => v.trim().toLowerCase());
+  field<string>(
+    (v) => {
+      if (typeof v !== 'string' || !/^[0-9a-fA-F]+$/.test(v.trim()))
+        return `must be hex digits (a memory hash or a prefix of one), got ${describe(v)}`;
+      const n = v.trim().length;
+      if (n < MIN_HASH_PREFIX) return `must have at least ${MIN_HASH_PREFIX} characters, got ${n}`;
+      if (n > 64) return `must have at most 64 characters, got ${n}`;
+      return null;
+    },
+    (v) => v.trim().toLowerCase(),
+  );
 
 export const MAX_METADATA_BYTES = 64 * 1024;
 /** Nesting deeper than this is refused here, before SQLite's JSON parser (1,000 levels) refuses it with E_INTERNAL. */
@@ -120,19 +144,22 @@ export const MAX_METADATA_DEPTH = 64;
 
 /** Metadata: a plain JSON object of at most 64 KiB and 64 levels. */
 export const metadata = (): Field<Record<string, unknown>, Record<string, unknown>> =>
-  field<Record<string, unknown>>((v) => {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) return `must be an object, got ${describe(v)}`;
-    if (depth(v, 0) > MAX_METADATA_DEPTH) return `must be nested at most ${MAX_METADATA_DEPTH} levels deep`;
-    let json: string;
-    try {
-      json = JSON.stringify(v);
-    } catch {
-      return 'must be plain JSON data';
-    }
-    if (Buffer.byteLength(json) > MAX_METADATA_BYTES) return 'must be at most 64 KiB as JSON';
-    if (!json.isWellFormed()) return 'holds text that is not valid Unicode';
-    return null;
-  }, (v) => JSON.parse(JSON.stringify(v)) as Record<string, unknown>);
+  field<Record<string, unknown>>(
+    (v) => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return `must be an object, got ${describe(v)}`;
+      if (depth(v, 0) > MAX_METADATA_DEPTH) return `must be nested at most ${MAX_METADATA_DEPTH} levels deep`;
+      let json: string;
+      try {
+        json = JSON.stringify(v);
+      } catch {
+        return 'must be plain JSON data';
+      }
+      if (Buffer.byteLength(json) > MAX_METADATA_BYTES) return 'must be at most 64 KiB as JSON';
+      if (!json.isWellFormed()) return 'holds text that is not valid Unicode';
+      return null;
+    },
+    (v) => JSON.parse(JSON.stringify(v)) as Record<string, unknown>,
+  );
 
 function depth(v: unknown, level: number): number {
   if (level > MAX_METADATA_DEPTH || typeof v !== 'object' || v === null) return level;
@@ -143,10 +170,13 @@ function depth(v: unknown, level: number): number {
 
 /** A list of at most `max` items of one schema, at least one. */
 export function list<In, Out>(item: z.ZodType<Out, z.ZodTypeDef, In>, max: number) {
-  return z.array(item, { errorMap: (_, ctx) => ({ message: `must be an array, got ${describe(ctx.data)}` }) }).superRefine((a, ctx) => {
-    if (a.length === 0) ctx.addIssue({ code: 'custom', message: 'must hold at least one item', fatal: true });
-    if (a.length > max) ctx.addIssue({ code: 'custom', message: `holds ${a.length} items; the limit is ${max}`, fatal: true });
-  });
+  return z
+    .array(item, { errorMap: (_, ctx) => ({ message: `must be an array, got ${describe(ctx.data)}` }) })
+    .superRefine((a, ctx) => {
+      if (a.length === 0) ctx.addIssue({ code: 'custom', message: 'must hold at least one item', fatal: true });
+      if (a.length > max)
+        ctx.addIssue({ code: 'custom', message: `holds ${a.length} items; the limit is ${max}`, fatal: true });
+    });
 }
 
 /**

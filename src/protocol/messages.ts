@@ -8,7 +8,8 @@ export const PROTOCOL_VERSION = 1;
  * why, and clients stop waiting for it. Daemons before 0.1.0's fault work said "model failed to load" for all of these.
  */
 export const FAILED_STATE = 'failed to start';
-export const isFailedState = (state: string): boolean => state.startsWith(FAILED_STATE) || state.startsWith('model failed');
+export const isFailedState = (state: string): boolean =>
+  state.startsWith(FAILED_STATE) || state.startsWith('model failed');
 
 /**
  * How the daemon shapes a result: `value` (default) as data; `json` as a JSON string; `text` as human text. The
@@ -34,9 +35,7 @@ export interface ErrorBody {
   details?: Record<string, unknown>;
 }
 
-export type Response =
-  | { id: RequestId; ok: true; result: unknown }
-  | { id: RequestId; ok: false; error: ErrorBody };
+export type Response = { id: RequestId; ok: true; result: unknown } | { id: RequestId; ok: false; error: ErrorBody };
 
 /** The wire form of any thrown value: MnemoErrors keep their code, anything else is E_INTERNAL. */
 export function toErrorBody(err: unknown): ErrorBody {

@@ -50,7 +50,14 @@ export type SearchMode = (typeof SEARCH_MODES)[number];
 export const FORMATS = ['compact', 'full', 'text'] as const;
 export type ResultFormat = (typeof FORMATS)[number];
 /** The Claude Code lifecycle events mnemo answers. */
-export const HOOK_EVENTS = ['SessionStart', 'UserPromptSubmit', 'PreToolUse', 'PostToolUse', 'Stop', 'SessionEnd'] as const;
+export const HOOK_EVENTS = [
+  'SessionStart',
+  'UserPromptSubmit',
+  'PreToolUse',
+  'PostToolUse',
+  'Stop',
+  'SessionEnd',
+] as const;
 export type HookEvent = (typeof HOOK_EVENTS)[number];
 
 export const MAX_LIMIT = 100;
@@ -80,14 +87,21 @@ const shapeFields = {
 };
 
 /** A token budget and a header only shape text; given for another format they would be silently ignored. */
-function shapeChecks(a: { format?: string | undefined; budget?: number | undefined; header?: string | undefined }, ctx: z.RefinementCtx): void {
+function shapeChecks(
+  a: { format?: string | undefined; budget?: number | undefined; header?: string | undefined },
+  ctx: z.RefinementCtx,
+): void {
   for (const key of ['budget', 'header'] as const) {
-    if (a[key] !== undefined && a.format !== 'text') ctx.addIssue({ code: 'custom', path: [key], message: "only applies with `format: 'text'`" });
+    if (a[key] !== undefined && a.format !== 'text')
+      ctx.addIssue({ code: 'custom', path: [key], message: "only applies with `format: 'text'`" });
   }
 }
 
 /** Both checks, for the listing ops. */
-function listingChecks(a: FilterShape & { format?: string | undefined; budget?: number | undefined; header?: string | undefined }, ctx: z.RefinementCtx): void {
+function listingChecks(
+  a: FilterShape & { format?: string | undefined; budget?: number | undefined; header?: string | undefined },
+  ctx: z.RefinementCtx,
+): void {
   filterChecks(a, ctx);
   shapeChecks(a, ctx);
 }
@@ -97,7 +111,12 @@ const rankFields = {
   minScore: num(0, 1).opt,
 };
 
-type FilterShape = { tags?: string[] | undefined; tagMode?: 'any' | 'all' | undefined; since?: number | undefined; until?: number | undefined };
+type FilterShape = {
+  tags?: string[] | undefined;
+  tagMode?: 'any' | 'all' | undefined;
+  since?: number | undefined;
+  until?: number | undefined;
+};
 
 /** Checks that span fields: a tag mode with no tags, an empty time range. */
 function filterChecks(a: FilterShape, ctx: z.RefinementCtx): void {
@@ -123,7 +142,11 @@ interface OpSpec<S extends z.ZodRawShape, Out> {
 function op<S extends z.ZodRawShape, Out = z.output<z.ZodObject<S, 'strict'>>>(
   summary: string,
   shape: S,
-  options: { refine?: (a: z.output<z.ZodObject<S, 'strict'>>, ctx: z.RefinementCtx) => void; notInCli?: string; notInMcp?: string } = {},
+  options: {
+    refine?: (a: z.output<z.ZodObject<S, 'strict'>>, ctx: z.RefinementCtx) => void;
+    notInCli?: string;
+    notInMcp?: string;
+  } = {},
 ): OpSpec<S, Out> {
   const object = z.object(shape).strict();
   const args = (options.refine ? object.superRefine(options.refine) : object) as unknown as OpSpec<S, Out>['args'];
@@ -138,7 +161,11 @@ function op<S extends z.ZodRawShape, Out = z.output<z.ZodObject<S, 'strict'>>>(
 
 /** A new memory, as `store` and each item of `storeBatch` take it. */
 const newMemory = {
-  content: z.custom<string>((v) => contentProblem(v) === null, (v) => ({ message: contentProblem(v) ?? '' }), true),
+  content: z.custom<string>(
+    (v) => contentProblem(v) === null,
+    (v) => ({ message: contentProblem(v) ?? '' }),
+    true,
+  ),
   type: memoryType().opt,
   project: text(4096).opt,
   sessionId: text(200).opt,
@@ -154,25 +181,33 @@ const newMemory = {
 function contentProblem(v: unknown): string | null {
   if (v === undefined) return 'is required';
   if (typeof v !== 'string') return `must be a string, got ${describe(v)}`;
-  if (!v.isWellFormed()) return 'is not valid Unicode text (it holds a lone surrogate, which cannot be stored as UTF-8)';
+  if (!v.isWellFormed())
+    return 'is not valid Unicode text (it holds a lone surrogate, which cannot be stored as UTF-8)';
   if (v.trim().length === 0) return 'must not be empty';
   return null;
 }
 const newMemoryObject = z.object(newMemory).strict();
 
 export const OPS = {
-  hello: op('protocol and package versions, the model, readiness', {}, { notInCli: '`mnemo status` and `mnemo start` show it', notInMcp: 'a transport detail; memory_health covers it' }),
+  hello: op(
+    'protocol and package versions, the model, readiness',
+    {},
+    { notInCli: '`mnemo status` and `mnemo start` show it', notInMcp: 'a transport detail; memory_health covers it' },
+  ),
   status: op('the running daemon: pid, uptime, model, counts, latency', {}, { notInMcp: 'memory_health covers it' }),
   batch: op(
     'several calls in one round trip, their query texts embedded together',
     {
       // Each call is checked on its own when it runs, so one malformed entry is one error item, not a failed batch.
-      calls: list(z.custom<{ op: string; args?: Record<string, unknown> | null }>(() => true), MAX_BATCH_CALLS),
+      calls: list(
+        z.custom<{ op: string; args?: Record<string, unknown> | null }>(() => true),
+        MAX_BATCH_CALLS,
+      ),
     },
     { notInCli: 'for programs and hooks (`mnemo-client batch`)', notInMcp: 'MCP clients make separate tool calls' },
   ),
   hook: op(
-    "one Claude Code hook event: its raw stdin in, what the hook prints out",
+    'one Claude Code hook event: its raw stdin in, what the hook prints out',
     {
       event: oneOf(HOOK_EVENTS).req,
       payload: z
@@ -181,9 +216,18 @@ export const OPS = {
           (v) => ({ message: `must be the hook input as bytes or text, got ${describe(v)}` }),
           true,
         )
-        .transform((v) => (v === undefined || v === null ? Buffer.alloc(0) : typeof v === 'string' ? Buffer.from(v, 'utf8') : Buffer.from(v.buffer, v.byteOffset, v.byteLength))),
+        .transform((v) =>
+          v === undefined || v === null
+            ? Buffer.alloc(0)
+            : typeof v === 'string'
+              ? Buffer.from(v, 'utf8')
+              : Buffer.from(v.buffer, v.byteOffset, v.byteLength),
+        ),
     },
-    { notInCli: 'the native client runs hooks (`mnemo-client hook EVENT`)', notInMcp: 'hooks come from Claude Code, not from tools' },
+    {
+      notInCli: 'the native client runs hooks (`mnemo-client hook EVENT`)',
+      notInMcp: 'hooks come from Claude Code, not from tools',
+    },
   ),
   store: op('store one memory (content is its identity: storing it again merges tags)', newMemory),
   storeBatch: op(
@@ -193,7 +237,14 @@ export const OPS = {
   ),
   search: op(
     'rank memories for a query (hybrid, semantic or keyword), filtered',
-    { query: words(MAX_QUERY_CHARS).req, ...rankFields, limit: int(1, MAX_LIMIT).opt, recencyBoost: num(0, 1).opt, ...filterFields, ...shapeFields },
+    {
+      query: words(MAX_QUERY_CHARS).req,
+      ...rankFields,
+      limit: int(1, MAX_LIMIT).opt,
+      recencyBoost: num(0, 1).opt,
+      ...filterFields,
+      ...shapeFields,
+    },
     { refine: listingChecks },
   ),
   searchByTag: op(
@@ -201,7 +252,8 @@ export const OPS = {
     { ...filterFields, tags: tags().req, limit: int(1, MAX_LIMIT).opt, offset: int(0, 1_000_000).opt, ...shapeFields },
     {
       refine: (a, ctx) => {
-        if (a.tags.length === 0) ctx.addIssue({ code: 'custom', path: ['tags'], message: 'must hold at least one tag' });
+        if (a.tags.length === 0)
+          ctx.addIssue({ code: 'custom', path: ['tags'], message: 'must hold at least one tag' });
         listingChecks(a, ctx);
       },
       notInCli: '`mnemo list -t TAG` lists by tag',
@@ -213,12 +265,17 @@ export const OPS = {
     { refine: listingChecks, notInMcp: 'recall_memory and search_by_tag list for agents' },
   ),
   recall: op(
-    'memories from a time in words, newest first or ranked by a query within that time ' + '(without `time`, the time is found in the query, as in "what did we decide last week")',
+    'memories from a time in words, newest first or ranked by a query within that time ' +
+      '(without `time`, the time is found in the query, as in "what did we decide last week")',
     { ...filterFields, query: text(MAX_QUERY_CHARS).opt, ...rankFields, limit: int(1, MAX_LIMIT).opt, ...shapeFields },
     {
       refine: (a, ctx) => {
         if (a.time === undefined && (a.query === undefined || a.query.trim() === '')) {
-          ctx.addIssue({ code: 'custom', path: ['time'], message: "is required (or a `query` holding one), for example 'yesterday' or 'last week'" });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['time'],
+            message: "is required (or a `query` holding one), for example 'yesterday' or 'last week'",
+          });
         }
         listingChecks(a, ctx);
       },
@@ -236,24 +293,42 @@ export const OPS = {
       metadata: metadata().opt,
       replaceMetadata: bool().opt,
       content: z
-        .custom<null | undefined>((v) => v === undefined || v === null, { message: 'cannot be changed (a memory is identified by its content); store a new memory instead' }, true)
+        .custom<null | undefined>(
+          (v) => v === undefined || v === null,
+          { message: 'cannot be changed (a memory is identified by its content); store a new memory instead' },
+          true,
+        )
         .optional(),
     },
     {
       refine: (a, ctx) => {
         if ([a.type, a.tags, a.addTags, a.removeTags, a.metadata].every((v) => v === undefined)) {
-          ctx.addIssue({ code: 'custom', message: 'nothing to update: give `tags`, `addTags`, `removeTags`, `type` or `metadata`' });
+          ctx.addIssue({
+            code: 'custom',
+            message: 'nothing to update: give `tags`, `addTags`, `removeTags`, `type` or `metadata`',
+          });
         }
         if (a.replaceMetadata !== undefined && a.metadata === undefined) {
-          ctx.addIssue({ code: 'custom', path: ['replaceMetadata'], message: 'needs `metadata` (what to replace it with)' });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['replaceMetadata'],
+            message: 'needs `metadata` (what to replace it with)',
+          });
         }
       },
       notInMcp: 'not in the peer tool set; agents store a new memory',
     },
   ),
   delete: op(
-    'move memories to the trash by hash, or by a filter (never an empty one); ' + 'dryRun shows what would go, purge deletes for good',
-    { hash: hash().opt, hashes: list(hash().req, MAX_BATCH).nullish(), ...filterFields, dryRun: bool().opt, purge: bool().opt },
+    'move memories to the trash by hash, or by a filter (never an empty one); ' +
+      'dryRun shows what would go, purge deletes for good',
+    {
+      hash: hash().opt,
+      hashes: list(hash().req, MAX_BATCH).nullish(),
+      ...filterFields,
+      dryRun: bool().opt,
+      purge: bool().opt,
+    },
     {
       refine: (a, ctx) => {
         filterChecks(a, ctx);
@@ -261,7 +336,12 @@ export const OPS = {
         // (the engine refuses it again; store/filter.ts isFiltering is the one definition of "narrows").
         const narrows = isFiltering({ ...a, types: a.type, ...(a.time !== undefined ? { since: a.since ?? 0 } : {}) });
         if (a.hash === undefined && (a.hashes ?? undefined) === undefined && !narrows) {
-          ctx.addIssue({ code: 'custom', message: 'refusing to delete with an empty filter: give `hashes`, `tags`, ' + 'a time range (`since`, `until` or `time`), `project`, `sessionId` or `type`' });
+          ctx.addIssue({
+            code: 'custom',
+            message:
+              'refusing to delete with an empty filter: give `hashes`, `tags`, ' +
+              'a time range (`since`, `until` or `time`), `project`, `sessionId` or `type`',
+          });
         }
       },
     },
@@ -276,23 +356,49 @@ export const OPS = {
     { hashes: list(hash().req, MAX_BATCH).nullish(), all: bool().opt },
     {
       refine: (a, ctx) => {
-        if ((a.hashes ?? undefined) === undefined && a.all !== true) ctx.addIssue({ code: 'custom', message: 'give `hashes`, or `all: true` to restore the whole trash' });
-        if ((a.hashes ?? undefined) !== undefined && a.all === true) ctx.addIssue({ code: 'custom', path: ['all'], message: 'cannot be given with `hashes`' });
+        if ((a.hashes ?? undefined) === undefined && a.all !== true)
+          ctx.addIssue({ code: 'custom', message: 'give `hashes`, or `all: true` to restore the whole trash' });
+        if ((a.hashes ?? undefined) !== undefined && a.all === true)
+          ctx.addIssue({ code: 'custom', path: ['all'], message: 'cannot be given with `hashes`' });
       },
       notInMcp: 'not in the peer tool set; a person restores',
     },
   ),
-  health: op('database and model status, counts, size', {}, { notInCli: '`mnemo status` and `mnemo doctor` report it' }),
-  stats: op('counts by type, project and tag; the embedder', {}, { notInCli: '`mnemo status --json` and `mnemo tags` cover it', notInMcp: 'memory_health covers it' }),
-  tags: op('every tag with how many memories carry it', { limit: int(1, 100_000).opt, project: text(4096).opt }, { notInMcp: 'not in the peer tool set' }),
-  export: op('whole memories a page at a time, for a lossless export', { cursor: int(0, Number.MAX_SAFE_INTEGER).opt, limit: int(1, 1000).opt }, { notInMcp: 'bulk data is for the CLI' }),
-  reindex: op('embed the next memories a model switch left without a vector', { limit: int(1, 1000).opt }, { notInMcp: 'maintenance is for the CLI' }),
+  health: op(
+    'database and model status, counts, size',
+    {},
+    { notInCli: '`mnemo status` and `mnemo doctor` report it' },
+  ),
+  stats: op(
+    'counts by type, project and tag; the embedder',
+    {},
+    { notInCli: '`mnemo status --json` and `mnemo tags` cover it', notInMcp: 'memory_health covers it' },
+  ),
+  tags: op(
+    'every tag with how many memories carry it',
+    { limit: int(1, 100_000).opt, project: text(4096).opt },
+    { notInMcp: 'not in the peer tool set' },
+  ),
+  export: op(
+    'whole memories a page at a time, for a lossless export',
+    { cursor: int(0, Number.MAX_SAFE_INTEGER).opt, limit: int(1, 1000).opt },
+    { notInMcp: 'bulk data is for the CLI' },
+  ),
+  reindex: op(
+    'embed the next memories a model switch left without a vector',
+    { limit: int(1, 1000).opt },
+    { notInMcp: 'maintenance is for the CLI' },
+  ),
   backup: op(
     'a consistent copy of the database, taken while the daemon serves (default: backups/ beside it; the newest 5 kept)',
     { file: text(4096).opt },
     { notInMcp: 'maintenance is for the CLI' },
   ),
-  shutdown: op('stop the daemon (it answers first)', {}, { notInCli: '`mnemo stop` sends it', notInMcp: 'agents do not stop the daemon' }),
+  shutdown: op(
+    'stop the daemon (it answers first)',
+    {},
+    { notInCli: '`mnemo stop` sends it', notInMcp: 'agents do not stop the daemon' },
+  ),
 } as const;
 
 export { OP_NAMES, type Op };

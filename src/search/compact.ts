@@ -12,7 +12,10 @@ export const DEFAULT_PREVIEW_CHARS = 200;
  */
 export function preview(content: string, max = DEFAULT_PREVIEW_CHARS): string {
   // Line breaks become " · " so a multi-line memory (an observation: gist, tools, files) stays readable on one line.
-  const flat = content.trim().replace(/\s*\n\s*/g, ' · ').replace(/\s+/g, ' ');
+  const flat = content
+    .trim()
+    .replace(/\s*\n\s*/g, ' · ')
+    .replace(/\s+/g, ' ');
   if (flat.length <= max) return flat;
   if (max <= 1) return '…'.slice(0, max);
   const room = sliceChars(flat, 0, max - 1);

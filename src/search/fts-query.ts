@@ -10,7 +10,10 @@ export const MAX_FTS_TERMS = 32;
  */
 export function ftsTerms(text: string): string[] {
   const terms = new Set<string>();
-  const folded = text.normalize('NFD').replace(/([A-Za-z])\p{M}+/gu, '$1').normalize('NFC');
+  const folded = text
+    .normalize('NFD')
+    .replace(/([A-Za-z])\p{M}+/gu, '$1')
+    .normalize('NFC');
   for (const word of folded.matchAll(/[\p{L}\p{N}\p{M}]+/gu)) {
     terms.add(word[0].toLowerCase());
     if (terms.size >= MAX_FTS_TERMS) break;

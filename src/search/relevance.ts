@@ -49,7 +49,13 @@ export interface RelevanceBar {
  * it the bar is the keyword one; 0.15 for a real sentence model is a guess, not yet measured. A BM25 score grows with
  * the log of the store's size, so minKeyword suits stores of thousands of memories and is worth re-measuring at scale.
  */
-export const DEFAULT_RELEVANCE_BAR: RelevanceBar = { minKeyword: 0.9, minKeywordPerLogN: 1.14, minSemanticLead: 0.15, minShareOfBest: 0.5, max: 3 };
+export const DEFAULT_RELEVANCE_BAR: RelevanceBar = {
+  minKeyword: 0.9,
+  minKeywordPerLogN: 1.14,
+  minSemanticLead: 0.15,
+  minShareOfBest: 0.5,
+  max: 3,
+};
 
 /** The keyword-score bar for a store of `storeSize` memories (see minKeywordPerLogN), or the fixed one. */
 export function keywordBar(bar: RelevanceBar, storeSize?: number): number {
@@ -68,7 +74,11 @@ const median = (xs: number[]): number => {
  * prompt (a strong keyword match, or a vector side whose best hit stands out from the rest); then the first hits whose
  * fused score is within `minShareOfBest` of the best, at most `max`.
  */
-export function relevantHits<T extends RankedHit>(hits: readonly T[], bar: RelevanceBar = DEFAULT_RELEVANCE_BAR, storeSize?: number): T[] {
+export function relevantHits<T extends RankedHit>(
+  hits: readonly T[],
+  bar: RelevanceBar = DEFAULT_RELEVANCE_BAR,
+  storeSize?: number,
+): T[] {
   if (hits.length === 0) return [];
   const minKeyword = keywordBar(bar, storeSize);
   const bestKeyword = Math.max(0, ...hits.map((h) => h.keyword ?? 0));

@@ -56,7 +56,9 @@ export function retrieve(store: MemoryStorage, model: ModelRecord, o: RetrieveOp
       ? store.nearest(o.vector, depth, model, o.filter).map((h) => ({ id: h.id, score: semanticScore(h.distance) }))
       : [];
   const fts = o.mode !== 'semantic' ? ftsMatch(selectTerms(store, queryTerms(o.text))) : null;
-  const keyword = fts ? store.keyword(fts, depth, o.filter).map((h) => ({ id: h.id, score: keywordScore(h.bm25) })) : [];
+  const keyword = fts
+    ? store.keyword(fts, depth, o.filter).map((h) => ({ id: h.id, score: keywordScore(h.bm25) }))
+    : [];
 
   if (o.mode === 'semantic') return semantic.map((h) => ({ ...h, semantic: h.score })).slice(0, o.limit);
   if (o.mode === 'keyword') return keyword.map((h) => ({ ...h, keyword: h.score })).slice(0, o.limit);
@@ -76,7 +78,10 @@ const hasDirection = (v: Float32Array): boolean => v.some((x) => Math.abs(x) > 1
  * development half, categories 1-4, offline pack, before neighbours: RRF recall@5 0.468 (keyword alone 0.536), this
  * 0.540-0.580 across weights 0.2-0.6 (issue 12, table of attempts in docs/retrieval-quality.md).
  */
-export function fuse(keyword: readonly { id: number; score: number }[], semantic: readonly { id: number; score: number }[]): ScoredId[] {
+export function fuse(
+  keyword: readonly { id: number; score: number }[],
+  semantic: readonly { id: number; score: number }[],
+): ScoredId[] {
   const entries = new Map<number, ScoredId>();
   for (const h of keyword) entries.set(h.id, { id: h.id, score: 0, keyword: h.score });
   for (const h of semantic) entries.set(h.id, { ...(entries.get(h.id) ?? { id: h.id, score: 0 }), semantic: h.score });
@@ -85,7 +90,8 @@ export function fuse(keyword: readonly { id: number; score: number }[], semantic
   const cosines = semantic.map((h) => h.score);
   const top = Math.max(0, ...cosines);
   const bottom = Math.min(top, ...cosines);
-  const sNorm = (s: number | undefined) => (s === undefined || top <= bottom ? 0 : Math.max(0, (s - bottom) / (top - bottom)));
+  const sNorm = (s: number | undefined) =>
+    s === undefined || top <= bottom ? 0 : Math.max(0, (s - bottom) / (top - bottom));
   let w = 1;
   if (keyword.length > 0) {
     const kp = keyword.length > 1 ? 1 - keyword.reduce((sum, h) => sum + kNorm(h.score), 0) / keyword.length : 1;
@@ -104,14 +110,23 @@ export function fuse(keyword: readonly { id: number; score: number }[], semantic
  * leaves the best match where it was. LoCoMo development half, hybrid: recall@5 0.571 vs 0.540 without,
  * recall@10 0.668 vs 0.623; a sum instead of the max gained recall but lost MRR on multi-hop questions.
  */
-export function withNeighbours(store: MemoryStorage, hits: ScoredId[], filter: MemoryFilter, share = NEIGHBOUR_SHARE): ScoredId[] {
+export function withNeighbours(
+  store: MemoryStorage,
+  hits: ScoredId[],
+  filter: MemoryFilter,
+  share = NEIGHBOUR_SHARE,
+): ScoredId[] {
   if (hits.length === 0 || share <= 0) return hits;
   const score = new Map(hits.map((h) => [h.id, h.score]));
   const lifted = new Map<number, number>();
   const lift = (id: number | null, s: number) => {
     if (id !== null && s * share > (lifted.get(id) ?? 0)) lifted.set(id, s * share);
   };
-  for (const n of store.neighbours(hits.slice(0, 40).map((h) => h.id), NEIGHBOUR_WINDOW_MS, filter)) {
+  for (const n of store.neighbours(
+    hits.slice(0, 40).map((h) => h.id),
+    NEIGHBOUR_WINDOW_MS,
+    filter,
+  )) {
     const s = score.get(n.id)!;
     lift(n.prev, s);
     lift(n.next, s);

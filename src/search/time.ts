@@ -13,19 +13,54 @@ const DAY = 24 * HOUR;
 
 type Unit = 'minute' | 'hour' | 'day' | 'week' | 'month' | 'year';
 const UNITS: Record<string, Unit> = {
-  min: 'minute', mins: 'minute', minute: 'minute', minutes: 'minute',
-  h: 'hour', hr: 'hour', hrs: 'hour', hour: 'hour', hours: 'hour',
-  d: 'day', day: 'day', days: 'day',
-  w: 'week', wk: 'week', wks: 'week', week: 'week', weeks: 'week',
-  month: 'month', months: 'month',
-  y: 'year', yr: 'year', yrs: 'year', year: 'year', years: 'year',
+  min: 'minute',
+  mins: 'minute',
+  minute: 'minute',
+  minutes: 'minute',
+  h: 'hour',
+  hr: 'hour',
+  hrs: 'hour',
+  hour: 'hour',
+  hours: 'hour',
+  d: 'day',
+  day: 'day',
+  days: 'day',
+  w: 'week',
+  wk: 'week',
+  wks: 'week',
+  week: 'week',
+  weeks: 'week',
+  month: 'month',
+  months: 'month',
+  y: 'year',
+  yr: 'year',
+  yrs: 'year',
+  year: 'year',
+  years: 'year',
 };
 const NUMBER_WORDS: Record<string, number> = {
-  a: 1, an: 1, one: 1, two: 2, three: 3, four: 4, five: 5, six: 6, seven: 7, eight: 8, nine: 9, ten: 10,
-  couple: 2, few: 3, several: 3,
+  a: 1,
+  an: 1,
+  one: 1,
+  two: 2,
+  three: 3,
+  four: 4,
+  five: 5,
+  six: 6,
+  seven: 7,
+  eight: 8,
+  nine: 9,
+  ten: 10,
+  couple: 2,
+  few: 3,
+  several: 3,
 };
 const PARTS_OF_DAY: Record<string, [number, number]> = {
-  morning: [6, 12], afternoon: [12, 18], evening: [18, 24], tonight: [18, 24], night: [18, 24],
+  morning: [6, 12],
+  afternoon: [12, 18],
+  evening: [18, 24],
+  tonight: [18, 24],
+  night: [18, 24],
 };
 
 const startOf = (date: Date, unit: Unit): Date => {
@@ -82,7 +117,10 @@ const add = (date: Date, unit: Unit, n: number): Date => {
   return d;
 };
 
-const period = (start: Date, unit: Unit): TimeRange => ({ since: start.getTime(), until: add(start, unit, 1).getTime() });
+const period = (start: Date, unit: Unit): TimeRange => ({
+  since: start.getTime(),
+  until: add(start, unit, 1).getTime(),
+});
 
 function amount(word: string): number | null {
   if (/^\d+$/.test(word)) return Number(word);
@@ -187,12 +225,35 @@ export function parseTimeExpression(input: string, now: Date = new Date()): Time
   if (hit) return hit.range;
 
   throw badArgs(
-    `could not understand the time '${input}'; ` + "try 'yesterday', 'last week', 'past 3 days', 'since monday' or a date like 2026-11-01",
+    `could not understand the time '${input}'; ` +
+      "try 'yesterday', 'last week', 'past 3 days', 'since monday' or a date like 2026-11-01",
   );
 }
 
 /** Words of the sentence around a time phrase, never its first or last word. */
-const FILLER = new Set(['about', 'the', 'a', 'an', 'for', 'of', 'to', 'and', 'or', 'with', 'we', 'i', 'did', 'do', 'what', 'when', 'how', 'which', 'that', 'is', 'was']);
+const FILLER = new Set([
+  'about',
+  'the',
+  'a',
+  'an',
+  'for',
+  'of',
+  'to',
+  'and',
+  'or',
+  'with',
+  'we',
+  'i',
+  'did',
+  'do',
+  'what',
+  'when',
+  'how',
+  'which',
+  'that',
+  'is',
+  'was',
+]);
 
 /** Words that make a phrase a time phrase when it stands inside a sentence. */
 const TIME_WORD = new RegExp(
@@ -207,11 +268,17 @@ const TIME_WORD = new RegExp(
  * decide about auth"), as mcp-memory-service's recall takes it: the longest run of words that parseTimeExpression
  * understands. Null when there is none.
  */
-export function findTimeExpression(text: string, now: Date = new Date()): { time: string; range: TimeRange; rest: string } | null {
+export function findTimeExpression(
+  text: string,
+  now: Date = new Date(),
+): { time: string; range: TimeRange; rest: string } | null {
   const words = text.trim().split(/\s+/).slice(0, 40);
   for (let length = Math.min(words.length, 8); length >= 1; length--) {
     for (let start = 0; start + length <= words.length; start++) {
-      const phrase = words.slice(start, start + length).join(' ').replace(/[?!.,;:]+$/, '');
+      const phrase = words
+        .slice(start, start + length)
+        .join(' ')
+        .replace(/[?!.,;:]+$/, '');
       // Inside a sentence, only a phrase that says it is a time counts: "how may I" is not May, "deploy now" is not a
       // minute ago, "the mon script" is not a Monday. A phrase needs a time word or a date-like number.
       if (!TIME_WORD.test(phrase) && !/\d{1,4}[-/]\d{1,2}/.test(phrase)) continue;

@@ -11,7 +11,11 @@ export const BACKUPS_KEPT = 5;
 
 export const backupDir = (dbPath: string): string => join(dirname(dbPath), 'backups');
 
-const stamp = (now: number) => new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+const stamp = (now: number) =>
+  new Date(now)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 
 /** A path for a new backup of `dbPath`, named after its time (and why, for automatic ones). */
 export function backupPath(dbPath: string, now: number, why = ''): string {
@@ -35,7 +39,13 @@ export function pruneBackups(dbPath: string, why: string, keep = BACKUPS_KEPT): 
  * Before migrating a database made by an older mnemo, a consistent copy of it as it was (VACUUM INTO), so an upgrade
  * that goes wrong can be undone with `mnemo restore-backup`.
  */
-export function backupBeforeMigration(db: Db, dbPath: string, from: number, to: number, now = Date.now()): string | null {
+export function backupBeforeMigration(
+  db: Db,
+  dbPath: string,
+  from: number,
+  to: number,
+  now = Date.now(),
+): string | null {
   if (dbPath === ':memory:' || from === 0 || from >= to) return null;
   const why = `before-schema-${to}`;
   const file = backupPath(dbPath, now, why);

@@ -96,22 +96,21 @@ export class CaptureStore implements CaptureStorage {
   /** Creates the session on first sight (any event may be the first one seen), and notes activity. */
   private touchSession(input: SessionFacts, now: number): void {
     this.sql(
-        `INSERT INTO sessions (id, project, cwd, source, model, transcript_path, started_at, last_event_at)
+      `INSERT INTO sessions (id, project, cwd, source, model, transcript_path, started_at, last_event_at)
          VALUES (@id, @project, @cwd, @source, @model, @transcript, @now, @now)
          ON CONFLICT (id) DO UPDATE SET last_event_at = max(last_event_at, @now),
            source = coalesce(source, @source), model = coalesce(@model, model),
            transcript_path = coalesce(@transcript, transcript_path),
            status = 'active', ended_at = NULL, end_reason = NULL`,
-      )
-      .run({
-        id: input.sessionId,
-        project: input.project,
-        cwd: input.cwd ?? null,
-        source: input.source ?? null,
-        model: input.model ?? null,
-        transcript: input.transcriptPath ?? null,
-        now,
-      });
+    ).run({
+      id: input.sessionId,
+      project: input.project,
+      cwd: input.cwd ?? null,
+      source: input.source ?? null,
+      model: input.model ?? null,
+      transcript: input.transcriptPath ?? null,
+      now,
+    });
   }
 
   session(id: string): SessionRow | undefined {
@@ -131,13 +130,19 @@ export class CaptureStore implements CaptureStorage {
   }
 
   /** UserPromptSubmit: the prompt becomes the next turn (a retry with the same prompt_id finds its first row). */
-  userPrompt(input: SessionFacts, prompt: { promptId?: string | undefined; text: string }, now: number): { prompt: PromptRow; created: boolean } {
+  userPrompt(
+    input: SessionFacts,
+    prompt: { promptId?: string | undefined; text: string },
+    now: number,
+  ): { prompt: PromptRow; created: boolean } {
     const { text, promptId } = prompt;
     return this.db.transaction(() => {
       this.touchSession(input, now);
       if (promptId) {
-        const existing = this.sql('SELECT * FROM prompts WHERE session_id = ? AND prompt_id = ?')
-          .get(input.sessionId, promptId) as PromptRow | undefined;
+        const existing = this.sql('SELECT * FROM prompts WHERE session_id = ? AND prompt_id = ?').get(
+          input.sessionId,
+          promptId,
+        ) as PromptRow | undefined;
         if (existing) return { prompt: existing, created: false };
       }
       if (!promptId) {
@@ -147,18 +152,27 @@ export class CaptureStore implements CaptureStorage {
           return { prompt: last, created: false };
         }
       }
-      const number = ((this.sql('SELECT max(prompt_number) FROM prompts WHERE session_id = ?').pluck().get(input.sessionId) as number | null) ?? 0) + 1;
-      this.sql('INSERT INTO prompts (session_id, prompt_number, prompt_id, text, created_at) VALUES (?, ?, ?, ?, ?)')
-        .run(input.sessionId, number, promptId ?? null, text, now);
+      const number =
+        ((this.sql('SELECT max(prompt_number) FROM prompts WHERE session_id = ?').pluck().get(input.sessionId) as
+          number | null) ?? 0) + 1;
+      this.sql(
+        'INSERT INTO prompts (session_id, prompt_number, prompt_id, text, created_at) VALUES (?, ?, ?, ?, ?)',
+      ).run(input.sessionId, number, promptId ?? null, text, now);
       // A turn whose Stop never came is compressed once the next prompt shows it is over.
       if (number > 1) this.enqueue('turn', input.sessionId, number - 1, now);
-      return { prompt: this.sql('SELECT * FROM prompts WHERE session_id = ? AND prompt_number = ?').get(input.sessionId, number) as PromptRow, created: true };
+      return {
+        prompt: this.sql('SELECT * FROM prompts WHERE session_id = ? AND prompt_number = ?').get(
+          input.sessionId,
+          number,
+        ) as PromptRow,
+        created: true,
+      };
     })();
   }
 
   lastPrompt(sessionId: string): PromptRow | undefined {
-    return this.sql('SELECT * FROM prompts WHERE session_id = ? ORDER BY prompt_number DESC LIMIT 1')
-      .get(sessionId) as PromptRow | undefined;
+    return this.sql('SELECT * FROM prompts WHERE session_id = ? ORDER BY prompt_number DESC LIMIT 1').get(sessionId) as
+      PromptRow | undefined;
   }
 
   private turnOf(sessionId: string, promptId: string | undefined): number {
@@ -176,27 +190,29 @@ export class CaptureStore implements CaptureStorage {
     return this.db.transaction(() => {
       this.touchSession(input, now);
       const info = this.sql(
-          `INSERT INTO tool_events (session_id, prompt_number, tool_use_id, tool_name, input_summary, outcome_summary,
+        `INSERT INTO tool_events (session_id, prompt_number, tool_use_id, tool_name, input_summary, outcome_summary,
              files_read, files_changed, is_error, exit_code, duration_ms, created_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (session_id, tool_use_id) DO NOTHING`,
-        )
-        .run(
-          input.sessionId,
-          this.turnOf(input.sessionId, e.promptId),
-          e.toolUseId,
-          e.toolName,
-          e.inputSummary,
-          e.outcomeSummary,
-          JSON.stringify(e.filesRead),
-          JSON.stringify(e.filesChanged),
-          e.isError ? 1 : 0,
-          e.exitCode,
-          e.durationMs ?? null,
-          now,
-        );
+      ).run(
+        input.sessionId,
+        this.turnOf(input.sessionId, e.promptId),
+        e.toolUseId,
+        e.toolName,
+        e.inputSummary,
+        e.outcomeSummary,
+        JSON.stringify(e.filesRead),
+        JSON.stringify(e.filesChanged),
+        e.isError ? 1 : 0,
+        e.exitCode,
+        e.durationMs ?? null,
+        now,
+      );
       if (info.changes === 0) return { created: false };
-      this.sql('INSERT INTO tool_event_payloads (event_id, payload, truncated) VALUES (?, ?, ?)')
-        .run(info.lastInsertRowid, e.payload.text, e.payload.truncated ? 1 : 0);
+      this.sql('INSERT INTO tool_event_payloads (event_id, payload, truncated) VALUES (?, ?, ?)').run(
+        info.lastInsertRowid,
+        e.payload.text,
+        e.payload.truncated ? 1 : 0,
+      );
       return { created: true };
     })();
   }
@@ -209,11 +225,10 @@ export class CaptureStore implements CaptureStorage {
       const turn = this.turnOf(input.sessionId, turnEnd.promptId);
       if (turn === 0) return;
       this.sql(
-          `UPDATE prompts
+        `UPDATE prompts
            SET stopped_at = coalesce(stopped_at, ?), last_assistant_message = coalesce(?, last_assistant_message)
            WHERE session_id = ? AND prompt_number = ?`,
-        )
-        .run(now, message, input.sessionId, turn);
+      ).run(now, message, input.sessionId, turn);
       this.enqueue('turn', input.sessionId, turn, now);
     })();
   }
@@ -228,8 +243,9 @@ export class CaptureStore implements CaptureStorage {
 
   /** Ends a session (if still active): queues its last turn and, after it, the session rollup. */
   endSession(id: string, reason: string, now: number): void {
-    const changed = this.sql("UPDATE sessions SET status = 'ended', ended_at = ?, end_reason = ? WHERE id = ? AND status = 'active'")
-      .run(now, reason.slice(0, 200), id).changes;
+    const changed = this.sql(
+      "UPDATE sessions SET status = 'ended', ended_at = ?, end_reason = ? WHERE id = ? AND status = 'active'",
+    ).run(now, reason.slice(0, 200), id).changes;
     if (changed === 0) return;
     const last = this.lastPrompt(id);
     if (last) this.enqueue('turn', id, last.prompt_number, now);
@@ -251,27 +267,28 @@ export class CaptureStore implements CaptureStorage {
   /** Queues a compression; the UNIQUE key makes a second enqueue of the same work a no-op. */
   enqueue(kind: 'turn' | 'session', sessionId: string, promptNumber: number, now: number): void {
     this.sql(
-        `INSERT INTO pending_compressions (kind, session_id, prompt_number, enqueued_at, not_before)
+      `INSERT INTO pending_compressions (kind, session_id, prompt_number, enqueued_at, not_before)
          VALUES (?, ?, ?, ?, ?) ON CONFLICT (kind, session_id, prompt_number) DO NOTHING`,
-      )
-      .run(kind, sessionId, promptNumber, now, now);
+    ).run(kind, sessionId, promptNumber, now, now);
   }
 
   /** Work that is due: turns before sessions, oldest first. A session waits until its turns are done. */
   due(now: number, limit: number): PendingRow[] {
     return this.sql(
-        `SELECT id, kind, session_id, prompt_number, attempts FROM pending_compressions p
+      `SELECT id, kind, session_id, prompt_number, attempts FROM pending_compressions p
          WHERE status = 'pending' AND not_before <= ?
            AND (kind = 'turn' OR NOT EXISTS (
              SELECT 1 FROM pending_compressions t
              WHERE t.kind = 'turn' AND t.session_id = p.session_id AND t.status = 'pending'))
          ORDER BY kind = 'session', id LIMIT ?`,
-      )
-      .all(now, limit) as PendingRow[];
+    ).all(now, limit) as PendingRow[];
   }
 
   markDone(id: number, memoryHash: string | null): void {
-    this.sql("UPDATE pending_compressions SET status = 'done', memory_hash = ?, last_error = NULL WHERE id = ?").run(memoryHash, id);
+    this.sql("UPDATE pending_compressions SET status = 'done', memory_hash = ?, last_error = NULL WHERE id = ?").run(
+      memoryHash,
+      id,
+    );
   }
 
   /** A failure is retried later (exponential backoff); after `maxAttempts` it is parked with its error, not lost. */
@@ -279,13 +296,15 @@ export class CaptureStore implements CaptureStorage {
     const row = this.sql('SELECT attempts FROM pending_compressions WHERE id = ?').get(id) as { attempts: number };
     const attempts = row.attempts + 1;
     const parked = attempts >= maxAttempts;
-    this.sql('UPDATE pending_compressions SET attempts = ?, last_error = ?, status = ?, not_before = ? WHERE id = ?')
-      .run(attempts, error, parked ? 'parked' : 'pending', now + 1000 * 2 ** attempts, id);
+    this.sql(
+      'UPDATE pending_compressions SET attempts = ?, last_error = ?, status = ?, not_before = ? WHERE id = ?',
+    ).run(attempts, error, parked ? 'parked' : 'pending', now + 1000 * 2 ** attempts, id);
     return parked ? 'parked' : 'retry';
   }
 
   prompt(sessionId: string, number: number): PromptRow | undefined {
-    return this.sql('SELECT * FROM prompts WHERE session_id = ? AND prompt_number = ?').get(sessionId, number) as PromptRow | undefined;
+    return this.sql('SELECT * FROM prompts WHERE session_id = ? AND prompt_number = ?').get(sessionId, number) as
+      PromptRow | undefined;
   }
 
   prompts(sessionId: string): PromptRow[] {
@@ -295,7 +314,10 @@ export class CaptureStore implements CaptureStorage {
   toolEvents(sessionId: string, number?: number): ToolEventRow[] {
     return number === undefined
       ? (this.sql('SELECT * FROM tool_events WHERE session_id = ? ORDER BY id').all(sessionId) as ToolEventRow[])
-      : (this.sql('SELECT * FROM tool_events WHERE session_id = ? AND prompt_number = ? ORDER BY id').all(sessionId, number) as ToolEventRow[]);
+      : (this.sql('SELECT * FROM tool_events WHERE session_id = ? AND prompt_number = ? ORDER BY id').all(
+          sessionId,
+          number,
+        ) as ToolEventRow[]);
   }
 
   markSummarized(sessionId: string): void {
@@ -304,7 +326,9 @@ export class CaptureStore implements CaptureStorage {
 
   /** Memories already put in this session's context. */
   given(sessionId: string): Set<string> {
-    return new Set(this.sql('SELECT memory_hash FROM session_context WHERE session_id = ?').pluck().all(sessionId) as string[]);
+    return new Set(
+      this.sql('SELECT memory_hash FROM session_context WHERE session_id = ?').pluck().all(sessionId) as string[],
+    );
   }
 
   recordGiven(sessionId: string, hashes: readonly string[], now: number): void {
@@ -321,8 +345,10 @@ export class CaptureStore implements CaptureStorage {
 
   /** The project's session active most recently before this one (the one a /clear just left). */
   previousSession(project: string, exceptId: string): SessionRow | undefined {
-    return this.sql('SELECT * FROM sessions WHERE project = ? AND id != ? ORDER BY last_event_at DESC LIMIT 1')
-      .get(project, exceptId) as SessionRow | undefined;
+    return this.sql('SELECT * FROM sessions WHERE project = ? AND id != ? ORDER BY last_event_at DESC LIMIT 1').get(
+      project,
+      exceptId,
+    ) as SessionRow | undefined;
   }
 
   parkedErrors(limit: number): { kind: string; sessionId: string; error: string }[] {
@@ -333,7 +359,10 @@ export class CaptureStore implements CaptureStorage {
   }
 
   queueCounts(): Record<string, number> {
-    const rows = this.sql('SELECT status, count(*) AS n FROM pending_compressions GROUP BY status').all() as { status: string; n: number }[];
+    const rows = this.sql('SELECT status, count(*) AS n FROM pending_compressions GROUP BY status').all() as {
+      status: string;
+      n: number;
+    }[];
     return Object.fromEntries(rows.map((r) => [r.status, r.n]));
   }
 }

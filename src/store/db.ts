@@ -33,7 +33,8 @@ export function openDb(path: string, options: OpenDbOptions = {}): Db {
       migrate(db);
       // Memories are private: the database and its WAL are the owner's alone, whatever the umask was when they were
       // made (the folders alone protected them before).
-      for (const file of [path, `${path}-wal`, `${path}-shm`]) if (path !== ':memory:' && existsSync(file)) chmodSync(file, 0o600);
+      for (const file of [path, `${path}-wal`, `${path}-shm`])
+        if (path !== ':memory:' && existsSync(file)) chmodSync(file, 0o600);
     }
     return db;
   } catch (err) {

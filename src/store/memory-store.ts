@@ -82,8 +82,9 @@ export class MemoryStore implements MemoryStorage {
       throw new MnemoError(ErrorCode.MODEL, `model dimension must be an integer from 1 to 8192, got ${dimension}`);
     }
     return this.db.transaction((): ModelRecord => {
-      const existing = this.sql('SELECT id, name, fingerprint, dimension, vec_table AS vecTable FROM embedding_models WHERE fingerprint = ?')
-        .get(fingerprint) as ModelRecord | undefined;
+      const existing = this.sql(
+        'SELECT id, name, fingerprint, dimension, vec_table AS vecTable FROM embedding_models WHERE fingerprint = ?',
+      ).get(fingerprint) as ModelRecord | undefined;
       if (existing) {
         if (existing.dimension !== dimension) {
           throw new MnemoError(
@@ -95,9 +96,8 @@ export class MemoryStore implements MemoryStorage {
         return existing;
       }
       const { lastInsertRowid } = this.sql(
-          "INSERT INTO embedding_models (name, fingerprint, dimension, vec_table, created_at) VALUES (?, ?, ?, '', ?)",
-        )
-        .run(name, fingerprint, dimension, Date.now());
+        "INSERT INTO embedding_models (name, fingerprint, dimension, vec_table, created_at) VALUES (?, ?, ?, '', ?)",
+      ).run(name, fingerprint, dimension, Date.now());
       const id = Number(lastInsertRowid);
       const vecTable = `vectors_m${id}`;
       this.sql('UPDATE embedding_models SET vec_table = ? WHERE id = ?').run(vecTable, id);
@@ -105,14 +105,17 @@ export class MemoryStore implements MemoryStorage {
         `CREATE VIRTUAL TABLE ${vecTable} USING vec0
          (memory_id INTEGER PRIMARY KEY, embedding float[${dimension}] distance_metric=cosine)`,
       );
-      this.db.exec(`CREATE TABLE ${quantTable(id)} (memory_id INTEGER PRIMARY KEY, q BLOB NOT NULL, scale REAL NOT NULL)`);
+      this.db.exec(
+        `CREATE TABLE ${quantTable(id)} (memory_id INTEGER PRIMARY KEY, q BLOB NOT NULL, scale REAL NOT NULL)`,
+      );
       return { id, name, fingerprint, dimension, vecTable };
     })();
   }
 
   models(): ModelRecord[] {
-    return this.sql('SELECT id, name, fingerprint, dimension, vec_table AS vecTable FROM embedding_models ORDER BY id')
-      .all() as ModelRecord[];
+    return this.sql(
+      'SELECT id, name, fingerprint, dimension, vec_table AS vecTable FROM embedding_models ORDER BY id',
+    ).all() as ModelRecord[];
   }
 
   rowByHash(hash: string): MemoryRow | undefined {
@@ -153,34 +156,39 @@ export class MemoryStore implements MemoryStorage {
    * Inserts memories with their vectors in one transaction. A memory whose hash is already stored is not inserted
    * again: its new tags are merged in and the existing row is returned with `created: false`.
    */
-  insertMany(items: { memory: NewMemory; vector: Float32Array | null }[], model: ModelRecord): { row: MemoryRow; created: boolean }[] {
+  insertMany(
+    items: { memory: NewMemory; vector: Float32Array | null }[],
+    model: ModelRecord,
+  ): { row: MemoryRow; created: boolean }[] {
     const vecInsert = this.vectorInsert(model);
-    const written = this.withIndexRollback(() => this.db.transaction(() =>
-      items.map(({ memory, vector }) => {
-        const now = Date.now();
-        const info = this.stmts.insert.run(
-          memory.hash,
-          memory.content,
-          memory.type,
-          memory.project,
-          memory.sessionId,
-          JSON.stringify(memory.metadata),
-          memory.createdAt,
-          memory.updatedAt ?? now,
-          memory.accessCount ?? 0,
-          memory.lastAccessedAt ?? null,
-        );
-        if (info.changes === 0) {
-          const row = this.rowByHash(memory.hash)!;
-          this.addTags(row.id, memory.tags);
-          return { row, created: false };
-        }
-        const id = Number(info.lastInsertRowid);
-        this.addTags(id, memory.tags);
-        if (vector) this.checkedVectorInsert(vecInsert, model, id, vector);
-        return { row: this.stmts.byId.get(id) as MemoryRow, created: true };
-      }),
-    )());
+    const written = this.withIndexRollback(() =>
+      this.db.transaction(() =>
+        items.map(({ memory, vector }) => {
+          const now = Date.now();
+          const info = this.stmts.insert.run(
+            memory.hash,
+            memory.content,
+            memory.type,
+            memory.project,
+            memory.sessionId,
+            JSON.stringify(memory.metadata),
+            memory.createdAt,
+            memory.updatedAt ?? now,
+            memory.accessCount ?? 0,
+            memory.lastAccessedAt ?? null,
+          );
+          if (info.changes === 0) {
+            const row = this.rowByHash(memory.hash)!;
+            this.addTags(row.id, memory.tags);
+            return { row, created: false };
+          }
+          const id = Number(info.lastInsertRowid);
+          this.addTags(id, memory.tags);
+          if (vector) this.checkedVectorInsert(vecInsert, model, id, vector);
+          return { row: this.stmts.byId.get(id) as MemoryRow, created: true };
+        }),
+      )(),
+    );
     this.cachedCount += written.filter((w) => w.created).length;
     return written;
   }
@@ -222,7 +230,11 @@ export class MemoryStore implements MemoryStorage {
     }
     stmt.run(BigInt(id), Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength));
     const { q, scale } = QuantizedIndex.quantize(vector);
-    this.sql(`INSERT OR REPLACE INTO ${quantTable(model.id)} (memory_id, q, scale) VALUES (?, ?, ?)`).run(id, Buffer.from(q.buffer, q.byteOffset, q.byteLength), scale);
+    this.sql(`INSERT OR REPLACE INTO ${quantTable(model.id)} (memory_id, q, scale) VALUES (?, ?, ?)`).run(
+      id,
+      Buffer.from(q.buffer, q.byteOffset, q.byteLength),
+      scale,
+    );
     // The in-memory index follows the table; a rolled-back transaction is undone in it by the caller (rollbackIndex).
     if (this.index?.modelId === model.id) {
       this.index.index.addQuantized(id, q, scale);
@@ -245,7 +257,8 @@ export class MemoryStore implements MemoryStorage {
         const row = this.sql(`SELECT q, scale FROM ${quantTable(index.modelId)} WHERE memory_id = ?`);
         for (const id of this.touchedInTxn) {
           const r = row.get(id) as { q: Buffer; scale: number } | undefined;
-          if (r) index.index.addQuantized(id, new Int8Array(r.q.buffer, r.q.byteOffset, r.q.byteLength).slice(), r.scale);
+          if (r)
+            index.index.addQuantized(id, new Int8Array(r.q.buffer, r.q.byteOffset, r.q.byteLength).slice(), r.scale);
           else index.index.remove(id);
         }
       }
@@ -259,7 +272,6 @@ export class MemoryStore implements MemoryStorage {
     return this.sql(`INSERT INTO ${model.vecTable} (memory_id, embedding) VALUES (?, ?)`);
   }
 
-
   addTags(id: number, tags: readonly string[]): void {
     for (const tag of tags) this.stmts.insertTag.run(id, tag);
   }
@@ -268,10 +280,9 @@ export class MemoryStore implements MemoryStorage {
     const out = new Map<number, string[]>();
     if (ids.length === 0) return out;
     const rows = this.sql(
-        `SELECT memory_id AS id, tag FROM memory_tags
+      `SELECT memory_id AS id, tag FROM memory_tags
          WHERE memory_id IN (SELECT value FROM json_each(?)) ORDER BY memory_id, tag`,
-      )
-      .all(JSON.stringify(ids)) as { id: number; tag: string }[];
+    ).all(JSON.stringify(ids)) as { id: number; tag: string }[];
     for (const { id, tag } of rows) {
       const list = out.get(id);
       if (list) list.push(tag);
@@ -283,8 +294,9 @@ export class MemoryStore implements MemoryStorage {
   rowsByIds(ids: readonly number[]): Map<number, MemoryRow> {
     const out = new Map<number, MemoryRow>();
     if (ids.length === 0) return out;
-    const rows = this.sql('SELECT * FROM memories WHERE id IN (SELECT value FROM json_each(?))')
-      .all(JSON.stringify(ids)) as MemoryRow[];
+    const rows = this.sql('SELECT * FROM memories WHERE id IN (SELECT value FROM json_each(?))').all(
+      JSON.stringify(ids),
+    ) as MemoryRow[];
     for (const row of rows) out.set(row.id, row);
     return out;
   }
@@ -354,8 +366,9 @@ export class MemoryStore implements MemoryStorage {
   /** Memories matching the filter, newest first. */
   list(filter: MemoryFilter, limit: number, offset = 0): MemoryRow[] {
     const where = filterSql(filter);
-    return this.sql(`SELECT * FROM memories m WHERE ${where.sql} ORDER BY m.created_at DESC, m.id DESC LIMIT ? OFFSET ?`)
-      .all(...where.params, limit, offset) as MemoryRow[];
+    return this.sql(
+      `SELECT * FROM memories m WHERE ${where.sql} ORDER BY m.created_at DESC, m.id DESC LIMIT ? OFFSET ?`,
+    ).all(...where.params, limit, offset) as MemoryRow[];
   }
 
   count(filter: MemoryFilter = {}): number {
@@ -390,28 +403,30 @@ export class MemoryStore implements MemoryStorage {
     }
     if (!isFiltering(filter)) {
       return this.sql(
-          `SELECT memory_id AS id, distance FROM ${model.vecTable} WHERE embedding MATCH ? AND k = ? ORDER BY distance`,
-        )
-        .all(blob, kk) as VectorHit[];
+        `SELECT memory_id AS id, distance FROM ${model.vecTable} WHERE embedding MATCH ? AND k = ? ORDER BY distance`,
+      ).all(blob, kk) as VectorHit[];
     }
     const ids = this.idsMatching(filter);
     if (ids.length === 0) return [];
     return this.sql(
-        `SELECT memory_id AS id, distance FROM ${model.vecTable}
+      `SELECT memory_id AS id, distance FROM ${model.vecTable}
          WHERE embedding MATCH ? AND k = ? AND memory_id IN (SELECT value FROM json_each(?)) ORDER BY distance`,
-      )
-      .all(blob, Math.min(kk, ids.length), JSON.stringify(ids)) as VectorHit[];
+    ).all(blob, Math.min(kk, ids.length), JSON.stringify(ids)) as VectorHit[];
   }
 
   /**
    * For each of `ids`, the memory stored just before it and just after it in the same project (by creation time, then
    * id), within `windowMs`, among memories that pass the filter; null where there is none.
    */
-  neighbours(ids: readonly number[], windowMs: number, filter: MemoryFilter = {}): { id: number; prev: number | null; next: number | null }[] {
+  neighbours(
+    ids: readonly number[],
+    windowMs: number,
+    filter: MemoryFilter = {},
+  ): { id: number; prev: number | null; next: number | null }[] {
     if (ids.length === 0) return [];
     const where = filterSql(filter);
     return this.sql(
-        `SELECT a.id AS id,
+      `SELECT a.id AS id,
            (SELECT m.id FROM memories m WHERE m.project IS a.project AND (m.created_at, m.id) < (a.created_at, a.id)
               AND m.created_at >= a.created_at - ? AND ${where.sql}
               ORDER BY m.created_at DESC, m.id DESC LIMIT 1) AS prev,
@@ -419,14 +434,19 @@ export class MemoryStore implements MemoryStorage {
               AND m.created_at <= a.created_at + ? AND ${where.sql}
               ORDER BY m.created_at, m.id LIMIT 1) AS next
          FROM memories a WHERE a.id IN (SELECT value FROM json_each(?))`,
-      )
-      .all(windowMs, ...where.params, windowMs, ...where.params, JSON.stringify(ids)) as { id: number; prev: number | null; next: number | null }[];
+    ).all(windowMs, ...where.params, windowMs, ...where.params, JSON.stringify(ids)) as {
+      id: number;
+      prev: number | null;
+      next: number | null;
+    }[];
   }
 
   /** The ids of every memory the filter matches. */
   idsMatching(filter: MemoryFilter): number[] {
     const where = filterSql(filter);
-    return this.sql(`SELECT m.id FROM memories m WHERE ${where.sql}`).pluck().all(...where.params) as number[];
+    return this.sql(`SELECT m.id FROM memories m WHERE ${where.sql}`)
+      .pluck()
+      .all(...where.params) as number[];
   }
 
   /**
@@ -435,15 +455,22 @@ export class MemoryStore implements MemoryStorage {
    */
   async loadIndex(model: ModelRecord, pageSize = 5000): Promise<void> {
     const index = new QuantizedIndex(model.dimension);
-    index.reserve((this.sql(`SELECT count(*) FROM ${quantTable(model.id)}`).pluck().get() as number) + 64);
+    index.reserve(
+      (this.sql(`SELECT count(*) FROM ${quantTable(model.id)}`)
+        .pluck()
+        .get() as number) + 64,
+    );
     this.index = { modelId: model.id, index, ready: false };
-    const page = this.sql(`SELECT memory_id AS id, q, scale FROM ${quantTable(model.id)} WHERE memory_id > ? ORDER BY memory_id LIMIT ?`);
+    const page = this.sql(
+      `SELECT memory_id AS id, q, scale FROM ${quantTable(model.id)} WHERE memory_id > ? ORDER BY memory_id LIMIT ?`,
+    );
     let after = 0;
     for (;;) {
       if (this.index?.index !== index || !this.db.open) return;
       const rows = page.all(after, pageSize) as { id: number; q: Buffer; scale: number }[];
       for (const r of rows) {
-        if (!index.has(r.id)) index.addQuantized(r.id, new Int8Array(r.q.buffer, r.q.byteOffset, r.q.byteLength).slice(), r.scale);
+        if (!index.has(r.id))
+          index.addQuantized(r.id, new Int8Array(r.q.buffer, r.q.byteOffset, r.q.byteLength).slice(), r.scale);
       }
       if (rows.length < pageSize) break;
       after = rows[rows.length - 1]!.id;
@@ -458,8 +485,9 @@ export class MemoryStore implements MemoryStorage {
 
   /** How many memories hold each word (FTS5's document frequency); absent words are left out. */
   termDocs(terms: readonly string[]): Map<string, number> {
-    const rows = this.sql('SELECT term, doc FROM memories_fts_vocab WHERE term IN (SELECT value FROM json_each(?))')
-      .all(JSON.stringify(terms)) as { term: string; doc: number }[];
+    const rows = this.sql(
+      'SELECT term, doc FROM memories_fts_vocab WHERE term IN (SELECT value FROM json_each(?))',
+    ).all(JSON.stringify(terms)) as { term: string; doc: number }[];
     return new Map(rows.map((r) => [r.term, r.doc]));
   }
 
@@ -467,10 +495,9 @@ export class MemoryStore implements MemoryStorage {
   keyword(ftsQuery: string, k: number, filter: MemoryFilter = {}): KeywordHit[] {
     const where = filterSql(filter);
     return this.sql(
-        `SELECT m.id AS id, bm25(memories_fts) AS bm25 FROM memories_fts JOIN memories m ON m.id = memories_fts.rowid
+      `SELECT m.id AS id, bm25(memories_fts) AS bm25 FROM memories_fts JOIN memories m ON m.id = memories_fts.rowid
          WHERE memories_fts MATCH ? AND ${where.sql} ORDER BY bm25 LIMIT ?`,
-      )
-      .all(ftsQuery, ...where.params, k) as KeywordHit[];
+    ).all(ftsQuery, ...where.params, k) as KeywordHit[];
   }
 
   /**
@@ -529,7 +556,10 @@ export class MemoryStore implements MemoryStorage {
 
   /** The trash, most recently deleted first. */
   trashed(limit: number, offset = 0): { memory: Memory; deletedAt: number }[] {
-    const rows = this.sql('SELECT * FROM trash ORDER BY deleted_at DESC, hash LIMIT ? OFFSET ?').all(limit, offset) as TrashRow[];
+    const rows = this.sql('SELECT * FROM trash ORDER BY deleted_at DESC, hash LIMIT ? OFFSET ?').all(
+      limit,
+      offset,
+    ) as TrashRow[];
     return rows.map((r) => ({ memory: this.fromTrash(r), deletedAt: r.deleted_at }));
   }
 
@@ -544,9 +574,16 @@ export class MemoryStore implements MemoryStorage {
     else {
       for (const h of hashes) {
         const prefix = h.trim().toLowerCase();
-        const found = this.sql('SELECT * FROM trash WHERE hash >= ? AND hash < ? ORDER BY hash LIMIT 2').all(prefix, `${prefix}g`) as TrashRow[];
+        const found = this.sql('SELECT * FROM trash WHERE hash >= ? AND hash < ? ORDER BY hash LIMIT 2').all(
+          prefix,
+          `${prefix}g`,
+        ) as TrashRow[];
         if (found.length === 0) throw notFound(`no memory in the trash has a hash starting with ${prefix}`);
-        if (found.length > 1) throw new MnemoError(ErrorCode.AMBIGUOUS, `hash prefix ${prefix} matches several memories in the trash; give more characters`);
+        if (found.length > 1)
+          throw new MnemoError(
+            ErrorCode.AMBIGUOUS,
+            `hash prefix ${prefix} matches several memories in the trash; give more characters`,
+          );
         rows.push(found[0]!);
       }
     }
@@ -579,8 +616,9 @@ export class MemoryStore implements MemoryStorage {
   /** Every tag with how many memories carry it (of one project, if given), most used first. */
   tagCounts(limit: number, project?: string): TagCount[] {
     const where = project === undefined ? '' : 'JOIN memories m ON m.id = t.memory_id WHERE m.project = ?';
-    return this.sql(`SELECT t.tag, count(*) AS count FROM memory_tags t ${where} GROUP BY t.tag ORDER BY count DESC, t.tag LIMIT ?`)
-      .all(...(project === undefined ? [] : [project]), limit) as TagCount[];
+    return this.sql(
+      `SELECT t.tag, count(*) AS count FROM memory_tags t ${where} GROUP BY t.tag ORDER BY count DESC, t.tag LIMIT ?`,
+    ).all(...(project === undefined ? [] : [project]), limit) as TagCount[];
   }
 
   /** Memories in storage order after `afterId`, a page at a time (exports). */
@@ -599,9 +637,17 @@ export class MemoryStore implements MemoryStorage {
     return {
       memories: totals.n,
       contentBytes: totals.bytes,
-      byType: Object.fromEntries(q<{ type: string; n: number }>('SELECT type, count(*) AS n FROM memories GROUP BY type ORDER BY n DESC').map((r) => [r.type, r.n])),
-      byProject: q<{ project: string | null; count: number }>('SELECT project, count(*) AS count FROM memories GROUP BY project ORDER BY count DESC LIMIT 20'),
-      topTags: q<TagCount>('SELECT tag, count(*) AS count FROM memory_tags GROUP BY tag ORDER BY count DESC, tag LIMIT 20'),
+      byType: Object.fromEntries(
+        q<{ type: string; n: number }>('SELECT type, count(*) AS n FROM memories GROUP BY type ORDER BY n DESC').map(
+          (r) => [r.type, r.n],
+        ),
+      ),
+      byProject: q<{ project: string | null; count: number }>(
+        'SELECT project, count(*) AS count FROM memories GROUP BY project ORDER BY count DESC LIMIT 20',
+      ),
+      topTags: q<TagCount>(
+        'SELECT tag, count(*) AS count FROM memory_tags GROUP BY tag ORDER BY count DESC, tag LIMIT 20',
+      ),
       oldest: totals.oldest,
       newest: totals.newest,
       accessed: totals.accessed,
@@ -610,7 +656,10 @@ export class MemoryStore implements MemoryStorage {
 
   /** SQLite's and sqlite-vec's versions. */
   versions(): { sqlite: string; sqliteVec: string } {
-    return this.sql('SELECT sqlite_version() AS sqlite, vec_version() AS sqliteVec').get() as { sqlite: string; sqliteVec: string };
+    return this.sql('SELECT sqlite_version() AS sqlite, vec_version() AS sqliteVec').get() as {
+      sqlite: string;
+      sqliteVec: string;
+    };
   }
 
   async backup(file: string): Promise<void> {
@@ -634,9 +683,9 @@ export class MemoryStore implements MemoryStorage {
 
   idsMissingVector(model: ModelRecord, limit: number): number[] {
     return this.sql(
-        `SELECT m.id FROM memories m WHERE NOT EXISTS (SELECT 1 FROM ${model.vecTable} v WHERE v.memory_id = m.id)
+      `SELECT m.id FROM memories m WHERE NOT EXISTS (SELECT 1 FROM ${model.vecTable} v WHERE v.memory_id = m.id)
          ORDER BY m.id LIMIT ?`,
-      )
+    )
       .pluck()
       .all(limit) as number[];
   }

@@ -147,12 +147,18 @@ export const migrations: readonly Migration[] = [
   // 3: int8 copies of every model's vectors, loaded into the in-memory quantised index (store/vector-index.ts) at
   // start. Filled here from the float vectors of databases made before it.
   (db) => {
-    const models = db.prepare('SELECT id, vec_table AS vecTable FROM embedding_models').all() as { id: number; vecTable: string }[];
+    const models = db.prepare('SELECT id, vec_table AS vecTable FROM embedding_models').all() as {
+      id: number;
+      vecTable: string;
+    }[];
     for (const m of models) {
       const table = quantTable(m.id);
       db.exec(`CREATE TABLE ${table} (memory_id INTEGER PRIMARY KEY, q BLOB NOT NULL, scale REAL NOT NULL)`);
       const insert = db.prepare(`INSERT INTO ${table} (memory_id, q, scale) VALUES (?, ?, ?)`);
-      for (const row of db.prepare(`SELECT memory_id AS id, embedding FROM ${m.vecTable}`).iterate() as Iterable<{ id: number; embedding: Buffer }>) {
+      for (const row of db.prepare(`SELECT memory_id AS id, embedding FROM ${m.vecTable}`).iterate() as Iterable<{
+        id: number;
+        embedding: Buffer;
+      }>) {
         const vector = new Float32Array(row.embedding.buffer, row.embedding.byteOffset, row.embedding.byteLength / 4);
         const { q, scale } = QuantizedIndex.quantize(vector);
         insert.run(row.id, Buffer.from(q.buffer, q.byteOffset, q.byteLength), scale);

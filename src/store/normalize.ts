@@ -13,7 +13,9 @@ export const MAX_TAG_LENGTH = 100;
 export function normalizeContent(content: unknown, field = 'content'): string {
   if (typeof content !== 'string') throw badArgs(`\`${field}\` must be a string, got ${describe(content)}`);
   if (!content.isWellFormed()) {
-    throw badArgs(`\`${field}\` is not valid Unicode text (it holds a lone surrogate, which cannot be stored as UTF-8)`);
+    throw badArgs(
+      `\`${field}\` is not valid Unicode text (it holds a lone surrogate, which cannot be stored as UTF-8)`,
+    );
   }
   if (content.includes('\u0000')) throw badArgs(`\`${field}\` must not contain NUL characters`);
   const normalized = content
@@ -29,7 +31,8 @@ export function normalizeContent(content: unknown, field = 'content'): string {
   return normalized;
 }
 
-export const contentHash = (normalized: string): string => createHash('sha256').update(normalized, 'utf8').digest('hex');
+export const contentHash = (normalized: string): string =>
+  createHash('sha256').update(normalized, 'utf8').digest('hex');
 
 /** Why `tags` (an array of strings, or one comma-separated string) cannot be tags, or null when it can. */
 export function tagsProblem(tags: unknown): string | null {

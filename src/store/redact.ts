@@ -2,7 +2,8 @@
  * Privacy before storage (and so before embedding and indexing). Two steps, applied to every text mnemo keeps:
  *
  * 1. Anything between `<private>` and `</private>` is dropped, tags included; an unclosed `<private>` drops the rest.
- * 2. Common secret shapes are replaced by `[REDACTED:<kind>]` (see SECRET_PATTERNS for the list; the README documents it, under "Privacy").
+ * 2. Common secret shapes are replaced by `[REDACTED:<kind>]` (see SECRET_PATTERNS for the list; the README
+ *    documents it, under "Privacy").
  *
  * The patterns favour catching secrets over sparing look-alikes: a long random token after `token=` is gone, even if it
  * was harmless.
@@ -16,7 +17,11 @@ interface SecretPattern {
 }
 
 export const SECRET_PATTERNS: readonly SecretPattern[] = [
-  { kind: 'private-key', pattern: /-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|$)/g },
+  {
+    kind: 'private-key',
+    pattern:
+      /-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|$)/g,
+  },
   { kind: 'aws-access-key', pattern: /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[0-9A-Z]{16}\b/g },
   { kind: 'github-token', pattern: /\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b/g },
   { kind: 'gitlab-token', pattern: /\bglpat-[A-Za-z0-9_-]{20,}\b/g },
@@ -68,7 +73,13 @@ export function redact(text: string): string {
     out = out.replace(pattern, (match, ...groups: unknown[]) => {
       if (group === undefined) return marker;
       const value = groups[group - 1];
-      if (typeof value !== 'string' || value.startsWith('[REDACTED') || value.startsWith('"[REDACTED') || value.startsWith("'[REDACTED")) return match;
+      if (
+        typeof value !== 'string' ||
+        value.startsWith('[REDACTED') ||
+        value.startsWith('"[REDACTED') ||
+        value.startsWith("'[REDACTED")
+      )
+        return match;
       const at = match.lastIndexOf(value);
       // A quoted value keeps its quotes, so JSON and code around it stay well-formed.
       const quote = value[0] === '"' || value[0] === "'" ? value[0] : '';
@@ -100,7 +111,8 @@ export function redactDeep(value: unknown, depth = 0): unknown {
   if (Array.isArray(value)) return value.map((v) => redactDeep(v, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
-    const secretField = typeof v === 'string' && v.length > 0 && SECRET_FIELD.test(k.toLowerCase().replace(/[-\s]/g, '_'));
+    const secretField =
+      typeof v === 'string' && v.length > 0 && SECRET_FIELD.test(k.toLowerCase().replace(/[-\s]/g, '_'));
     out[redact(k)] = secretField ? '[REDACTED:secret-field]' : redactDeep(v, depth + 1);
   }
   return out;

@@ -31,7 +31,10 @@ export interface MemoryStorage {
   /**
    * Inserts new memories (with their vectors); a known hash merges its tags instead and comes back `created: false`.
    */
-  insertMany(items: { memory: NewMemory; vector: Float32Array | null }[], model: ModelRecord): { row: MemoryRow; created: boolean }[];
+  insertMany(
+    items: { memory: NewMemory; vector: Float32Array | null }[],
+    model: ModelRecord,
+  ): { row: MemoryRow; created: boolean }[];
   putVectors(items: { id: number; vector: Float32Array }[], model: ModelRecord): void;
   update(id: number, patch: MemoryPatch): void;
   /** Removes memories with their tags, index entries and vectors of every model; returns how many went. */
@@ -69,7 +72,11 @@ export interface MemoryStorage {
   /** Full-text matches for an FTS query, BM25 best first. */
   keyword(ftsQuery: string, k: number, filter?: MemoryFilter): KeywordHit[];
   /** For each id, the memories just before and after it in time (same project, within windowMs), within the filter. */
-  neighbours(ids: readonly number[], windowMs: number, filter?: MemoryFilter): { id: number; prev: number | null; next: number | null }[];
+  neighbours(
+    ids: readonly number[],
+    windowMs: number,
+    filter?: MemoryFilter,
+  ): { id: number; prev: number | null; next: number | null }[];
 
   // Describing.
   tagCounts(limit: number, project?: string): TagCount[];
@@ -90,7 +97,11 @@ export interface MemoryStorage {
 export interface CaptureStorage {
   // One transaction per hook event, committed before the reply.
   sessionStart(session: SessionFacts, now: number): { abandoned: string[] };
-  userPrompt(session: SessionFacts, prompt: { promptId?: string | undefined; text: string }, now: number): { prompt: PromptRow; created: boolean };
+  userPrompt(
+    session: SessionFacts,
+    prompt: { promptId?: string | undefined; text: string },
+    now: number,
+  ): { prompt: PromptRow; created: boolean };
   toolUse(session: SessionFacts, event: ToolEventFacts, now: number): { created: boolean };
   stop(session: SessionFacts, turnEnd: { promptId?: string | undefined; message: string | null }, now: number): void;
   sessionEnd(session: SessionFacts, reason: string, now: number): void;

@@ -131,7 +131,8 @@ export class QuantizedIndex {
     for (let w = 0; w < this.words; w++) {
       let bits = 0;
       const base = w * 32;
-      for (let b = 0; b < 32 && base + b < this.dim; b++) if (this.q[o + base + b]! * s > this.mean[base + b]!) bits |= 1 << b;
+      for (let b = 0; b < 32 && base + b < this.dim; b++)
+        if (this.q[o + base + b]! * s > this.mean[base + b]!) bits |= 1 << b;
       this.codes[c + w] = bits >>> 0;
     }
   }
@@ -163,7 +164,11 @@ export class QuantizedIndex {
    * The `k` nearest by cosine distance (1 - similarity), among ids `allowed` accepts. `shortlist` codes go on to the
    * int8 re-scoring; more is slower and closer to exact.
    */
-  search(vector: Float32Array, k: number, options: { allowed?: (id: number) => boolean; shortlist?: number } = {}): { id: number; distance: number }[] {
+  search(
+    vector: Float32Array,
+    k: number,
+    options: { allowed?: (id: number) => boolean; shortlist?: number } = {},
+  ): { id: number; distance: number }[] {
     const n = this.n;
     if (n === 0 || k <= 0) return [];
     let norm = 0;
@@ -189,7 +194,7 @@ export class QuantizedIndex {
         let x = this.codes[o + w]! ^ qc[w]!;
         x -= (x >>> 1) & 0x55555555;
         x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-        s += (Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24);
+        s += Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
       }
       dist[i] = s;
       hist[s]!++;

@@ -15,7 +15,13 @@ export const FALLBACK_CLIENT = join(REPO, 'dist', 'client', 'fallback.js');
 /** An environment whose MNEMO_HOME is a fresh temp dir (short, so the socket path fits) and whose model is given. */
 export function testEnv(model = tinyPack()): NodeJS.ProcessEnv {
   const home = mkdtempSync(join(tmpdir(), 'mn-'));
-  const env: NodeJS.ProcessEnv = { ...process.env, MNEMO_HOME: home, MNEMO_MODEL: model, MNEMO_CLI: CLI, MNEMO_NODE: process.execPath };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    MNEMO_HOME: home,
+    MNEMO_MODEL: model,
+    MNEMO_CLI: CLI,
+    MNEMO_NODE: process.execPath,
+  };
   delete env.XDG_RUNTIME_DIR;
   delete env.XDG_DATA_HOME;
   delete env.XDG_CONFIG_HOME;
@@ -35,7 +41,10 @@ export interface DaemonProcess {
 
 /** Runs `mnemo daemon` as a real process and waits until it answers and its model is warm. */
 export async function startDaemon(env = testEnv(), args: string[] = [], waitReady = true): Promise<DaemonProcess> {
-  const proc = spawn(process.execPath, [CLI, 'daemon', '--threads', '1', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [CLI, 'daemon', '--threads', '1', ...args], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   proc.stdout.on('data', (d) => (out += d));
   proc.stderr.on('data', (d) => (out += d));

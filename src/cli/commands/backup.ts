@@ -7,7 +7,8 @@ import { daemonCall, say, tryConnect, UsageError, type Command } from '../comman
 export const backup: Command = {
   name: 'backup',
   usage: '[FILE]',
-  summary: 'a consistent copy of the database while the daemon serves (default: backups/ in the data dir; the newest 5 kept)',
+  summary:
+    'a consistent copy of the database while the daemon serves (default: backups/ in the data dir; the newest 5 kept)',
   flags: [],
   ops: ['backup'],
   run(p) {
@@ -42,10 +43,13 @@ export const restoreBackup: Command = {
     try {
       const db = new Database(file, { readonly: true, fileMustExist: true });
       try {
-        const problems = (db.pragma('quick_check(5)') as { quick_check: string }[]).map((r) => r.quick_check).filter((r) => r !== 'ok');
+        const problems = (db.pragma('quick_check(5)') as { quick_check: string }[])
+          .map((r) => r.quick_check)
+          .filter((r) => r !== 'ok');
         if (problems.length > 0) throw new Error(`it is damaged: ${problems.join('; ')}`);
         const version = db.pragma('user_version', { simple: true }) as number;
-        if (version > SCHEMA_VERSION) throw new Error(`it was made by a newer mnemo (schema ${version}; this one reads up to ${SCHEMA_VERSION})`);
+        if (version > SCHEMA_VERSION)
+          throw new Error(`it was made by a newer mnemo (schema ${version}; this one reads up to ${SCHEMA_VERSION})`);
         memories = (db.prepare('SELECT count(*) AS n FROM memories').get() as { n: number }).n;
       } finally {
         db.close();
@@ -71,7 +75,11 @@ export const restoreBackup: Command = {
     copyFileSync(file, tmp);
     for (const f of [`${paths.dbPath}-wal`, `${paths.dbPath}-shm`]) rmSync(f, { force: true });
     renameSync(tmp, paths.dbPath);
-    say(json, { restored: file, memories, kept }, `restored ${file} (${memories} memories)${kept ? `; the database it replaced is kept at ${kept}` : ''}`);
+    say(
+      json,
+      { restored: file, memories, kept },
+      `restored ${file} (${memories} memories)${kept ? `; the database it replaced is kept at ${kept}` : ''}`,
+    );
     return 0;
   },
 };

@@ -6,8 +6,18 @@ import { alive, intValue, print, say, tryConnect, type Command, type Parsed } fr
 
 /** Starting, stopping and describing the daemon. */
 
-const model = { name: 'model', kind: 'string', value: 'M', help: 'the model pack: a folder, a pulled model name, offline or auto' } as const;
-const threads = { name: 'threads', kind: 'string', value: 'N', help: 'embedding worker threads (default: the number of cores)' } as const;
+const model = {
+  name: 'model',
+  kind: 'string',
+  value: 'M',
+  help: 'the model pack: a folder, a pulled model name, offline or auto',
+} as const;
+const threads = {
+  name: 'threads',
+  kind: 'string',
+  value: 'N',
+  help: 'embedding worker threads (default: the number of cores)',
+} as const;
 
 /** Runs the daemon in this process (`mnemo daemon`, `mnemo start --foreground`). */
 async function launch(values: Parsed['values']) {
@@ -57,7 +67,10 @@ export const start: Command = {
 };
 
 /** Starts the daemon (or finds it running); what to print, or null after a foreground run has ended. */
-async function startDaemonCli({ values, json }: Parsed): Promise<{ data: Record<string, unknown>; text: string } | null> {
+async function startDaemonCli({
+  values,
+  json,
+}: Parsed): Promise<{ data: Record<string, unknown>; text: string } | null> {
   if (values.threads !== undefined) intValue('threads', values.threads);
   if (values.pull) {
     const { pull } = await import('./model.js');
@@ -67,7 +80,10 @@ async function startDaemonCli({ values, json }: Parsed): Promise<{ data: Record<
   if (running) {
     const hello = await running.hello();
     running.close();
-    return { data: { running: true, alreadyRunning: true, ...hello }, text: `mnemo is already running (pid ${hello.pid}, ${hello.state})` };
+    return {
+      data: { running: true, alreadyRunning: true, ...hello },
+      text: `mnemo is already running (pid ${hello.pid}, ${hello.state})`,
+    };
   }
   if (values.foreground) {
     const began = performance.now();
@@ -78,7 +94,9 @@ async function startDaemonCli({ values, json }: Parsed): Promise<{ data: Record<
       await d.stop();
       throw err;
     }
-    process.stderr.write(`mnemo ready in ${Math.round(performance.now() - began)} ms on ${d.files.socket} (Ctrl-C stops)\n`);
+    process.stderr.write(
+      `mnemo ready in ${Math.round(performance.now() - began)} ms on ${d.files.socket} (Ctrl-C stops)\n`,
+    );
     await d.stopped;
     return null;
   }
@@ -94,11 +112,18 @@ async function startDaemonCli({ values, json }: Parsed): Promise<{ data: Record<
   const hello = await client.hello();
   client.close();
   const ms = Math.round(performance.now() - began);
-  return { data: { running: true, startedMs: ms, ...hello }, text: `mnemo started (pid ${hello.pid}, model ${hello.model?.name}, ready in ${ms} ms)` };
+  return {
+    data: { running: true, startedMs: ms, ...hello },
+    text: `mnemo started (pid ${hello.pid}, model ${hello.model?.name}, ready in ${ms} ms)`,
+  };
 }
 
 /** Waits for a daemon just spawned to be ready; on failure, says why with the end of its output. */
-async function waitStarted(pid: number | undefined, json: boolean, since: { out: number; log: number }): Promise<MnemoClient> {
+async function waitStarted(
+  pid: number | undefined,
+  json: boolean,
+  since: { out: number; log: number },
+): Promise<MnemoClient> {
   const tty = process.stderr.isTTY && !json;
   const deadline = Date.now() + 60_000;
   for (;;) {
@@ -136,7 +161,8 @@ const sizeOf = (path: string) => (existsSync(path) ? statSync(path).size : 0);
  * not a database"), else the last line it printed that is not an onnxruntime warning.
  */
 function startFailure(paths: ReturnType<typeof resolvePaths>, since: { out: number; log: number }): string | null {
-  const after = (path: string, offset: number) => (existsSync(path) ? readFileSync(path).subarray(offset).toString('utf8') : '');
+  const after = (path: string, offset: number) =>
+    existsSync(path) ? readFileSync(path).subarray(offset).toString('utf8') : '';
   for (const line of after(paths.daemonLog, since.log).trim().split('\n').reverse()) {
     try {
       const entry = JSON.parse(line) as { level?: number; msg?: string; err?: { message?: string } };
@@ -172,7 +198,11 @@ export const stop: Command = {
   ops: ['shutdown'],
   async run({ json }) {
     const r = await stopDaemon();
-    say(json, r ? { running: false, ...r } : { running: false }, r ? `mnemo stopped (pid ${r.stopped})` : 'mnemo is not running');
+    say(
+      json,
+      r ? { running: false, ...r } : { running: false },
+      r ? `mnemo stopped (pid ${r.stopped})` : 'mnemo is not running',
+    );
     return 0;
   },
 };
@@ -204,7 +234,9 @@ export const status: Command = {
       return 3;
     }
     try {
-      print(json ? { running: true, ...(await client.status()) } : await client.request('status', {}, { render: 'text' }));
+      print(
+        json ? { running: true, ...(await client.status()) } : await client.request('status', {}, { render: 'text' }),
+      );
       return 0;
     } finally {
       client.close();

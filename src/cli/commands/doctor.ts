@@ -32,7 +32,8 @@ export async function doctor(json: boolean): Promise<number> {
     try {
       accessSync(dir, constants.W_OK);
       const mode = statSync(dir).mode & 0o777;
-      if (privateDir && mode & 0o077) add(name, 'warn', `${dir} is mode ${mode.toString(8)}; other users can look in (want 700)`);
+      if (privateDir && mode & 0o077)
+        add(name, 'warn', `${dir} is mode ${mode.toString(8)}; other users can look in (want 700)`);
       else add(name, 'ok', dir);
     } catch {
       add(name, 'fail', `${dir} is not writable`);
@@ -54,11 +55,25 @@ export async function doctor(json: boolean): Promise<number> {
     const choice = chooseModel(paths, process.env, undefined, config);
     if (choice.build) {
       const { wordVectorsPath } = await import('../../embed/registry.js');
-      if (wordVectorsPath()) add('model', 'warn', `the offline pack is built at the first start (${choice.dir}); ${choice.notice ?? ''}`.trim());
-      else add('model', 'fail', 'no model installed and no word vectors to build the offline pack from; run `mnemo model pull`');
+      if (wordVectorsPath())
+        add(
+          'model',
+          'warn',
+          `the offline pack is built at the first start (${choice.dir}); ${choice.notice ?? ''}`.trim(),
+        );
+      else
+        add(
+          'model',
+          'fail',
+          'no model installed and no word vectors to build the offline pack from; run `mnemo model pull`',
+        );
     } else {
       const m = readManifest(choice.dir);
-      add('model', choice.notice ? 'warn' : 'ok', `${m.name} (${m.dimension} dimensions) in ${choice.dir}${choice.notice ? `; ${choice.notice}` : ''}`);
+      add(
+        'model',
+        choice.notice ? 'warn' : 'ok',
+        `${m.name} (${m.dimension} dimensions) in ${choice.dir}${choice.notice ? `; ${choice.notice}` : ''}`,
+      );
     }
   } catch (err) {
     add('model', 'fail', (err as Error).message);
@@ -75,20 +90,29 @@ export async function doctor(json: boolean): Promise<number> {
     add(
       'native client',
       'warn',
-      `not built (no C compiler, or npm did not run mnemo's install script); hooks use the slower Node.js client; build it with \`node ${join(PACKAGE_ROOT, 'scripts', 'build-client.mjs')}\``,
+      `not built (no C compiler, or npm did not run mnemo's install script); hooks use the slower Node.js ` +
+        `client; build it with \`node ${join(PACKAGE_ROOT, 'scripts', 'build-client.mjs')}\``,
     );
   }
 
   const { ORT_BINDING_PATH, ORT_PATH } = await import('../../embed/ort.js');
   if (existsSync(ORT_BINDING_PATH)) add('onnx runtime', 'ok', ORT_PATH);
-  else add('onnx runtime', 'fail', `no build for ${process.platform}/${process.arch} in ${ORT_PATH}; mnemo runs on Linux (x64, arm64) and macOS (arm64)`);
+  else
+    add(
+      'onnx runtime',
+      'fail',
+      `no build for ${process.platform}/${process.arch} in ${ORT_PATH}; ` +
+        'mnemo runs on Linux (x64, arm64) and macOS (arm64)',
+    );
 
   try {
     const client = await connect({ connectTimeoutMs: 1000, timeoutMs: 5000 });
     const hello = await client.hello();
     client.close();
-    if (hello.protocol !== PROTOCOL_VERSION) add('daemon', 'fail', `pid ${hello.pid} speaks protocol ${hello.protocol}; run mnemo restart`);
-    else if (!hello.ready) add('daemon', isFailedState(hello.state) ? 'fail' : 'warn', `pid ${hello.pid}: ${hello.state}`);
+    if (hello.protocol !== PROTOCOL_VERSION)
+      add('daemon', 'fail', `pid ${hello.pid} speaks protocol ${hello.protocol}; run mnemo restart`);
+    else if (!hello.ready)
+      add('daemon', isFailedState(hello.state) ? 'fail' : 'warn', `pid ${hello.pid}: ${hello.state}`);
     else add('daemon', 'ok', `pid ${hello.pid}, ${hello.model?.name}, up ${Math.round(hello.uptimeMs / 1000)} s`);
   } catch {
     add('daemon', 'warn', 'not running (hooks start it; or run mnemo start)');
@@ -97,7 +121,12 @@ export async function doctor(json: boolean): Promise<number> {
   if (existsSync(paths.dbPath)) {
     const problems = await checkDatabase(paths.dbPath);
     if (problems.length > 0) add('database', 'fail', `${paths.dbPath} is damaged: ${problems.join('; ')}`);
-    else add('database', 'ok', `${paths.dbPath} (${(statSync(paths.dbPath).size / 1048576).toFixed(1)} MiB, structure checked)`);
+    else
+      add(
+        'database',
+        'ok',
+        `${paths.dbPath} (${(statSync(paths.dbPath).size / 1048576).toFixed(1)} MiB, structure checked)`,
+      );
   } else add('database', 'warn', `${paths.dbPath} does not exist yet (made on first start)`);
   try {
     const s = statfsSync(paths.dataDir);
@@ -131,7 +160,8 @@ async function checkDatabase(path: string): Promise<string[]> {
 export const doctorCommand: Command = {
   name: 'doctor',
   usage: '',
-  summary: 'check paths, permissions, config, model, native client, daemon and database, one line each (exit 1 on a failure)',
+  summary:
+    'check paths, permissions, config, model, native client, daemon and database, one line each (exit 1 on a failure)',
   flags: [],
   ops: ['hello'],
   run: ({ json }) => doctor(json),

@@ -15,13 +15,19 @@ export const hooks: Command = {
   ].join('\n'),
   flags: [
     { name: 'scope', kind: 'string', value: 'S', help: 'project (default: the git work tree here) or user' },
-    { name: 'project', kind: 'string', value: 'DIR', help: 'the project folder (default: the git work tree of the current folder)' },
+    {
+      name: 'project',
+      kind: 'string',
+      value: 'DIR',
+      help: 'the project folder (default: the git work tree of the current folder)',
+    },
   ],
   ops: ['hello'],
   async run({ values, positionals, json }) {
     const [action] = positionals;
     const scope = (values.scope ?? 'project') as string;
-    if (scope !== 'project' && scope !== 'user') throw new UsageError(`--scope must be project or user, got '${scope}'`);
+    if (scope !== 'project' && scope !== 'user')
+      throw new UsageError(`--scope must be project or user, got '${scope}'`);
     const projectDir = projectDirOf(typeof values.project === 'string' ? values.project : process.cwd());
     switch (action) {
       case 'install': {
@@ -29,7 +35,9 @@ export const hooks: Command = {
         const lines = [
           `${r.changed ? 'installed' : 'already installed'}: mnemo hooks for ${r.events.join(', ')} in ${r.path}`,
           ...(r.gitignore ? [`added ${relativeTo(projectDir, r.path)} to ${r.gitignore}`] : []),
-          ...(r.changed && existsSync(`${r.path}.mnemo-backup`) ? [`backup of the previous file: ${r.path}.mnemo-backup`] : []),
+          ...(r.changed && existsSync(`${r.path}.mnemo-backup`)
+            ? [`backup of the previous file: ${r.path}.mnemo-backup`]
+            : []),
         ];
         say(json, r, lines.join('\n'));
         return 0;
@@ -41,7 +49,8 @@ export const hooks: Command = {
       }
       case 'status': {
         // Status shows every place hooks can be installed; a --scope would be silently ignored.
-        if (values.scope !== undefined) throw new UsageError('--scope is for install and uninstall; status shows every scope');
+        if (values.scope !== undefined)
+          throw new UsageError('--scope is for install and uninstall; status shows every scope');
         const places = [
           { scope: 'project', path: settingsPath('project', projectDir) },
           { scope: 'project (shared)', path: join(projectDir, '.claude', 'settings.json') },
@@ -50,14 +59,26 @@ export const hooks: Command = {
         const client = await tryConnect();
         const hello = client ? await client.hello() : null;
         client?.close();
-        const daemon = hello ? { running: true, pid: hello.pid, ready: hello.ready, state: hello.state } : { running: false };
-        const lines = places.map((p) => `${p.scope.padEnd(17)} ${p.events ? p.events.join(', ') : 'not installed'}  (${p.path})`);
-        lines.push(hello ? `daemon            answers (pid ${hello.pid}, ${hello.state})` : 'daemon            not running (the first hook starts it)');
+        const daemon = hello
+          ? { running: true, pid: hello.pid, ready: hello.ready, state: hello.state }
+          : { running: false };
+        const lines = places.map(
+          (p) => `${p.scope.padEnd(17)} ${p.events ? p.events.join(', ') : 'not installed'}  (${p.path})`,
+        );
+        lines.push(
+          hello
+            ? `daemon            answers (pid ${hello.pid}, ${hello.state})`
+            : 'daemon            not running (the first hook starts it)',
+        );
         say(json, { places, daemon }, lines.join('\n'));
         return 0;
       }
       default:
-        throw new UsageError(action ? `unknown action '${action}'; see \`mnemo hooks --help\`` : 'give an action: mnemo hooks install | uninstall | status');
+        throw new UsageError(
+          action
+            ? `unknown action '${action}'; see \`mnemo hooks --help\``
+            : 'give an action: mnemo hooks install | uninstall | status',
+        );
     }
   },
 };

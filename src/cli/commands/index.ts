@@ -36,4 +36,3 @@ export const COMMANDS: [group: string, name: string, load: Loader][] = [
 
 /** Every command, loaded (for help and for the test that holds the CLI to the op table). */
 export const allCommands = (): Promise<Command[]> => Promise.all(COMMANDS.map(([, , load]) => load()));
-

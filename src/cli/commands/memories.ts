@@ -2,22 +2,84 @@ import { daemonCall, readStdin, UsageError, type Command, type Flag, flagArgs } 
 
 /** The commands that send one memory operation: their flags fill the op's arguments (protocol/ops.ts). */
 
-const project: Flag = { name: 'project', kind: 'string', value: 'P', field: 'project', help: 'only memories of this project (its folder)' };
-const type: Flag = { name: 'type', kind: 'string', value: 'T', field: 'type', help: 'only memories of this type (note, decision, observation, ...)' };
-const tag: Flag = { name: 'tag', short: 't', kind: 'list', value: 'TAG', field: 'tags', help: 'only memories with this tag (repeat for several: any of them)' };
+const project: Flag = {
+  name: 'project',
+  kind: 'string',
+  value: 'P',
+  field: 'project',
+  help: 'only memories of this project (its folder)',
+};
+const type: Flag = {
+  name: 'type',
+  kind: 'string',
+  value: 'T',
+  field: 'type',
+  help: 'only memories of this type (note, decision, observation, ...)',
+};
+const tag: Flag = {
+  name: 'tag',
+  short: 't',
+  kind: 'list',
+  value: 'TAG',
+  field: 'tags',
+  help: 'only memories with this tag (repeat for several: any of them)',
+};
 const FILTERS: Flag[] = [
   project,
   tag,
-  { name: 'all-tags', kind: 'boolean', field: 'tagMode', set: 'all', help: 'with -t: memories with every tag given, not any' },
+  {
+    name: 'all-tags',
+    kind: 'boolean',
+    field: 'tagMode',
+    set: 'all',
+    help: 'with -t: memories with every tag given, not any',
+  },
   type,
-  { name: 'since', kind: 'string', value: 'DATE', field: 'since', help: 'made at or after DATE (ISO 8601, e.g. 2026-11-01)' },
+  {
+    name: 'since',
+    kind: 'string',
+    value: 'DATE',
+    field: 'since',
+    help: 'made at or after DATE (ISO 8601, e.g. 2026-11-01)',
+  },
   { name: 'until', kind: 'string', value: 'DATE', field: 'until', help: 'made before DATE' },
-  { name: 'time', kind: 'string', value: 'EXPR', field: 'time', help: 'made within a time in words: "last week", "yesterday", "past 3 days"' },
+  {
+    name: 'time',
+    kind: 'string',
+    value: 'EXPR',
+    field: 'time',
+    help: 'made within a time in words: "last week", "yesterday", "past 3 days"',
+  },
 ];
-const session: Flag = { name: 'session', kind: 'string', value: 'ID', field: 'sessionId', help: 'only memories of this Claude Code session' };
-const limit = (dflt: number): Flag => ({ name: 'limit', short: 'n', kind: 'int', value: 'N', field: 'limit', help: `at most N results (1 to 100; default ${dflt})` });
-const mode: Flag = { name: 'mode', kind: 'string', value: 'M', field: 'mode', help: 'hybrid (default), semantic or keyword' };
-const full: Flag = { name: 'full', kind: 'boolean', field: 'format', set: 'full', help: 'whole memories with metadata and both scores' };
+const session: Flag = {
+  name: 'session',
+  kind: 'string',
+  value: 'ID',
+  field: 'sessionId',
+  help: 'only memories of this Claude Code session',
+};
+const limit = (dflt: number): Flag => ({
+  name: 'limit',
+  short: 'n',
+  kind: 'int',
+  value: 'N',
+  field: 'limit',
+  help: `at most N results (1 to 100; default ${dflt})`,
+});
+const mode: Flag = {
+  name: 'mode',
+  kind: 'string',
+  value: 'M',
+  field: 'mode',
+  help: 'hybrid (default), semantic or keyword',
+};
+const full: Flag = {
+  name: 'full',
+  kind: 'boolean',
+  field: 'format',
+  set: 'full',
+  help: 'whole memories with metadata and both scores',
+};
 
 export const store: Command = {
   name: 'store',
@@ -33,7 +95,8 @@ export const store: Command = {
   async run(p) {
     let content = p.positionals.join(' ');
     if (content === '' || content === '-') {
-      if (process.stdin.isTTY) throw new UsageError('give the text to store, or pipe it in: echo "..." | mnemo store -');
+      if (process.stdin.isTTY)
+        throw new UsageError('give the text to store, or pipe it in: echo "..." | mnemo store -');
       content = await readStdin();
     }
     return daemonCall(this, p, 'store', { content, ...flagArgs(this, p.values) }, { content: 'the text' });
@@ -44,13 +107,21 @@ export const search: Command = {
   name: 'search',
   usage: '<query> [options]',
   summary: 'rank memories for a query: hybrid (keyword and meaning, the default), semantic or keyword',
-  details: 'examples:\n  mnemo search "which logging library"\n' + '  mnemo search retry --mode keyword -t decision --time "last month"',
+  details:
+    'examples:\n  mnemo search "which logging library"\n' +
+    '  mnemo search retry --mode keyword -t decision --time "last month"',
   ops: ['search'],
   flags: [
     mode,
     limit(5),
     ...FILTERS,
-    { name: 'min-score', kind: 'number', value: 'X', field: 'minScore', help: 'leave out results scoring below X (0 to 1)' },
+    {
+      name: 'min-score',
+      kind: 'number',
+      value: 'X',
+      field: 'minScore',
+      help: 'leave out results scoring below X (0 to 1)',
+    },
     full,
     { name: 'budget', kind: 'int', value: 'TOKENS', field: 'budget', help: 'compact text cut to fit this many tokens' },
   ],
@@ -74,7 +145,13 @@ export const recall: Command = {
   run(p) {
     const [time, ...query] = p.positionals;
     if (!time) throw new UsageError('give a time: mnemo recall "last week" [query]');
-    return daemonCall(this, p, 'recall', { time, ...(query.length > 0 ? { query: query.join(' ') } : {}), ...flagArgs(this, p.values) }, { time: '<time expression>', query: '[query]' });
+    return daemonCall(
+      this,
+      p,
+      'recall',
+      { time, ...(query.length > 0 ? { query: query.join(' ') } : {}), ...flagArgs(this, p.values) },
+      { time: '<time expression>', query: '[query]' },
+    );
   },
 };
 
@@ -100,7 +177,13 @@ export const update: Command = {
     { name: 'add-tag', kind: 'list', value: 'TAG', field: 'addTags', help: 'add a tag' },
     { name: 'remove-tag', kind: 'list', value: 'TAG', field: 'removeTags', help: 'remove a tag' },
     { ...type, help: 'set its type' },
-    { name: 'metadata', kind: 'json', value: 'JSON', field: 'metadata', help: 'merged into its metadata (a null value removes a key)' },
+    {
+      name: 'metadata',
+      kind: 'json',
+      value: 'JSON',
+      field: 'metadata',
+      help: 'merged into its metadata (a null value removes a key)',
+    },
   ],
   run(p) {
     if (p.positionals.length !== 1) throw new UsageError('give one hash: mnemo update a1b2c3d4 --add-tag important');
@@ -112,7 +195,8 @@ export const remove: Command = {
   name: 'delete',
   usage: '[<hash>...] [options]',
   summary: 'move memories to the trash by hash, or by a filter (never an empty one); --dry-run shows what would go',
-  details: 'Every filter given must hold, and a hash given with filters goes only if the filters match it too. Deleted\n' +
+  details:
+    'Every filter given must hold, and a hash given with filters goes only if the filters match it too. Deleted\n' +
     'memories stay in the trash for 7 days (config `trashDays`): `mnemo trash` lists them, ' +
     '`mnemo restore` brings them back.\n' +
     'examples:\n  mnemo delete a1b2c3d4\n  mnemo delete -t scratch --until 2026-01-01 --dry-run',
@@ -157,7 +241,9 @@ export const trash: Command = {
   usage: '[options]',
   summary: 'the deleted memories still restorable, most recently deleted first',
   ops: ['trash'],
-  flags: [{ name: 'limit', short: 'n', kind: 'int', value: 'N', field: 'limit', help: 'at most N (1 to 100; default 20)' }],
+  flags: [
+    { name: 'limit', short: 'n', kind: 'int', value: 'N', field: 'limit', help: 'at most N (1 to 100; default 20)' },
+  ],
   run(p) {
     return daemonCall(this, p, 'trash', flagArgs(this, p.values));
   },

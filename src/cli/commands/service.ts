@@ -31,7 +31,13 @@ export const service: Command = {
       case 'install': {
         if (values.print) {
           const units = renderUnits();
-          say(json, units, Object.entries(units.files).map(([name, text]) => `# ${join(units.dir, name)}\n${text}`).join('\n'));
+          say(
+            json,
+            units,
+            Object.entries(units.files)
+              .map(([name, text]) => `# ${join(units.dir, name)}\n${text}`)
+              .join('\n'),
+          );
           return 0;
         }
         const r = installService({ enable: values['no-enable'] !== true, ...dir });

@@ -51,14 +51,15 @@ async function importer(): Promise<(m: Record<string, unknown>) => Record<string
 export const importCommand: Command = {
   name: 'import',
   usage: '<file | -> | --from mcp-memory-service|claude-mem <db> [--dry-run]',
-  summary: 'memories from `mnemo export` JSON lines (idempotent), or from a peer tool\'s SQLite database',
+  summary: "memories from `mnemo export` JSON lines (idempotent), or from a peer tool's SQLite database",
   flags: [
     { name: 'from', kind: 'string', value: 'PEER', help: 'read a peer database: mcp-memory-service or claude-mem' },
     { name: 'dry-run', kind: 'boolean', help: 'check and count what would be imported, and change nothing' },
   ],
   ops: ['storeBatch'],
   async run({ values, positionals, json }) {
-    if (typeof values.from === 'string') return importFromPeer(values.from, positionals[0], values['dry-run'] === true, json);
+    if (typeof values.from === 'string')
+      return importFromPeer(values.from, positionals[0], values['dry-run'] === true, json);
     const file = positionals[0];
     if (!file) throw new UsageError('give a file of JSON lines (from mnemo export), or - for stdin');
     if (file !== '-' && !existsSync(file)) throw new UsageError(`no such file: ${file}`);
@@ -67,7 +68,10 @@ export const importCommand: Command = {
     const importable = await importer();
     const client = await connectCli();
     // Only now: readline starts reading at once, and lines read before the loop below runs would be lost.
-    const lines = createInterface({ input: file === '-' ? process.stdin : createReadStream(file), crlfDelay: Infinity });
+    const lines = createInterface({
+      input: file === '-' ? process.stdin : createReadStream(file),
+      crlfDelay: Infinity,
+    });
     const tty = process.stderr.isTTY && !json;
     let batch: Record<string, unknown>[] = [];
     let bytes = 0;
@@ -103,7 +107,11 @@ export const importCommand: Command = {
       client.close();
       if (tty) process.stderr.write('\n');
     }
-    say(json, { imported: counts.created, alreadyPresent: counts.existing }, `imported ${counts.created} new memories, ${counts.existing} already present`);
+    say(
+      json,
+      { imported: counts.created, alreadyPresent: counts.existing },
+      `imported ${counts.created} new memories, ${counts.existing} already present`,
+    );
     return 0;
   },
 };
@@ -129,13 +137,18 @@ async function dryRun(file: string, json: boolean): Promise<number> {
   }
   const first = refused[0] ? `; line ${refused[0].line}: ${refused[0].reason}` : '';
   const refusals = refused.length ? `; ${refused.length} lines refused${first}` : '';
-  say(json, { dryRun: true, valid, refused }, `would import ${valid} memories (dry run, nothing changed; memories already stored count as imported)${refusals}`);
+  say(
+    json,
+    { dryRun: true, valid, refused },
+    `would import ${valid} memories (dry run, nothing changed; memories already stored count as imported)${refusals}`,
+  );
   return refused.length > 0 ? 1 : 0;
 }
 
 async function importFromPeer(from: string, file: string | undefined, dryRun: boolean, json: boolean): Promise<number> {
   const { importPeer, PEERS } = await import('../import-peers.js');
-  if (!(PEERS as readonly string[]).includes(from)) throw new UsageError(`--from must be one of ${PEERS.join(', ')}, got '${from}'`);
+  if (!(PEERS as readonly string[]).includes(from))
+    throw new UsageError(`--from must be one of ${PEERS.join(', ')}, got '${from}'`);
   if (!file) throw new UsageError(`give the ${from} database file: mnemo import --from ${from} <file>`);
   const client = dryRun ? null : await connectCli();
   try {
@@ -153,5 +166,3 @@ async function importFromPeer(from: string, file: string | undefined, dryRun: bo
     client?.close();
   }
 }
-
-

@@ -22,7 +22,12 @@ export const TINY_SHAPE: BertShape = { layers: 2, hidden: 32, heads: 2, ffn: 64,
  * and LayerNormalization. Inputs input_ids, attention_mask, token_type_ids [batch, seq]; output last_hidden_state
  * [batch, seq, hidden]. Weights are seeded random numbers with BERT's initialisation scale.
  */
-export function buildBertOnnx(shape: BertShape, vocabSize: number, seed: number, quantize: 'none' | 'int8' = 'none'): Uint8Array {
+export function buildBertOnnx(
+  shape: BertShape,
+  vocabSize: number,
+  seed: number,
+  quantize: 'none' | 'int8' = 'none',
+): Uint8Array {
   const { layers, hidden: H, heads, ffn: F, maxPositions } = shape;
   if (H % heads !== 0) throw new RangeError(`hidden (${H}) must be a multiple of heads (${heads})`);
   const dh = H / heads;
@@ -33,20 +38,34 @@ export function buildBertOnnx(shape: BertShape, vocabSize: number, seed: number,
   const zeros = (name: string, n: number) => g.floats(name, [n], new Float32Array(n));
   const ones = (name: string, n: number) => g.floats(name, [n], new Float32Array(n).fill(1));
   const layerNorm = (x: string, prefix: string) =>
-    g.op('LayerNormalization', [x, ones(`${prefix}.gamma`, H), zeros(`${prefix}.beta`, H)], { axis: -1, epsilon: 1e-12 });
+    g.op('LayerNormalization', [x, ones(`${prefix}.gamma`, H), zeros(`${prefix}.beta`, H)], {
+      axis: -1,
+      epsilon: 1e-12,
+    });
   /** Per-tensor symmetric int8 weights, as onnxruntime's dynamic quantisation stores them. */
   const int8Weight = (name: string, dims: number[]) => {
     const values = rnd.normals(size(dims), 0.02);
     let max = 0;
     for (const v of values) max = Math.max(max, Math.abs(v));
     const scale = max / 127;
-    return { q: g.int8s(name, dims, Int8Array.from(values, (v) => Math.round(v / scale))), scale: g.floats(`${name}.scale`, [], [scale]) };
+    return {
+      q: g.int8s(
+        name,
+        dims,
+        Int8Array.from(values, (v) => Math.round(v / scale)),
+      ),
+      scale: g.floats(`${name}.scale`, [], [scale]),
+    };
   };
   const int8Zero = g.int8s('int8_zero', [], new Int8Array(1));
   // The dense layers of the int8 form are what quantize_dynamic writes: DynamicQuantizeLinear on the activations,
   // MatMulInteger against int8 weights, then the two scales multiplied back in.
   const dense = (x: string, prefix: string, inDim: number, outDim: number) => {
-    if (quantize === 'none') return g.op('Add', [g.op('MatMul', [x, w(`${prefix}.weight`, [inDim, outDim])]), zeros(`${prefix}.bias`, outDim)]);
+    if (quantize === 'none')
+      return g.op('Add', [
+        g.op('MatMul', [x, w(`${prefix}.weight`, [inDim, outDim])]),
+        zeros(`${prefix}.bias`, outDim),
+      ]);
     const { q, scale } = int8Weight(`${prefix}.weight_q`, [inDim, outDim]);
     const xq = g.tmp('xq');
     const xs = g.tmp('xs');
@@ -75,10 +94,7 @@ export function buildBertOnnx(shape: BertShape, vocabSize: number, seed: number,
 
   // Padding positions get -10000 added to their attention scores: [batch, 1, 1, seq].
   const maskF = g.op('Cast', [mask], { to: 1 });
-  const bias = g.op('Mul', [
-    g.op('Sub', [g.floats('one_f', [], [1]), maskF]),
-    g.floats('neg_big', [], [-10000]),
-  ]);
+  const bias = g.op('Mul', [g.op('Sub', [g.floats('one_f', [], [1]), maskF]), g.floats('neg_big', [], [-10000])]);
   const maskBias = g.op('Unsqueeze', [bias, g.ints('mask_axes', [2], [1, 2])]);
   const headsShape = g.ints('heads_shape', [4], [0, 0, heads, dh]);
   const mergeShape = g.ints('merge_shape', [3], [0, 0, H]);
@@ -95,7 +111,10 @@ export function buildBertOnnx(shape: BertShape, vocabSize: number, seed: number,
     const v = split(dense(x, `${p}.value`, H, H), [0, 2, 1, 3]);
     const scores = g.op('Add', [g.op('Mul', [g.op('MatMul', [q, k]), scale]), maskBias]);
     const probs = g.op('Softmax', [scores], { axis: -1 });
-    const context = g.op('Reshape', [g.op('Transpose', [g.op('MatMul', [probs, v])], { perm: [0, 2, 1, 3] }), mergeShape]);
+    const context = g.op('Reshape', [
+      g.op('Transpose', [g.op('MatMul', [probs, v])], { perm: [0, 2, 1, 3] }),
+      mergeShape,
+    ]);
     x = layerNorm(g.op('Add', [x, dense(context, `${p}.attn_out`, H, H)]), `${p}.attn_norm`);
     // GELU, exact form: 0.5 * h * (1 + erf(h / sqrt(2))).
     const h = dense(x, `${p}.ffn_in`, H, F);
@@ -127,7 +146,13 @@ export function wordPieceTokenizer(vocab: readonly string[]): Record<string, unk
       normalized: false,
       special: true,
     })),
-    normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true },
+    normalizer: {
+      type: 'BertNormalizer',
+      clean_text: true,
+      handle_chinese_chars: true,
+      strip_accents: null,
+      lowercase: true,
+    },
     pre_tokenizer: { type: 'BertPreTokenizer' },
     post_processor: {
       type: 'TemplateProcessing',
@@ -199,7 +224,9 @@ export function generateBertPack(dir: string, options: BertPackOptions): PackMan
   if (!vocab) throw new Error('tokenizer.json has no model.vocab');
   const vocabSize = Math.max(...Object.values(vocab)) + 1;
   if (options.maxTokens > options.shape.maxPositions) {
-    throw new RangeError(`maxTokens (${options.maxTokens}) exceeds the model's ${options.shape.maxPositions} positions`);
+    throw new RangeError(
+      `maxTokens (${options.maxTokens}) exceeds the model's ${options.shape.maxPositions} positions`,
+    );
   }
   return writePack(dir, {
     name: options.name,

@@ -57,10 +57,14 @@ export function buildLookupOnnx(rows: Int8Array, scales: Float32Array, vocab: nu
   const weight = g.op('Mul', [g.op('Gather', [scale, ids], { axis: 0 }), g.op('Cast', [mask], { to: 1 })]);
   const known = g.op('Cast', [g.op('Greater', [ids, g.ints('unk_id', [], [1])])], { to: 1 });
   const counted = g.op('Mul', [known, g.op('Cast', [mask], { to: 1 })]);
-  const sum = g.op('ReduceSum', [g.op('Mul', [vectors, g.op('Unsqueeze', [weight, axisLast])]), axisSeq], { keepdims: 0 });
+  const sum = g.op('ReduceSum', [g.op('Mul', [vectors, g.op('Unsqueeze', [weight, axisLast])]), axisSeq], {
+    keepdims: 0,
+  });
   const count = g.op('Max', [g.op('ReduceSum', [counted, axisSeq], { keepdims: 1 }), g.floats('one', [], [1])]);
   const mean = g.op('Div', [sum, count]);
-  const norm = g.op('Sqrt', [g.op('ReduceSum', [g.op('Mul', [mean, mean]), g.ints('axis_dim', [1], [1])], { keepdims: 1 })]);
+  const norm = g.op('Sqrt', [
+    g.op('ReduceSum', [g.op('Mul', [mean, mean]), g.ints('axis_dim', [1], [1])], { keepdims: 1 }),
+  ]);
   g.op('Div', [mean, g.op('Max', [norm, g.floats('eps', [], [1e-12])])], {}, ['sentence_embedding']);
   g.output('sentence_embedding', 'float', ['batch', dims]);
   return g.encode('offline-word-vectors', 17);
@@ -148,5 +152,10 @@ export function buildOfflinePack(dir: string, options: { vocab?: number; source?
     pooling: 'none',
     normalize: true,
   });
-  return { manifest, words: words.length, bytes: model.byteLength + Buffer.byteLength(tokenizerJson), ms: performance.now() - started };
+  return {
+    manifest,
+    words: words.length,
+    bytes: model.byteLength + Buffer.byteLength(tokenizerJson),
+    ms: performance.now() - started,
+  };
 }

@@ -120,7 +120,8 @@ function attribute(name: string, value: AttrValue) {
   const T = onnx.AttributeProto.AttributeType;
   if (typeof value === 'string') return onnx.AttributeProto.create({ name, type: T.STRING, s: Buffer.from(value) });
   if (Array.isArray(value)) return onnx.AttributeProto.create({ name, type: T.INTS, ints: value });
-  if (Number.isInteger(value) && !Object.is(value, -0)) return onnx.AttributeProto.create({ name, type: T.INT, i: value });
+  if (Number.isInteger(value) && !Object.is(value, -0))
+    return onnx.AttributeProto.create({ name, type: T.INT, i: value });
   return onnx.AttributeProto.create({ name, type: T.FLOAT, f: value });
 }
 
