@@ -131,6 +131,11 @@ describe('mnemo mcp, driven by the MCP SDK client over stdio', () => {
       .callTool({ name: 'retrieve_memory', arguments: { query: 42 } })
       .catch((e: Error) => ({ isError: true, content: [{ type: 'text', text: e.message }] }));
     expect(wrong.isError).toBe(true);
+    // The refusal names the argument and what was wrong with it (not any failure, such as a closed connection).
+    expect(text(wrong)).toMatch(/query/);
+    expect(text(wrong)).toMatch(/string/i);
+    // And the server still answers afterwards.
+    expect(text(await client.callTool({ name: 'memory_health', arguments: {} }))).toMatch(/status: ok/);
   });
 
   it('costs about what the native client costs for a 5-result search', async () => {
