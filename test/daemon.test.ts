@@ -48,46 +48,64 @@ describe('daemon over its socket', () => {
   });
 
   it('serves every operation', async () => {
-    const s = await c.store({ content: 'daemon op test: we use msgpack frames', tags: ['proto'], type: 'decision' });
-    expect(s.created).toBe(true);
-    const batch = await c.storeBatch({
-      memories: [{ content: 'batch a over the wire' }, { content: 'batch b over the wire', tags: ['wire'] }],
-    });
-    expect(batch.map((b) => b.created)).toEqual([true, true]);
-    const found = await c.search({ query: 'msgpack frames', mode: 'keyword' });
-    expect(found.format === 'compact' && found.results[0]?.hash).toBe(s.memory.hash);
-    const byTag = await c.searchByTag({ tags: ['wire'] });
-    expect(byTag.format === 'compact' && byTag.results.length).toBe(1);
-    const recalled = await c.recall({ time: 'today' });
-    expect(recalled.format === 'compact' && recalled.results.length).toBe(3);
-    expect((await c.get({ hash: s.hash.slice(0, 8) })).content).toBe('daemon op test: we use msgpack frames');
-    expect((await c.update({ hash: s.hash, addTags: ['wire'] })).tags).toEqual(['proto', 'wire']);
-    expect(await c.tags()).toEqual([
-      { tag: 'wire', count: 2 },
-      { tag: 'proto', count: 1 },
-    ]);
-    expect((await c.health()).memories).toBe(3);
-    expect((await c.stats()).memories).toBe(3);
-    const page = await c.export({ limit: 2 });
-    expect(page.memories.length).toBe(2);
-    expect(page.cursor).not.toBeNull();
-    expect((await c.delete({ tags: ['proto'], dryRun: true })).matched).toBe(1);
-    expect((await c.delete({ hash: batch[0]!.hash })).deleted).toBe(1);
-    expect(await c.hook({ event: 'Stop', payload: '{"session_id":"s"}' })).toEqual({ stdout: '', exitCode: 0 });
-    const status = await c.status();
-    expect(status).toMatchObject({ pid: d.proc.pid, state: 'ready', memories: 2 });
-    expect((status.requestsMs as { count: number }).count).toBeGreaterThan(10);
-    expect(await codeOf(c.get({ hash: 'ffffffff' }))).toBe(ErrorCode.NOT_FOUND);
+    // A daemon of its own: the counts below are exactly what this test stored, whatever the others did.
+    const own = await startDaemon();
+    const c = await own.client();
+    try {
+      const s = await c.store({ content: 'daemon op test: we use msgpack frames', tags: ['proto'], type: 'decision' });
+      expect(s.created).toBe(true);
+      const batch = await c.storeBatch({
+        memories: [{ content: 'batch a over the wire' }, { content: 'batch b over the wire', tags: ['wire'] }],
+      });
+      expect(batch.map((b) => b.created)).toEqual([true, true]);
+      const found = await c.search({ query: 'msgpack frames', mode: 'keyword' });
+      expect(found.format === 'compact' && found.results[0]?.hash).toBe(s.memory.hash);
+      const byTag = await c.searchByTag({ tags: ['wire'] });
+      expect(byTag.format === 'compact' && byTag.results.length).toBe(1);
+      const recalled = await c.recall({ time: 'today' });
+      expect(recalled.format === 'compact' && recalled.results.length).toBe(3);
+      expect((await c.get({ hash: s.hash.slice(0, 8) })).content).toBe('daemon op test: we use msgpack frames');
+      expect((await c.update({ hash: s.hash, addTags: ['wire'] })).tags).toEqual(['proto', 'wire']);
+      expect(await c.tags()).toEqual([
+        { tag: 'wire', count: 2 },
+        { tag: 'proto', count: 1 },
+      ]);
+      expect((await c.health()).memories).toBe(3);
+      expect((await c.stats()).memories).toBe(3);
+      const page = await c.export({ limit: 2 });
+      expect(page.memories.length).toBe(2);
+      expect(page.cursor).not.toBeNull();
+      expect((await c.delete({ tags: ['proto'], dryRun: true })).matched).toBe(1);
+      expect((await c.delete({ hash: batch[0]!.hash })).deleted).toBe(1);
+      expect(await c.hook({ event: 'Stop', payload: '{"session_id":"s"}' })).toEqual({ stdout: '', exitCode: 0 });
+      const status = await c.status();
+      expect(status).toMatchObject({ pid: own.proc.pid, state: 'ready', memories: 2 });
+      expect((status.requestsMs as { count: number }).count).toBeGreaterThan(10);
+      expect(await codeOf(c.get({ hash: 'ffffffff' }))).toBe(ErrorCode.NOT_FOUND);
+    } finally {
+      c.close();
+      await own.stop();
+      cleanup(own.env);
+    }
   });
 
   it('takes args_json and renders text or JSON on request', async () => {
     const text = await c.request('search', undefined as never, { render: 'text' }).catch((e: MnemoError) => e.code);
     expect(text).toBe(ErrorCode.BAD_ARGS);
+    const { hash } = await c.store({ content: 'rendered over the wire in two forms', tags: ['rendered'] });
     const raw = await RawConnection.open(socketOf(d.env));
-    raw.send({ id: 1, op: 'tags', args_json: '{"limit": 1}', render: 'text' });
-    expect(await raw.next()).toEqual({ id: 1, ok: true, result: '2  wire' });
-    raw.send({ id: 2, op: 'tags', args_json: '{"limit": 1}', render: 'json' });
-    expect(await raw.next()).toEqual({ id: 2, ok: true, result: '[{"tag":"wire","count":2}]' });
+    raw.send({ id: 1, op: 'get', args_json: JSON.stringify({ hash }), render: 'text' });
+    const asText = (await raw.next()) as { id: number; ok: boolean; result: string };
+    expect(asText).toMatchObject({ id: 1, ok: true });
+    expect(asText.result).toContain('rendered over the wire in two forms');
+    raw.send({ id: 2, op: 'get', args_json: JSON.stringify({ hash }), render: 'json' });
+    const asJson = (await raw.next()) as { id: number; ok: boolean; result: string };
+    expect(asJson).toMatchObject({ id: 2, ok: true });
+    expect(JSON.parse(asJson.result)).toMatchObject({
+      hash,
+      content: 'rendered over the wire in two forms',
+      tags: ['rendered'],
+    });
     raw.send({ id: 3, op: 'tags', args_json: '{not json' });
     expect(await raw.next()).toMatchObject({ id: 3, ok: false, error: { code: ErrorCode.BAD_ARGS } });
     raw.close();
