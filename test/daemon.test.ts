@@ -149,6 +149,7 @@ describe('daemon over its socket', () => {
   });
 
   it('serves 32 concurrent clients x 200 mixed requests with zero errors', async () => {
+    const errorsBefore = ((await c.status()).requestsMs as { errors: number }).errors;
     const clients = await Promise.all(Array.from({ length: 32 }, () => connect({ env: d.env })));
     const results = await Promise.all(
       clients.map(async (client, ci) => {
@@ -181,8 +182,8 @@ describe('daemon over its socket', () => {
       }),
     );
     expect(results.every(Boolean)).toBe(true);
-    // At most the deliberate errors above.
-    expect(((await c.status()).requestsMs as { errors: number }).errors).toBeLessThanOrEqual(3);
+    // Not one request of the 6,400 failed (counted by the daemon, whatever earlier tests sent it).
+    expect(((await c.status()).requestsMs as { errors: number }).errors).toBe(errorsBefore);
     // Every acknowledged store is there.
     const tags = await c.tags({ limit: 1000 });
     for (let ci = 0; ci < 32; ci++) expect(tags.find((t) => t.tag === `c${ci}`)?.count).toBe(40);
@@ -190,6 +191,8 @@ describe('daemon over its socket', () => {
 
   it('answers bad traffic with its documented error and stays up for everyone else', async () => {
     const bystander = await connect({ env: d.env });
+    const kept = await bystander.store({ content: 'stored before the bad traffic' });
+    const memoriesBefore = (await bystander.health()).memories;
     const path = socketOf(d.env);
     const garbage = await RawConnection.open(path);
     garbage.write(Buffer.from([0, 0, 0, 3, 0xc1, 0xc1, 0xc1]));
@@ -259,8 +262,9 @@ describe('daemon over its socket', () => {
     utf.close();
 
     expect((await bystander.hello()).ready).toBe(true);
-    const memories = (await bystander.health()).memories;
-    expect(memories).toBeGreaterThan(1000);
+    // Nothing stored was harmed and nothing was written by the refused traffic.
+    expect((await bystander.health()).memories).toBe(memoriesBefore);
+    expect((await bystander.get({ hash: kept.hash })).content).toBe('stored before the bad traffic');
     bystander.close();
   });
 
