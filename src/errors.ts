@@ -17,6 +17,7 @@ export const ErrorCode = {
   MODEL: 'E_MODEL',
   MODEL_MISMATCH: 'E_MODEL_MISMATCH',
   CLOSED: 'E_CLOSED',
+  STORAGE: 'E_STORAGE',
   INTERNAL: 'E_INTERNAL',
 } as const;
 

@@ -15,8 +15,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { connect } from '../dist/client/client.js';
-import { MnemoError } from '../dist/engine-index.js';
+import { ErrorCode, MnemoError } from '../dist/engine-index.js';
 import { CLI, cleanup, startDaemon, testEnv } from './helpers/daemon.js';
+import { recordFigures } from './helpers/figures.js';
 
 /** A small tmpfs, where the test runs as root and may mount one; null elsewhere (the test says so and skips). */
 function smallDisk(mib: number): { dir: string; release(): void } | null {
@@ -62,7 +63,8 @@ describe('a full disk', () => {
           }
         }
         expect(errors.length).toBeGreaterThan(0);
-        expect(errors[0]).toMatch(/full/i);
+        expect(errors[0]).toMatch(/^E_STORAGE: the disk holding the database is full; free some space/);
+        recordFigures('a full disk', { refusedWrites: errors.length, firstError: errors[0]! });
         // Now not one byte free, so even the daemon's log line about the next failure cannot be written.
         const topUp = openSync(join(disk!.dir, 'top-up'), 'w');
         try {
@@ -175,6 +177,8 @@ describe('a damaged database', () => {
             (err: MnemoError) => err,
           );
           expect(failed?.message).toMatch(/malformed/);
+          expect(failed?.code).toBe(ErrorCode.STORAGE);
+          expect(failed?.message).toMatch(/^the database is damaged; `mnemo doctor` checks it/);
           const status = await c.status();
           expect(status.warnings.join('\n')).toMatch(/the database is damaged \(.*malformed/);
           c.close();
@@ -254,6 +258,7 @@ describe('kill -9 during ingest', () => {
         try {
           const stored = new Set(db.prepare('SELECT tool_use_id FROM tool_events').pluck().all() as string[]);
           const lost = [...acked].filter((id) => !stored.has(id));
+          recordFigures('kill -9 during ingest', { acknowledged: acked.size, lost: lost.length });
           expect(lost).toEqual([]);
           expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
         } finally {
@@ -288,6 +293,11 @@ describe('300 connections at once', () => {
       );
       const counts = outcomes.reduce<Record<string, number>>((m, o) => ({ ...m, [o]: (m[o] ?? 0) + 1 }), {});
       expect(Object.keys(counts).every((k) => k === 'ok' || k === 'E_BUSY' || k === 'E_CLOSED')).toBe(true);
+      recordFigures('300 connections at once', {
+        served: counts.ok ?? 0,
+        busy: counts.E_BUSY ?? 0,
+        other: 300 - (counts.ok ?? 0) - (counts.E_BUSY ?? 0),
+      });
       expect(counts.ok).toBeGreaterThan(200);
       const c = await connect({ env });
       expect((await c.hello()).ready).toBe(true);

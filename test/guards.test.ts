@@ -5,6 +5,7 @@ import { ErrorCode } from '../dist/engine-index.js';
 import { DEFAULT_MAX_FRAME, encodeFrame, FrameReader } from '../dist/protocol/frame.js';
 import { redact, SECRET_PATTERNS } from '../dist/store/redact.js';
 import { cleanup, RawConnection, socketOf, startDaemon, testEnv, type DaemonProcess } from './helpers/daemon.js';
+import { recordFigures } from './helpers/figures.js';
 import { join } from 'node:path';
 
 /** Promises that a green run must actually check (each was a surviving mutant of the suite: issue 11). */
@@ -137,6 +138,7 @@ describe('the daemon keeps its promises', () => {
     expect(cases).toBeGreaterThan(20);
     const c = await connect({ env: d.env });
     expect((await c.hello()).ready).toBe(true);
+    recordFigures('random frames', { seconds, cases, crashes: d.proc.exitCode === null ? 0 : 1 });
     c.close();
     expect(d.proc.exitCode).toBeNull();
   }, 60_000);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, MnemoError } from '../dist/engine-index.js';
 import { encodeFrame, FrameReader } from '../dist/protocol/frame.js';
+import { toErrorBody } from '../dist/protocol/messages.js';
 
 const request = { id: 7, op: 'search', args: { query: 'naïve 日本語 🚀', limit: 5, tags: ['a', 'b'] } };
 
@@ -62,5 +63,31 @@ describe('frame codec', () => {
     const out = reader.push(Buffer.concat([encodeFrame(request), encodeFrame({ id: 8, op: 'hello' }), bad]));
     expect(out).toEqual([request, { id: 8, op: 'hello' }]);
     expect(reader.error).toMatchObject({ code: ErrorCode.BAD_FRAME });
+  });
+});
+
+describe('errors on the wire', () => {
+  const sqliteError = (code: string, message: string) => Object.assign(new Error(message), { code });
+
+  it('gives storage faults their own code and a sentence to act on, by SQLite result code (extended codes too)', () => {
+    expect(toErrorBody(sqliteError('SQLITE_FULL', 'database or disk is full'))).toEqual({
+      code: ErrorCode.STORAGE,
+      message:
+        'the disk holding the database is full; free some space (nothing stored was lost) (database or disk is full)',
+    });
+    expect(toErrorBody(sqliteError('SQLITE_IOERR_WRITE', 'disk I/O error')).code).toBe(ErrorCode.STORAGE);
+    expect(toErrorBody(sqliteError('SQLITE_READONLY_DBMOVED', 'attempt to write a readonly database')).message).toMatch(
+      /^the database cannot be written/,
+    );
+    expect(toErrorBody(sqliteError('SQLITE_CORRUPT_VTAB', 'malformed')).message).toMatch(/^the database is damaged/);
+  });
+
+  it('keeps a MnemoError as it is and calls anything else E_INTERNAL', () => {
+    expect(toErrorBody(new MnemoError(ErrorCode.BUSY, 'busy'))).toEqual({ code: ErrorCode.BUSY, message: 'busy' });
+    expect(toErrorBody(sqliteError('SQLITE_CONSTRAINT_UNIQUE', 'UNIQUE constraint failed'))).toEqual({
+      code: ErrorCode.INTERNAL,
+      message: 'UNIQUE constraint failed',
+    });
+    expect(toErrorBody('a string')).toEqual({ code: ErrorCode.INTERNAL, message: 'a string' });
   });
 });

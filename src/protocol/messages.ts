@@ -37,10 +37,28 @@ export interface ErrorBody {
 
 export type Response = { id: RequestId; ok: true; result: unknown } | { id: RequestId; ok: false; error: ErrorBody };
 
-/** The wire form of any thrown value: MnemoErrors keep their code, anything else is E_INTERNAL. */
+/**
+ * What the disk or the database file did, by SQLite's result code: the user can act on these (free space, fix
+ * permissions, restore a backup), so they get their own code and a sentence, not E_INTERNAL.
+ */
+const STORAGE_FAULTS: Record<string, string> = {
+  SQLITE_FULL: 'the disk holding the database is full; free some space (nothing stored was lost)',
+  SQLITE_READONLY: 'the database cannot be written (a read-only file or file system)',
+  SQLITE_CORRUPT: 'the database is damaged; `mnemo doctor` checks it, `mnemo restore-backup` puts back a copy',
+  SQLITE_NOTADB: 'the database file is not a SQLite database; `mnemo restore-backup` puts back a copy',
+  SQLITE_IOERR: 'the disk failed to read or write the database',
+};
+
+/** The wire form of any thrown value: MnemoErrors keep their code, storage faults are E_STORAGE, others E_INTERNAL. */
 export function toErrorBody(err: unknown): ErrorBody {
   if (err instanceof MnemoError) return err.toJSON();
-  return { code: ErrorCode.INTERNAL, message: err instanceof Error ? err.message : String(err) };
+  const message = err instanceof Error ? err.message : String(err);
+  const sqlite = (err as { code?: unknown } | null)?.code;
+  // Extended codes (SQLITE_IOERR_WRITE, SQLITE_CORRUPT_VTAB) share their primary code's sentence.
+  const primary = typeof sqlite === 'string' ? /^SQLITE_[A-Z]+/.exec(sqlite)?.[0] : undefined;
+  const fault = primary ? STORAGE_FAULTS[primary] : undefined;
+  if (fault) return { code: ErrorCode.STORAGE, message: `${fault} (${message})` };
+  return { code: ErrorCode.INTERNAL, message };
 }
 
 export function responseError(id: RequestId, err: unknown): Response {
