@@ -9,7 +9,15 @@ import { connect } from '../dist/client/client.js';
 import { ErrorCode } from '../dist/engine-index.js';
 import { encodeFrame, FrameReader } from '../dist/protocol/frame.js';
 import { redactDeep } from '../dist/store/redact.js';
-import { cleanup, NATIVE_CLIENT, RawConnection, socketOf, startDaemon, type DaemonProcess } from './helpers/daemon.js';
+import {
+  cleanup,
+  NATIVE_CLIENT,
+  RawConnection,
+  socketOf,
+  startDaemon,
+  testEnv,
+  type DaemonProcess,
+} from './helpers/daemon.js';
 import { openTestEngine, type TestEngine } from './helpers/engine.js';
 
 /** Regressions for the defects found by trying mnemo from outside (issue 11), each named after what went wrong. */
@@ -105,6 +113,16 @@ describe('the wire', () => {
     c.close();
     for (const file of ['data/mnemo.db', 'data/mnemo.db-wal', 'run/daemon.lock', 'data/logs/daemon.log']) {
       expect((statSync(join(d.env.MNEMO_HOME!, file)).mode & 0o777).toString(8), file).toBe('600');
+    }
+    // The output file a client opens for a daemon it starts, too.
+    const started = testEnv();
+    try {
+      const auto = await connect({ env: started, autostart: true, waitReady: true });
+      await auto.request('shutdown').catch(() => {});
+      auto.close();
+      expect((statSync(join(started.MNEMO_HOME!, 'data', 'logs', 'daemon.out')).mode & 0o777).toString(8)).toBe('600');
+    } finally {
+      cleanup(started);
     }
   });
 

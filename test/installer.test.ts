@@ -77,6 +77,25 @@ describe('mnemo hooks install / uninstall / status', () => {
     );
   });
 
+  it('removes a settings file it made, and its marker, when only its hooks were ever in it', async () => {
+    const e = env();
+    const project = makeProject('made-by-mnemo');
+    const file = join(project, '.claude', 'settings.local.json');
+    expect((await mnemo(e, project, ['hooks', 'install'])).code).toBe(0);
+    expect(readFileSync(`${file}.mnemo-backup`, 'utf8')).toBe('');
+    expect((await mnemo(e, project, ['hooks', 'uninstall'])).code).toBe(0);
+    expect(existsSync(file)).toBe(false);
+    expect(existsSync(`${file}.mnemo-backup`)).toBe(false);
+
+    // The user added a setting of their own in between: the file is theirs now, kept without mnemo's hooks.
+    expect((await mnemo(e, project, ['hooks', 'install'])).code).toBe(0);
+    const withTheirs = readSettings(readFileSync(file, 'utf8'));
+    writeFileSync(file, `${JSON.stringify({ ...withTheirs, model: 'opus' }, null, 2)}\n`);
+    expect((await mnemo(e, project, ['hooks', 'uninstall'])).code).toBe(0);
+    expect(readSettings(readFileSync(file, 'utf8'))).toEqual({ model: 'opus' });
+    expect(existsSync(`${file}.mnemo-backup`)).toBe(false);
+  });
+
   it('keeps the user hooks and settings, adds no duplicates, and uninstalls back to the same bytes', async () => {
     const e = env();
     const project = makeProject('existing');

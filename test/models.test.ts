@@ -423,6 +423,8 @@ describe('mnemo model and mnemo reindex commands', () => {
       );
       expect(reindex.stderr).toMatch(/reindex: 100% \(5 of 5\)/);
       expect(run('search', 'billing service').stdout).not.toMatch(/^note:/);
+      // Again: there is nothing left to do, and it says so rather than "re-embedded 0".
+      expect(run('reindex').stdout).toBe('nothing to re-embed: every memory (5) has vectors from tiny-bert-s2\n');
     } finally {
       run('stop');
       cleanup(env);

@@ -115,18 +115,25 @@ function edit(file: SettingsFile, path: JSONPath, value: unknown, isArrayInserti
   file.settings = parse(file.text) as Settings;
 }
 
-/** The copy of a settings file as it was before mnemo first changed it. */
+/**
+ * The copy of a settings file as it was before mnemo first changed it. Empty when there was no file: mnemo made it,
+ * so uninstalling removes it again when nothing but mnemo's hooks was ever in it.
+ */
 export const backupOf = (path: string): string => `${path}.mnemo-backup`;
 
 /**
- * Writes via a temp file and rename; nothing is written if nothing changed. The first change keeps a backup of the
- * file as it was; a backup already there is never overwritten (it is the user's original, not mnemo's last edit).
+ * Writes via a temp file and rename; nothing is written if nothing changed. An install's first change keeps a backup
+ * of the file as it was; a backup already there is never overwritten (it is the user's original, not mnemo's last
+ * edit), and an uninstall never makes one (it would hold mnemo's own hooks).
  */
-function writeSettings(file: SettingsFile, before: string | null, text: string | null = file.text): boolean {
+function writeSettings(file: SettingsFile, before: string | null, text: string | null, backup: boolean): boolean {
   if (text === null || text === before) return false;
   mkdirSync(dirname(file.path), { recursive: true });
   const mode = before !== null ? statSync(file.path).mode & 0o777 : 0o644;
-  if (before !== null && !existsSync(backupOf(file.path))) copyFileSync(file.path, backupOf(file.path));
+  if (backup && !existsSync(backupOf(file.path))) {
+    if (before !== null) copyFileSync(file.path, backupOf(file.path));
+    else writeFileSync(backupOf(file.path), '', { mode });
+  }
   const tmp = `${file.path}.mnemo-${process.pid}.tmp`;
   writeFileSync(tmp, text, { mode });
   renameSync(tmp, file.path);
@@ -222,7 +229,7 @@ export function installHooks(scope: Scope, projectDir: string, env: NodeJS.Proce
       edit(file, ['hooks', event, gi, 'hooks', hi], entry);
     }
   }
-  const changed = writeSettings(file, before, withFinalNewline(file.text, before));
+  const changed = writeSettings(file, before, withFinalNewline(file.text, before), true);
   const result: InstallResult = { path, changed, events: HOOKED_EVENTS.map((h) => h.event) };
   if (scope === 'project') {
     const ignored = ensureGitIgnored(projectDir, path);
@@ -246,8 +253,16 @@ export function uninstallHooks(
   // When what is left is exactly what was there before mnemo's first change, the user's own bytes go back (a compact
   // array, `{}`, a missing final newline: an edit-based removal would reformat them). Otherwise the smallest edit.
   const backup = existsSync(backupOf(path)) ? readFileSync(backupOf(path), 'utf8') : null;
+  if (backup === '') {
+    // mnemo made this file: if only mnemo's hooks were ever in it, it goes; else the user's additions stay, and the
+    // file is theirs now (no marker left).
+    if (Object.keys(file.settings).length === 0) rmSync(path);
+    else writeSettings(file, before, withFinalNewline(file.text, before), false);
+    rmSync(backupOf(path), { force: true });
+    return { path, removed };
+  }
   const original = backup !== null && file.text !== null && sameJson(backup, file.text) ? backup : null;
-  writeSettings(file, before, original ?? withFinalNewline(file.text, before));
+  writeSettings(file, before, original ?? withFinalNewline(file.text, before), false);
   if (original !== null) rmSync(backupOf(path), { force: true });
   return { path, removed };
 }

@@ -245,7 +245,8 @@ function openSocket(path: string, timeoutMs: number): Promise<Socket> {
 export function startDaemonProcess(env: NodeJS.ProcessEnv = process.env, extraArgs: string[] = []): number | undefined {
   const paths = resolvePaths(env);
   makeDir(paths.logDir);
-  const out = openSync(paths.daemonOut, 'a');
+  // 0600 like the daemon's other files: its output can quote what it was storing when it failed.
+  const out = openSync(paths.daemonOut, 'a', 0o600);
   // The same overrides as the native client: where Node.js and the CLI are.
   const cli = env.MNEMO_CLI || CLI_PATH;
   const node = env.MNEMO_NODE || process.execPath;

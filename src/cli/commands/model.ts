@@ -272,13 +272,12 @@ export const reindex: Command = {
         if (r.remaining === 0 || r.reindexed === 0) {
           progress.done();
           const dropped = r.dropped.length ? ` (dropped the vectors of ${r.dropped.join(', ')})` : '';
-          say(
-            json,
-            { ...r, reindexed: done },
-            r.remaining === 0
-              ? `re-embedded ${done} memories with ${r.model}; semantic search is on${dropped}`
-              : `stopped with ${r.remaining} memories left`,
-          );
+          const count = (n: number) => `${n} ${n === 1 ? 'memory' : 'memories'}`;
+          let text = `re-embedded ${count(done)} with ${r.model}; semantic search is on${dropped}`;
+          if (r.remaining > 0) text = `stopped with ${count(r.remaining)} left`;
+          else if (done === 0)
+            text = `nothing to re-embed: every memory (${r.total}) has vectors from ${r.model}${dropped}`;
+          say(json, { ...r, reindexed: done }, text);
           return r.remaining === 0 ? 0 : 1;
         }
       }

@@ -32,9 +32,10 @@ export const exportCommand: Command = {
     if (file) await new Promise<void>((r) => out.end(() => r()));
     const summary = { exported: count, ...(file ? { file } : {}) };
     // With the memories on stdout, the summary goes to stderr.
-    if (file) say(json, summary, `exported ${count} memories to ${file}`);
+    const memories = `${count} ${count === 1 ? 'memory' : 'memories'}`;
+    if (file) say(json, summary, `exported ${memories} to ${file}`);
     else if (json) process.stderr.write(`${JSON.stringify(summary)}\n`);
-    else if (process.stderr.isTTY) process.stderr.write(`exported ${count} memories\n`);
+    else if (process.stderr.isTTY) process.stderr.write(`exported ${memories}\n`);
     return 0;
   },
 };
