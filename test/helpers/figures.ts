@@ -11,5 +11,8 @@ export const FAULT_FIGURES = join(REPO, 'native-bench', 'results', 'faults');
 export function recordFigures(test: string, figures: Record<string, number | string>): void {
   mkdirSync(FAULT_FIGURES, { recursive: true });
   const file = join(FAULT_FIGURES, `${test.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}.json`);
-  writeFileSync(file, `${JSON.stringify({ test, ...figures, at: new Date().toISOString(), node: process.version }, null, 2)}\n`);
+  writeFileSync(
+    file,
+    `${JSON.stringify({ test, ...figures, at: new Date().toISOString(), node: process.version }, null, 2)}\n`,
+  );
 }
