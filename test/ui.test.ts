@@ -72,7 +72,11 @@ describe.skipIf(!CHROMIUM)('mnemo ui in a real browser', () => {
   const project = makeProject('shop-api');
   const hashes: Record<string, string> = {};
 
-  const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  const shot = async (name: string) => {
+    await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+    // The first screen alone, small, for the README (docs/ui-search.png and docs/ui-session.png are copies of these).
+    await page.screenshot({ path: join(ARTIFACTS, `${name}-small.png`) });
+  };
   const goto = async (path: string) => {
     const res = await page.goto(new URL(path, url).href, { waitUntil: 'domcontentloaded' });
     expect(res?.status(), path).toBe(200);
@@ -131,7 +135,7 @@ describe.skipIf(!CHROMIUM)('mnemo ui in a real browser', () => {
       args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'],
     });
     page = await browser.newPage();
-    await page.setViewport({ width: 1200, height: 800 });
+    await page.setViewport({ width: 1000, height: 640 });
   });
 
   afterAll(async () => {
@@ -174,9 +178,9 @@ describe.skipIf(!CHROMIUM)('mnemo ui in a real browser', () => {
   it('edits tags and type, and the change persists in the daemon', async () => {
     await goto(`/memory/${hashes.deploy}`);
     expect(await page.$eval('pre.content', (p) => p.textContent)).toContain('Staging deploys');
-    await page.$eval('#edit input[name=tags]', (i) => ((i as HTMLInputElement).value = ''));
+    await page.$eval('#edit input[name=tags]', (i) => (i.value = ''));
     await page.type('#edit input[name=tags]', 'deploy, staging, ops');
-    await page.$eval('#edit input[name=type]', (i) => ((i as HTMLInputElement).value = ''));
+    await page.$eval('#edit input[name=type]', (i) => (i.value = ''));
     await page.type('#edit input[name=type]', 'runbook');
     await page.click('#edit button[type=submit]');
     await page.waitForFunction(() => document.querySelector('#edit .status')?.textContent === 'saved');
@@ -194,7 +198,7 @@ describe.skipIf(!CHROMIUM)('mnemo ui in a real browser', () => {
 
   it('refuses a bad type with the daemon’s message and changes nothing', async () => {
     await goto(`/memory/${hashes.deploy}`);
-    await page.$eval('#edit input[name=type]', (i) => ((i as HTMLInputElement).value = 'Not A Type!'));
+    await page.$eval('#edit input[name=type]', (i) => (i.value = 'Not A Type!'));
     await page.click('#edit button[type=submit]');
     await page.waitForFunction(
       () =>
@@ -252,7 +256,7 @@ describe.skipIf(!CHROMIUM)('mnemo ui in a real browser', () => {
     await goto('/health');
     await page.waitForSelector('#chart-hooks[data-points]');
     const points = await page.$$eval('canvas[data-points]', (cs) =>
-      Object.fromEntries(cs.map((x) => [x.id, Number((x as HTMLCanvasElement).dataset.points)])),
+      Object.fromEntries(cs.map((x) => [x.id, Number(x.dataset.points)])),
     );
     expect(points['chart-timeline']).toBeGreaterThanOrEqual(1);
     expect(points['chart-types']).toBeGreaterThanOrEqual(3);
@@ -275,7 +279,7 @@ describe.skipIf(!CHROMIUM)('mnemo ui in a real browser', () => {
     await shot('health');
   });
 
-  it('refuses requests without the token, with a foreign Host, or a cross-origin POST (403), harming nothing', async () => {
+  it('refuses requests without the token, with a foreign Host, or cross-origin POSTs (403); harms nothing', async () => {
     const port = Number(url.port);
     const host = `127.0.0.1:${port}`;
     const cookie = `mnemo_ui_${port}=${token}`;

@@ -447,7 +447,8 @@ export const HANDLERS: { [K in Op]: Handler<K> } = {
     },
     text: (r, _a, now) =>
       [
-        `session ${r.session.id} in ${r.session.project} (${r.session.status}, started ${ago(r.session.startedAt, now)} ago)`,
+        `session ${r.session.id} in ${r.session.project} ` +
+          `(${r.session.status}, started ${ago(r.session.startedAt, now)} ago)`,
         ...r.turns.map(
           (t) =>
             `turn ${t.number}: ${t.prompt.slice(0, 100)}\n  ${t.tools.length} tool events; ` +

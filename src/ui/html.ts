@@ -17,13 +17,13 @@ type Part = Html | string | number | boolean | null | undefined | readonly Part[
 function render(v: Part): string {
   if (v === null || v === undefined || v === false) return '';
   if (v instanceof Html) return v.value;
-  if (Array.isArray(v)) return (v as readonly Part[]).map(render).join('');
-  return escape(String(v as string | number | boolean));
+  if (Array.isArray(v)) return v.map(render).join('');
+  return escape(String(v));
 }
 
 export function html(strings: TemplateStringsArray, ...values: Part[]): Html {
   let out = strings[0]!;
-  for (let i = 0; i < values.length; i++) out += render(values[i]!) + strings[i + 1]!;
+  for (let i = 0; i < values.length; i++) out += render(values[i]) + strings[i + 1]!;
   return new Html(out);
 }
 

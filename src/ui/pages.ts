@@ -195,7 +195,8 @@ export function memoryPage(m: Memory, now: number): Html {
 export function sessionsPage(list: SessionList, project: string | null, offset: number, now: number): Html {
   const next = offset + list.sessions.length;
   const link = (p: string | null, o = 0) =>
-    `/sessions?${new URLSearchParams({ ...(p ? { project: p } : {}), ...(o ? { offset: String(o) } : {}) })}`;
+    '/sessions?' +
+    new URLSearchParams({ ...(p ? { project: p } : {}), ...(o ? { offset: String(o) } : {}) }).toString();
   return layout(
     'Sessions',
     '/sessions',
@@ -308,7 +309,9 @@ export function sessionPage(d: SessionDetail, now: number): Html {
             html`<li class="turn" id="turn-${t.number}">
               <h3>Turn ${t.number} <small>${time(t.at, now)}</small></h3>
               <blockquote class="prompt">${t.prompt}</blockquote>
-              ${d.injections.filter((i) => i.event === 'UserPromptSubmit' && i.promptNumber === t.number).map((i) => injectionBlock(i, now))}
+              ${d.injections
+                .filter((i) => i.event === 'UserPromptSubmit' && i.promptNumber === t.number)
+                .map((i) => injectionBlock(i, now))}
               ${
                 t.tools.length
                   ? html`<table class="tools">

@@ -8,8 +8,8 @@ export const ui: Command = {
   usage: '[--port N] [--no-open]',
   summary: 'a local web page to search, read, edit and delete memories, and see sessions and health',
   details:
-    'Serves on 127.0.0.1 (and ::1) only, on a free port unless --port is given, and prints one URL with a token made\n' +
-    'for this run: the page answers nobody without it. Ctrl-C stops it.',
+    'Serves on 127.0.0.1 (and ::1) only, on a free port unless --port is given, and prints one URL with a token\n' +
+    'made for this run: the page answers nobody without it. Ctrl-C stops it.',
   flags: [
     { name: 'port', kind: 'int', value: 'N', help: 'listen on this port (default: a free one)' },
     { name: 'no-open', kind: 'boolean', help: 'print the URL without opening a browser' },

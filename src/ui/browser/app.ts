@@ -104,12 +104,16 @@ function memoryPage(article: HTMLElement): void {
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     const data = new FormData(form);
-    const tags = String(data.get('tags') ?? '')
+    const field = (name: string) => {
+      const v = data.get(name);
+      return typeof v === 'string' ? v.trim() : '';
+    };
+    const tags = field('tags')
       .split(',')
       .map((t) => t.trim())
       .filter(Boolean);
     formStatus.textContent = 'saving…';
-    post<MemoryResult>(`/api/memory/${hash}/update`, { tags, type: String(data.get('type') ?? '').trim() })
+    post<MemoryResult>(`/api/memory/${hash}/update`, { tags, type: field('type') })
       .then((m) => {
         formStatus.textContent = 'saved';
         const now = $('#tags-now')!;
@@ -181,7 +185,7 @@ function chart(id: string, config: ChartConfiguration, points: number): void {
 }
 
 function healthPage(): void {
-  const data = JSON.parse(document.getElementById('chart-data')!.textContent!) as ChartData;
+  const data = JSON.parse(document.getElementById('chart-data')?.textContent ?? '{}') as ChartData;
   const days = data.timeline.days;
   const types = [...new Set(days.flatMap((d) => Object.keys(d.byType)))];
   chart(
