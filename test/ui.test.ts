@@ -279,7 +279,7 @@ describe.skipIf(!CHROMIUM)('mnemo ui in a real browser', () => {
     await shot('health');
   });
 
-  it('refuses requests without the token, with a foreign Host, or cross-origin POSTs (403); harms nothing', async () => {
+  it('refuses requests without the token, with a foreign Host, or cross-origin POSTs (403), harmlessly', async () => {
     const port = Number(url.port);
     const host = `127.0.0.1:${port}`;
     const cookie = `mnemo_ui_${port}=${token}`;
