@@ -52,9 +52,9 @@ const projects = ['/work/shop-api', '/work/billing', '/work/web', '/work/infra',
 const types = ['note', 'observation', 'decision', 'session-summary', 'note'];
 const tagPool = ['auth', 'payments', 'deploy', 'db', 'perf', 'ui', 'tests', 'ci', 'decision', 'bug'];
 let hashes = [];
-for (let i = 0; i < N; i += 1000) {
+for (let i = 0; i < N; i += 250) {
   const batch = [];
-  for (let j = i; j < Math.min(N, i + 1000); j++) {
+  for (let j = i; j < Math.min(N, i + 250); j++) {
     batch.push({
       content: c.sentence(18),
       project: projects[j % projects.length],
