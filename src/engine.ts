@@ -15,6 +15,7 @@ import type {
   Stats,
   StoreResult,
   TagCount,
+  Timeline,
   TrashListing,
 } from './protocol/results.js';
 import { backupPath, pruneBackups } from './store/backup.js';
@@ -45,7 +46,8 @@ export interface EngineOptions {
   trashRetentionMs?: number;
 }
 
-export const DEFAULT_TRASH_RETENTION_MS = 7 * 86_400_000;
+const DAY_MS = 86_400_000;
+export const DEFAULT_TRASH_RETENTION_MS = 7 * DAY_MS;
 /** How often the trash is emptied of what is past its retention. */
 const TRASH_SWEEP_MS = 3_600_000;
 
@@ -363,6 +365,35 @@ export class Engine {
     this.storage.touch([row.id], this.now());
     this.storage.flushAccess();
     return this.storage.toMemory(this.storage.rowsByIds([row.id]).get(row.id)!);
+  }
+
+  /**
+   * Memories by full hash, for a person looking (the session page): not counted as an access, since no agent used
+   * them. Hashes not found are left out.
+   */
+  peek(hashes: readonly string[]): Map<string, Memory> {
+    this.assertOpen();
+    const out = new Map<string, Memory>();
+    for (const hash of new Set(hashes)) {
+      const row = this.storage.rowByHash(hash);
+      if (row) out.set(hash, this.storage.toMemory(row));
+    }
+    return out;
+  }
+
+  /** Memories created per UTC day (by type) over the last `days` days, oldest first. */
+  timeline(days: number, project?: string): Timeline {
+    this.assertOpen();
+    const today = Math.floor(this.now() / DAY_MS) * DAY_MS;
+    const { rows, before } = this.storage.createdPerDay(today - (days - 1) * DAY_MS, project);
+    const byDay = new Map<number, Timeline['days'][number]>();
+    for (const r of rows) {
+      let d = byDay.get(r.day);
+      if (!d) byDay.set(r.day, (d = { day: r.day, count: 0, byType: {} }));
+      d.count += r.count;
+      d.byType[r.type] = r.count;
+    }
+    return { days: [...byDay.values()], before };
   }
 
   // ---- changing ----

@@ -139,6 +139,7 @@ export class ContextBuilder {
     return this.render(
       'SessionStart',
       sessionId,
+      null,
       picked,
       project,
       this.config.sessionStartBudget,
@@ -147,7 +148,12 @@ export class ContextBuilder {
     );
   }
 
-  async userPrompt(sessionId: string, project: Project, prompt: string): Promise<string> {
+  async userPrompt(
+    sessionId: string,
+    project: Project,
+    prompt: string,
+    promptNumber: number | null = null,
+  ): Promise<string> {
     const words = prompt
       .trim()
       .split(/\s+/)
@@ -173,6 +179,7 @@ export class ContextBuilder {
     return this.render(
       'UserPromptSubmit',
       sessionId,
+      promptNumber,
       relevant,
       project,
       this.config.promptBudget,
@@ -180,10 +187,11 @@ export class ContextBuilder {
     );
   }
 
-  /** Renders within the budget, header included, and records what the session was given. */
+  /** Renders within the budget, header included, and records what the session was given and the text it was told. */
   private render(
     event: 'SessionStart' | 'UserPromptSubmit',
     sessionId: string,
+    promptNumber: number | null,
     memories: Memory[],
     project: Project,
     budget: number,
@@ -196,9 +204,12 @@ export class ContextBuilder {
     const r = renderCompact(compact, { budget, now: this.now(), header: widest, scores: false });
     if (r.shown === 0) return '';
     const text = r.text.replace(widest, header(r.shown)).replace(/\n\(\+\d+ more\)$/, '');
-    this.capture.recordGiven(
+    this.capture.recordInjection(
       sessionId,
+      event,
+      promptNumber,
       memories.slice(0, r.shown).map((m) => m.hash),
+      text,
       this.now(),
     );
     return additionalContext(event, text);

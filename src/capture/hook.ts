@@ -80,7 +80,7 @@ export class HookHandler {
         const { prompt } = this.recorder.userPrompt(input, project, now);
         this.compressor.wake();
         // The stored prompt is already redacted (and capped): search with exactly that.
-        return this.reply(() => this.context.userPrompt(input.sessionId, project, prompt.text));
+        return this.reply(() => this.context.userPrompt(input.sessionId, project, prompt.text, prompt.prompt_number));
       }
       case 'PostToolUse':
         this.recorder.toolUse(input, project, now, payload);

@@ -11,7 +11,7 @@ import { FAILED_STATE, PROTOCOL_VERSION } from '../protocol/messages.js';
 import { Dispatcher, type DaemonState } from './dispatch.js';
 import { DaemonLock } from './lock.js';
 import { LogFile } from './log-file.js';
-import { LatencyRing } from './metrics.js';
+import { KeyedLatency, LatencyRing } from './metrics.js';
 import { DEFAULT_LIMITS, DaemonServer, type ServerLimits } from './server.js';
 
 /** Unix socket paths longer than this cannot be bound (sun_path: 108 bytes on Linux, 104 on macOS, with the NUL). */
@@ -78,6 +78,7 @@ export class Daemon {
       state: 'loading model',
       startedAt: Date.now(),
       latency: new LatencyRing(),
+      hookLatency: new KeyedLatency(),
       connections: () => this.server?.connections ?? 0,
       shutdown: () => void this.shutdown('shutdown request'),
     };

@@ -3,12 +3,14 @@ import type { Engine, Hit, Ranked } from '../engine.js';
 import { ErrorCode, MnemoError } from '../errors.js';
 import { isOp, parseArgs, type Op, type ParsedArgs, type ResultOf, type ShapeArgs } from '../protocol/ops.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
-import type { BatchItem, FullHit, Listing } from '../protocol/results.js';
+import type { BatchItem, FullHit, Listing, Memory, SessionInfo } from '../protocol/results.js';
+import type { CaptureStorage } from '../store/storage.js';
+import type { CompressionRow, SessionRow } from '../store/capture-store.js';
 import { compactOf } from '../search/compact.js';
 import { describe } from '../store/normalize.js';
 import { renderCompact } from '../search/render.js';
 import { VERSION } from '../version.js';
-import type { LatencyRing } from './metrics.js';
+import type { KeyedLatency, LatencyRing } from './metrics.js';
 import { deleteText, keyValues, listingText, memoryText, plural, storeLine } from './text.js';
 
 /** What a handler may use: the engine (null until the model is warm) and the daemon around it. */
@@ -21,6 +23,8 @@ export interface DaemonState {
   state: string;
   startedAt: number;
   latency: LatencyRing;
+  /** Hook requests by event: the handler's time, parsed request to reply (the Health page shows it). */
+  hookLatency: KeyedLatency;
   connections(): number;
   shutdown(): void;
 }
@@ -93,6 +97,37 @@ function batchCall(c: unknown): { op: string; args?: Record<string, unknown> | n
   if (args !== undefined && args !== null && (typeof args !== 'object' || Array.isArray(args)))
     return { op, problem: '`args` must be an object' };
   return { op, ...(args ? { args: args as Record<string, unknown> } : {}) };
+}
+
+/** The capture tables, once the daemon is ready. */
+function captureOf(daemon: DaemonState): CaptureStorage {
+  if (!daemon.hooks) throw new MnemoError(ErrorCode.NOT_READY, 'capture is not ready');
+  return daemon.hooks.capture;
+}
+
+function sessionInfo(r: SessionRow, prompts: number, toolEvents: number): SessionInfo {
+  return {
+    id: r.id,
+    project: r.project,
+    source: r.source,
+    model: r.model,
+    startedAt: r.started_at,
+    lastEventAt: r.last_event_at,
+    endedAt: r.ended_at,
+    endReason: r.end_reason,
+    status: r.status,
+    prompts,
+    toolEvents,
+  };
+}
+
+/** "5m", "3h", "2d": how long ago, for the text renderings. */
+function ago(at: number, now: number): string {
+  const s = Math.max(0, Math.round((now - at) / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.round(s / 60)}m`;
+  if (s < 86_400) return `${Math.round(s / 3600)}h`;
+  return `${Math.round(s / 86_400)}d`;
 }
 
 export const HANDLERS: { [K in Op]: Handler<K> } = {
@@ -196,9 +231,17 @@ export const HANDLERS: { [K in Op]: Handler<K> } = {
         .join('\n\n'),
   },
   hook: {
-    run: ({ daemon }, a) => {
+    run: async ({ daemon }, a) => {
       if (!daemon.hooks) throw new MnemoError(ErrorCode.NOT_READY, 'hooks are not ready');
-      return daemon.hooks.handle(a.event, a.payload);
+      const started = performance.now();
+      let failed = true;
+      try {
+        const r = await daemon.hooks.handle(a.event, a.payload);
+        failed = false;
+        return r;
+      } finally {
+        daemon.hookLatency.add(a.event, performance.now() - started, failed);
+      }
     },
     text: (r) => r.stdout,
   },
@@ -323,6 +366,132 @@ export const HANDLERS: { [K in Op]: Handler<K> } = {
         ...r.memories.map((m) => JSON.stringify(m)),
         r.cursor === null ? '(last page)' : `(next page: cursor ${r.cursor})`,
       ].join('\n'),
+  },
+  sessions: {
+    run: ({ daemon }, a) => {
+      const capture = captureOf(daemon);
+      const { total, rows } = capture.sessions(a.project, a.limit ?? 20, a.offset ?? 0);
+      return {
+        total,
+        sessions: rows.map((r) => sessionInfo(r, r.prompts, r.tool_events)),
+        projects: capture.sessionProjects(),
+      };
+    },
+    text: (r, _a, now) =>
+      r.sessions.length === 0
+        ? 'no captured sessions'
+        : r.sessions
+            .map(
+              (s) =>
+                `${s.id}  ${s.status.padEnd(10)} ${ago(s.lastEventAt, now).padStart(4)}  ` +
+                `${s.prompts} ${plural(s.prompts, 'turn', 'turns')}, ${s.toolEvents} tool events  ${s.project}`,
+            )
+            .join('\n') + (r.total > r.sessions.length ? `\n(${r.total} in all)` : ''),
+  },
+  session: {
+    run: ({ daemon, engine }, a) => {
+      const capture = captureOf(daemon);
+      const row = capture.session(a.id);
+      if (!row) throw new MnemoError(ErrorCode.NOT_FOUND, `no captured session '${a.id.slice(0, 200)}'`);
+      const prompts = capture.prompts(a.id);
+      const events = capture.toolEvents(a.id);
+      const compressions = capture.compressions(a.id);
+      const injections = capture.injections(a.id);
+      const turnJob = new Map<number, CompressionRow>();
+      for (const c of compressions) if (c.kind === 'turn') turnJob.set(c.prompt_number, c);
+      const rollups = compressions.filter((c) => c.kind === 'session' && c.memory_hash);
+      const memories = engine.peek(compressions.flatMap((c) => (c.memory_hash ? [c.memory_hash] : [])));
+      const memoryOf = (c: CompressionRow | undefined): Memory | null =>
+        (c?.memory_hash && memories.get(c.memory_hash)) || null;
+      return {
+        session: {
+          ...sessionInfo(row, prompts.length, events.length),
+          cwd: row.cwd,
+          transcriptPath: row.transcript_path,
+        },
+        turns: prompts.map((p) => {
+          const job = turnJob.get(p.prompt_number);
+          return {
+            number: p.prompt_number,
+            prompt: p.text,
+            at: p.created_at,
+            stoppedAt: p.stopped_at,
+            lastAssistantMessage: p.last_assistant_message,
+            tools: events
+              .filter((e) => e.prompt_number === p.prompt_number)
+              .map((e) => ({
+                toolName: e.tool_name,
+                inputSummary: e.input_summary,
+                outcomeSummary: e.outcome_summary,
+                filesRead: JSON.parse(e.files_read) as string[],
+                filesChanged: JSON.parse(e.files_changed) as string[],
+                isError: e.is_error === 1,
+                exitCode: e.exit_code,
+                durationMs: e.duration_ms,
+                at: e.created_at,
+              })),
+            observation: memoryOf(job),
+            compression: job ? { status: job.status, error: job.last_error } : null,
+          };
+        }),
+        // The newest rollup: a session that went on after one is rolled up again.
+        summary: memoryOf(rollups.at(-1)),
+        injections: injections.map((i) => ({
+          event: i.event,
+          promptNumber: i.prompt_number,
+          text: i.text,
+          hashes: JSON.parse(i.hashes) as string[],
+          at: i.created_at,
+        })),
+      };
+    },
+    text: (r, _a, now) =>
+      [
+        `session ${r.session.id} in ${r.session.project} ` +
+          `(${r.session.status}, started ${ago(r.session.startedAt, now)} ago)`,
+        ...r.turns.map(
+          (t) =>
+            `turn ${t.number}: ${t.prompt.slice(0, 100)}\n  ${t.tools.length} tool events; ` +
+            (t.observation ? `observation ${t.observation.hash.slice(0, 8)}` : 'no observation yet'),
+        ),
+        r.summary ? `summary ${r.summary.hash.slice(0, 8)}` : 'no summary yet',
+        `${r.injections.length} ${plural(r.injections.length, 'injection', 'injections')}`,
+      ].join('\n'),
+  },
+  metrics: {
+    idle: true,
+    run: ({ daemon }) => {
+      const capture = daemon.hooks?.capture;
+      return {
+        requestsMs: daemon.latency.percentiles(),
+        hooksMs: daemon.hookLatency.percentiles(),
+        queue: capture?.queueCounts() ?? {},
+        parked: (capture?.parked(50) ?? []).map((p) => ({
+          id: p.id,
+          kind: p.kind,
+          sessionId: p.session_id,
+          promptNumber: p.prompt_number,
+          attempts: p.attempts,
+          error: p.last_error ?? '',
+        })),
+      };
+    },
+    text: (r) => keyValues(r),
+  },
+  timeline: {
+    run: ({ engine }, a) => engine.timeline(a.days ?? 90, a.project),
+    text: (r) =>
+      r.days.map((d) => `${new Date(d.day).toISOString().slice(0, 10)}  ${d.count}`).join('\n') || 'no memories',
+  },
+  retryCompressions: {
+    run: ({ daemon, engine }, a) => {
+      const hooks = daemon.hooks;
+      if (!hooks) throw new MnemoError(ErrorCode.NOT_READY, 'capture is not ready');
+      const retried = hooks.capture.retryParked(a.all ? 'all' : (a.ids ?? []), engine.now());
+      if (retried > 0) hooks.compressor.wake();
+      return { retried };
+    },
+    text: (r) => `put ${r.retried} parked ${plural(r.retried, 'compression', 'compressions')} back in the queue`,
   },
   reindex: {
     run: ({ engine }, a) => engine.reindex(a.limit ?? 64),

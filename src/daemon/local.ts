@@ -4,7 +4,7 @@ import type { Engine } from '../engine.js';
 import type { Render } from '../protocol/messages.js';
 import type { ArgsOf, Op, ResultOf } from '../protocol/ops.js';
 import { Dispatcher } from './dispatch.js';
-import { LatencyRing } from './metrics.js';
+import { KeyedLatency, LatencyRing } from './metrics.js';
 
 // The methods are made from the op names below; this declaration gives them their types.
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
@@ -26,6 +26,7 @@ export class LocalMnemo {
       state: 'ready',
       startedAt: Date.now(),
       latency: new LatencyRing(),
+      hookLatency: new KeyedLatency(),
       connections: () => 0,
       shutdown: () => {},
     });

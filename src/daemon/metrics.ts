@@ -26,3 +26,18 @@ export class LatencyRing {
     return { count: this.total, errors: this.errors, p50: round(at(0.5)), p95: round(at(0.95)), p99: round(at(0.99)) };
   }
 }
+
+/** A latency ring per key (the hook events), made on first use; 4,096 samples each (32 KiB). */
+export class KeyedLatency {
+  private readonly rings = new Map<string, LatencyRing>();
+
+  add(key: string, ms: number, failed: boolean): void {
+    let ring = this.rings.get(key);
+    if (!ring) this.rings.set(key, (ring = new LatencyRing(4096)));
+    ring.add(ms, failed);
+  }
+
+  percentiles(): Record<string, ReturnType<LatencyRing['percentiles']>> {
+    return Object.fromEntries([...this.rings].map(([key, ring]) => [key, ring.percentiles()]));
+  }
+}

@@ -24,6 +24,11 @@ export const OP_NAMES = [
   'export',
   'reindex',
   'backup',
+  'sessions',
+  'session',
+  'metrics',
+  'timeline',
+  'retryCompressions',
   'shutdown',
 ] as const;
 

@@ -28,12 +28,16 @@ import type {
   HookResult,
   Listing,
   Memory,
+  Metrics,
   ReindexResult,
   RestoreResult,
+  SessionDetail,
+  SessionList,
   Stats,
   StatusResult,
   StoreResult,
   TagCount,
+  Timeline,
   TrashListing,
 } from './results.js';
 
@@ -158,6 +162,9 @@ function op<S extends z.ZodRawShape, Out = z.output<z.ZodObject<S, 'strict'>>>(
     ...(options.notInMcp ? { notInMcp: options.notInMcp } : {}),
   };
 }
+
+/** The reason the ops that feed the web page have no command or tool of their own. */
+const UI_ONLY = 'read and acted on through `mnemo ui`';
 
 /** A new memory, as `store` and each item of `storeBatch` take it. */
 const newMemory = {
@@ -394,6 +401,46 @@ export const OPS = {
     { file: text(4096).opt },
     { notInMcp: 'maintenance is for the CLI' },
   ),
+  sessions: op(
+    'captured Claude Code sessions, most recently active first, with the projects that have any',
+    { project: text(4096).opt, limit: int(1, MAX_LIMIT).opt, offset: int(0, 1_000_000).opt },
+    { notInCli: UI_ONLY, notInMcp: UI_ONLY },
+  ),
+  session: op(
+    'one captured session: its turns (prompt, tool events, observation), its summary, and what was injected',
+    { id: text(200).req },
+    { notInCli: UI_ONLY, notInMcp: UI_ONLY },
+  ),
+  metrics: op(
+    'request and per-hook-event latency percentiles, the compression queue and its parked items',
+    {},
+    {
+      notInCli: '`mnemo status` shows the request latency and the queue; the rest is for `mnemo ui`',
+      notInMcp: UI_ONLY,
+    },
+  ),
+  timeline: op(
+    'memories created per day (by type) over the last `days` days',
+    { days: int(1, 3660).opt, project: text(4096).opt },
+    { notInCli: UI_ONLY, notInMcp: UI_ONLY },
+  ),
+  retryCompressions: op(
+    'put parked compressions (by id, or all) back in the queue',
+    {
+      ids: list(int(1, Number.MAX_SAFE_INTEGER).req, MAX_BATCH).nullish(),
+      all: bool().opt,
+    },
+    {
+      refine: (a, ctx) => {
+        if ((a.ids ?? undefined) === undefined && a.all !== true)
+          ctx.addIssue({ code: 'custom', message: 'give `ids`, or `all: true` to retry every parked compression' });
+        if ((a.ids ?? undefined) !== undefined && a.all === true)
+          ctx.addIssue({ code: 'custom', path: ['all'], message: 'cannot be given with `ids`' });
+      },
+      notInCli: UI_ONLY,
+      notInMcp: 'maintenance is for people',
+    },
+  ),
   shutdown: op(
     'stop the daemon (it answers first)',
     {},
@@ -438,6 +485,11 @@ export interface Results {
   export: ExportPage;
   reindex: ReindexResult;
   backup: BackupResult;
+  sessions: SessionList;
+  session: SessionDetail;
+  metrics: Metrics;
+  timeline: Timeline;
+  retryCompressions: { retried: number };
   shutdown: { stopping: boolean };
 }
 export type ResultOf<K extends Op> = Results[K];

@@ -185,3 +185,105 @@ export interface HookResult {
 }
 
 export type BatchItem = { ok: true; result: unknown } | { ok: false; error: ErrorBody };
+
+/** Latency percentiles in milliseconds over the most recent samples; `count` and `errors` since start. */
+export interface Percentiles {
+  count: number;
+  errors: number;
+  p50: number;
+  p95: number;
+  p99: number;
+}
+
+/** A captured Claude Code session, as a list shows it. Times are milliseconds since the epoch. */
+export interface SessionInfo {
+  id: string;
+  project: string;
+  source: string | null;
+  model: string | null;
+  startedAt: number;
+  lastEventAt: number;
+  endedAt: number | null;
+  endReason: string | null;
+  status: 'active' | 'ended' | 'summarized';
+  prompts: number;
+  toolEvents: number;
+}
+
+export interface SessionList {
+  /** Sessions matching (before limit and offset). */
+  total: number;
+  sessions: SessionInfo[];
+  /** Every project with captured sessions, most recently active first. */
+  projects: { project: string; sessions: number; lastEventAt: number }[];
+}
+
+export interface ToolEvent {
+  toolName: string;
+  inputSummary: string;
+  outcomeSummary: string;
+  filesRead: string[];
+  filesChanged: string[];
+  isError: boolean;
+  exitCode: number | null;
+  durationMs: number | null;
+  at: number;
+}
+
+/** What a hook put into the agent's context: the exact text, and the memories it named. */
+export interface Injection {
+  event: 'SessionStart' | 'UserPromptSubmit';
+  /** The turn it was added to (UserPromptSubmit), or null (SessionStart). */
+  promptNumber: number | null;
+  text: string;
+  hashes: string[];
+  at: number;
+}
+
+export interface Turn {
+  number: number;
+  prompt: string;
+  at: number;
+  stoppedAt: number | null;
+  lastAssistantMessage: string | null;
+  tools: ToolEvent[];
+  /** The observation compression made of this turn (null until it ran, or when it was deleted). */
+  observation: Memory | null;
+  /** Where the turn's compression is: pending, done, parked (with its error), or null when not queued yet. */
+  compression: { status: string; error: string | null } | null;
+}
+
+export interface SessionDetail {
+  session: SessionInfo & { cwd: string | null; transcriptPath: string | null };
+  turns: Turn[];
+  /** The session summary compression made (null until it ran). */
+  summary: Memory | null;
+  injections: Injection[];
+}
+
+export interface ParkedCompression {
+  id: number;
+  kind: 'turn' | 'session';
+  sessionId: string;
+  promptNumber: number;
+  attempts: number;
+  error: string;
+}
+
+export interface Metrics {
+  /** Every request the daemon answered. */
+  requestsMs: Percentiles;
+  /** Hook requests by event: the daemon's time from parsed request to reply. */
+  hooksMs: Record<string, Percentiles>;
+  /** Compression queue counts by status (pending, done, parked). */
+  queue: Record<string, number>;
+  /** Parked compressions, newest first (at most 50). */
+  parked: ParkedCompression[];
+}
+
+export interface Timeline {
+  /** One entry per UTC day that has memories, oldest first: the day's start and its counts. */
+  days: { day: number; count: number; byType: Record<string, number> }[];
+  /** Memories created before the first day shown. */
+  before: number;
+}

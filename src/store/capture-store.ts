@@ -73,6 +73,28 @@ export interface ToolEventRow {
   created_at: number;
 }
 
+export interface InjectionRow {
+  event: 'SessionStart' | 'UserPromptSubmit';
+  prompt_number: number | null;
+  text: string;
+  hashes: string;
+  created_at: number;
+}
+
+export interface CompressionRow {
+  id: number;
+  kind: 'turn' | 'session';
+  session_id: string;
+  prompt_number: number;
+  attempts: number;
+  status: 'pending' | 'done' | 'parked';
+  last_error: string | null;
+  memory_hash: string | null;
+}
+
+/** A session row with its counts, for listings. */
+export type SessionListRow = SessionRow & { prompts: number; tool_events: number };
+
 export interface PendingRow {
   id: number;
   kind: 'turn' | 'session';
@@ -337,6 +359,77 @@ export class CaptureStore implements CaptureStorage {
     this.db.transaction(() => {
       for (const h of hashes) stmt.run(sessionId, h, now);
     })();
+  }
+
+  /**
+   * Records what a hook put into the context (the printed text) and which memories it named, in one transaction:
+   * the memories so they are never given twice, the text so a person can see what the agent was told.
+   */
+  recordInjection(
+    sessionId: string,
+    event: 'SessionStart' | 'UserPromptSubmit',
+    promptNumber: number | null,
+    hashes: readonly string[],
+    text: string,
+    now: number,
+  ): void {
+    this.db.transaction(() => {
+      this.recordGiven(sessionId, hashes, now);
+      this.sql(
+        'INSERT INTO injections (session_id, event, prompt_number, text, hashes, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      ).run(sessionId, event, promptNumber, text, JSON.stringify(hashes), now);
+    })();
+  }
+
+  injections(sessionId: string): InjectionRow[] {
+    return this.sql(
+      'SELECT event, prompt_number, text, hashes, created_at FROM injections WHERE session_id = ? ORDER BY id',
+    ).all(sessionId) as InjectionRow[];
+  }
+
+  /** Sessions, most recently active first, with their prompt and tool event counts. */
+  sessions(project: string | undefined, limit: number, offset: number): { total: number; rows: SessionListRow[] } {
+    const where = project === undefined ? '' : 'WHERE s.project = ?';
+    const params = project === undefined ? [] : [project];
+    const total = this.sql(`SELECT count(*) FROM sessions s ${where}`)
+      .pluck()
+      .get(...params) as number;
+    const rows = this.sql(
+      `SELECT s.*, (SELECT count(*) FROM prompts p WHERE p.session_id = s.id) AS prompts,
+              (SELECT count(*) FROM tool_events t WHERE t.session_id = s.id) AS tool_events
+         FROM sessions s ${where} ORDER BY s.last_event_at DESC, s.id LIMIT ? OFFSET ?`,
+    ).all(...params, limit, offset) as SessionListRow[];
+    return { total, rows };
+  }
+
+  sessionProjects(): { project: string; sessions: number; lastEventAt: number }[] {
+    return this.sql(
+      `SELECT project, count(*) AS sessions, max(last_event_at) AS lastEventAt FROM sessions
+         GROUP BY project ORDER BY lastEventAt DESC`,
+    ).all() as { project: string; sessions: number; lastEventAt: number }[];
+  }
+
+  /** The compressions queued for a session (turns and rollups), whatever their status. */
+  compressions(sessionId: string): CompressionRow[] {
+    return this.sql(
+      `SELECT id, kind, session_id, prompt_number, attempts, status, last_error, memory_hash
+         FROM pending_compressions WHERE session_id = ? ORDER BY id`,
+    ).all(sessionId) as CompressionRow[];
+  }
+
+  parked(limit: number): CompressionRow[] {
+    return this.sql(
+      `SELECT id, kind, session_id, prompt_number, attempts, status, last_error, memory_hash
+         FROM pending_compressions WHERE status = 'parked' ORDER BY id DESC LIMIT ?`,
+    ).all(limit) as CompressionRow[];
+  }
+
+  /** Parked compressions back to pending, due now, with their attempts reset; returns how many. */
+  retryParked(ids: readonly number[] | 'all', now: number): number {
+    const reset = "UPDATE pending_compressions SET status = 'pending', attempts = 0, not_before = ?";
+    if (ids === 'all') return this.sql(`${reset} WHERE status = 'parked'`).run(now).changes;
+    const stmt = this.sql(`${reset} WHERE status = 'parked' AND id = ?`);
+    return this.db.transaction(() => ids.reduce((n, id) => n + stmt.run(now, id).changes, 0))();
   }
 
   hasPending(): boolean {

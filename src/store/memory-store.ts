@@ -654,6 +654,23 @@ export class MemoryStore implements MemoryStorage {
     };
   }
 
+  createdPerDay(
+    since: number,
+    project: string | undefined,
+  ): { rows: { day: number; type: string; count: number }[]; before: number } {
+    // created_at is indexed (memories_created, memories_project_created).
+    const inProject = project === undefined ? '' : 'AND project = ?';
+    const params = project === undefined ? [since] : [since, project];
+    const rows = this.sql(
+      `SELECT (created_at / 86400000) * 86400000 AS day, type, count(*) AS count FROM memories
+         WHERE created_at >= ? ${inProject} GROUP BY day, type ORDER BY day`,
+    ).all(...params) as { day: number; type: string; count: number }[];
+    const before = this.sql(`SELECT count(*) FROM memories WHERE created_at < ? ${inProject}`)
+      .pluck()
+      .get(...params) as number;
+    return { rows, before };
+  }
+
   /** SQLite's and sqlite-vec's versions. */
   versions(): { sqlite: string; sqliteVec: string } {
     return this.sql('SELECT sqlite_version() AS sqlite, vec_version() AS sqliteVec').get() as {

@@ -205,6 +205,22 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX trash_deleted_at ON trash (deleted_at);
     `);
   },
+  // 7: what each SessionStart and UserPromptSubmit put into the agent's context, as it was printed (issue 15: the
+  // session page shows it). session_context only keeps which memories a session was given, to avoid repeats.
+  (db) => {
+    db.exec(`
+      CREATE TABLE injections (
+        id            INTEGER PRIMARY KEY,
+        session_id    TEXT    NOT NULL,
+        event         TEXT    NOT NULL CHECK (event IN ('SessionStart', 'UserPromptSubmit')),
+        prompt_number INTEGER,
+        text          TEXT    NOT NULL,
+        hashes        TEXT    NOT NULL CHECK (json_valid(hashes)),
+        created_at    INTEGER NOT NULL
+      );
+      CREATE INDEX injections_session ON injections (session_id, id);
+    `);
+  },
 ];
 
 /** The table of int8 vector copies of a model. */

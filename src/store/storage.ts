@@ -1,5 +1,15 @@
 import type { Memory, Stats, TagCount } from '../protocol/results.js';
-import type { PendingRow, PromptRow, SessionFacts, SessionRow, ToolEventFacts, ToolEventRow } from './capture-store.js';
+import type {
+  CompressionRow,
+  InjectionRow,
+  PendingRow,
+  PromptRow,
+  SessionFacts,
+  SessionListRow,
+  SessionRow,
+  ToolEventFacts,
+  ToolEventRow,
+} from './capture-store.js';
 import type { KeywordHit, MemoryPatch, NewMemory, VectorHit } from './memory-store.js';
 import type { MemoryFilter, MemoryRow, ModelRecord } from './types.js';
 
@@ -81,6 +91,11 @@ export interface MemoryStorage {
   // Describing.
   tagCounts(limit: number, project?: string): TagCount[];
   statistics(): Omit<Stats, 'embedder'>;
+  /** Memories created per UTC day and type since `since` (optionally in one project), and how many before it. */
+  createdPerDay(
+    since: number,
+    project: string | undefined,
+  ): { rows: { day: number; type: string; count: number }[]; before: number };
   versions(): { sqlite: string; sqliteVec: string };
 
   /** A consistent copy of the whole database (memories and capture tables) into `file`, while others keep working. */
@@ -129,4 +144,22 @@ export interface CaptureStorage {
   // What context a session was given, so it is never given twice.
   given(sessionId: string): Set<string>;
   recordGiven(sessionId: string, hashes: readonly string[], now: number): void;
+  /** The memories given (as recordGiven) and the text that carried them, for people to read back. */
+  recordInjection(
+    sessionId: string,
+    event: 'SessionStart' | 'UserPromptSubmit',
+    promptNumber: number | null,
+    hashes: readonly string[],
+    text: string,
+    now: number,
+  ): void;
+
+  // Reading capture back for people (`mnemo ui`).
+  sessions(project: string | undefined, limit: number, offset: number): { total: number; rows: SessionListRow[] };
+  sessionProjects(): { project: string; sessions: number; lastEventAt: number }[];
+  injections(sessionId: string): InjectionRow[];
+  compressions(sessionId: string): CompressionRow[];
+  /** Parked compressions, newest first. */
+  parked(limit: number): CompressionRow[];
+  retryParked(ids: readonly number[] | 'all', now: number): number;
 }

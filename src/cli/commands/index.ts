@@ -27,6 +27,7 @@ export const COMMANDS: [group: string, name: string, load: Loader][] = [
   ['memories', 'backup', async () => (await import('./backup.js')).backup],
   ['memories', 'restore-backup', async () => (await import('./backup.js')).restoreBackup],
   ['Claude Code and agents', 'hooks', async () => (await import('./hooks.js')).hooks],
+  ['memories', 'ui', async () => (await import('./ui.js')).ui],
   ['Claude Code and agents', 'mcp', async () => (await import('./mcp.js')).mcp],
   ['models', 'model', async () => (await import('./model.js')).model],
   ['models', 'reindex', async () => (await import('./model.js')).reindex],
