@@ -98,7 +98,9 @@ export function searchPage(q: URLSearchParams, results: Listing, stats: Stats, h
         <input name="time" value="${v('time')}" placeholder="time: last week, since monday…" size="16" />
         <button type="submit">Search</button>
       </form>
-      <p class="muted">${stats.memories} memories · model ${hello.model?.name ?? hello.state}</p>
+      <p class="muted">
+        ${stats.memories} ${stats.memories === 1 ? 'memory' : 'memories'} · model ${hello.model?.name ?? hello.state}
+      </p>
       <div id="results">${searchResults(results, now)}</div>`,
   );
 }
@@ -259,7 +261,9 @@ function toolRow(e: ToolEvent): Html {
 
 function injectionBlock(i: Injection, now: number): Html {
   return html`<details class="injection" open>
-    <summary>Injected at ${i.event} (${i.hashes.length} memories, ${time(i.at, now)})</summary>
+    <summary>
+      Injected at ${i.event} (${i.hashes.length} ${i.hashes.length === 1 ? 'memory' : 'memories'}, ${time(i.at, now)})
+    </summary>
     <pre>${injectedText(i.text)}</pre>
     <p>${i.hashes.map((h) => html`<a class="hash" href="/memory/${h}">${short(h)}</a> `)}</p>
   </details>`;
@@ -378,7 +382,7 @@ export function healthPage(d: HealthData): Html {
     html`<h1>Health <span class="badge ${health.status}">${health.status}</span></h1>
       ${health.warnings.map((w) => html`<p class="notice">${w}</p>`)}
       <div class="cards">
-        <div class="card"><b>${health.memories}</b> memories</div>
+        <div class="card"><b>${health.memories}</b> ${health.memories === 1 ? 'memory' : 'memories'}</div>
         <div class="card"><b>${(health.dbBytes / 1048576).toFixed(1)} MiB</b> database</div>
         <div class="card"><b>${health.model.name}</b> ${health.model.dimension} dimensions</div>
         <div class="card" id="coverage">
