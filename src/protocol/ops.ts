@@ -408,7 +408,7 @@ export const OPS = {
   ),
   session: op(
     'one captured session: its turns (prompt, tool events, observation), its summary, and what was injected',
-    { id: text(200).req },
+    { id: words(200).req },
     { notInCli: UI_ONLY, notInMcp: UI_ONLY },
   ),
   metrics: op(
