@@ -26,7 +26,7 @@ const codeOf = (p: Promise<unknown>) =>
 // The ops `mnemo ui` reads (sessions, session, metrics, timeline) and the one it writes (retryCompressions), through
 // the client against a real daemon that captured a real session through the native hook client.
 describe('session and health ops', () => {
-  it('list and show a captured session, its injections, timeline and hook latency; retry a parked compression', async () => {
+  it('shows a captured session, its injections, timeline, hook latency; retries a parked compression', async () => {
     const d = await startDaemon();
     let c: MnemoClient | undefined;
     try {
@@ -73,7 +73,7 @@ describe('session and health ops', () => {
       expect(metrics.parked).toEqual([]);
 
       await codeOf(c.session({ id: 'no-such-session' })).then((code) => expect(code).toBe(ErrorCode.NOT_FOUND));
-      await codeOf(c.session({ id: '' } as never)).then((code) => expect(code).toBe(ErrorCode.BAD_ARGS));
+      await codeOf(c.session({ id: '' })).then((code) => expect(code).toBe(ErrorCode.BAD_ARGS));
       await codeOf(c.timeline({ days: 0 })).then((code) => expect(code).toBe(ErrorCode.BAD_ARGS));
 
       // Park the session's compression as five failures would (with the daemon stopped, so nothing races it), then
