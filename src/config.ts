@@ -42,7 +42,7 @@ const configSchema = z
   .object({
     /** A model pack folder, or the name of a pack under the models dir (auto, offline, all-MiniLM-L6-v2, ...). */
     model: text(4096).opt,
-    /** Embedding worker threads (default: the number of cores). */
+    /** Embedding worker threads (default 1: each holds its own model copy, about 60 MiB; see embed/embedder.ts). */
     threads: int(1, 64).opt,
     /** Context injection budgets and relevance bar (see capture/context.ts for the defaults). */
     context: contextSchema.optional(),
