@@ -50,6 +50,8 @@ const configSchema = z
     sessionIdleMinutes: int(1, 10_080).opt,
     /** Days a deleted memory stays in the trash (default 7). */
     trashDays: int(1, 3650).opt,
+    /** Days raw tool payloads are kept (default 14); the tool events and the memories made from them stay. */
+    payloadDays: int(1, 36_500).opt,
     /** Another ONNX runtime (an onnxruntime-node folder, e.g. one installed with CUDA) and its execution providers. */
     runtime: runtimeSchema.optional(),
   })

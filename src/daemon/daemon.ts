@@ -226,6 +226,7 @@ export class Daemon {
       const hooks = new HookHandler(engine, {
         ...(config.context ? { context: config.context } : {}),
         compressor: { ...(config.sessionIdleMinutes ? { idleMs: config.sessionIdleMinutes * 60_000 } : {}) },
+        retention: { ...(config.payloadDays ? { keepMs: config.payloadDays * 86_400_000 } : {}) },
         onProblem: (what, detail) => this.log.warn({ detail: detail instanceof Error ? detail.message : detail }, what),
       });
       hooks.start();
