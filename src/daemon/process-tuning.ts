@@ -33,6 +33,9 @@ export const DAEMON_V8_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
 export function tuneDaemonProcess(env: NodeJS.ProcessEnv = process.env): void {
   if (process.platform !== 'linux' || typeof process.execve !== 'function') return;
   if (Object.keys(DAEMON_MALLOC_ENV).some((k) => env[k] !== undefined)) return;
+  // Socket activation: the inherited listening descriptor did not survive Node's execve (the re-executed daemon's
+  // listen failed with EINVAL), so the systemd unit sets the same variables and flag itself (systemd/mnemo.service).
+  if (env.LISTEN_FDS !== undefined) return;
   // musl ignores these variables; glibc reports its version here.
   if (
     !(process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header
