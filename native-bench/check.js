@@ -42,7 +42,7 @@ const comparable = (rows, row) =>
     ? { value: row.value / rows[row.ref].value, relative: true }
     : { value: row.value, relative: false };
 
-const lowerIsBetter = (row) => ['ms', 'µs', 'MiB', 'tokens', 'events'].includes(row.unit);
+const lowerIsBetter = (row) => ['ms', 'µs', 'MiB', 'B', 'tokens', 'events'].includes(row.unit);
 const findings = [];
 for (const [key, b] of Object.entries(base)) {
   const c = cur[key];

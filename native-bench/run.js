@@ -7,7 +7,7 @@
 //   node native-bench/run.js --smoke   a tiny configuration, seconds, to check the harness itself
 //   options: --sizes 1000,10000,100000 (add 1000000 for the long run)  --runs 100  --threads 2  --json FILE
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -510,6 +510,65 @@ async function rssAt(db, size) {
   }
 }
 
+// ---------------------------------------------------------------- disk
+/**
+ * Bytes per captured tool event on disk, with raw payloads kept and after the retention window (issue 14): sessions
+ * of Bash PostToolUse events whose output is a test run's log of about 50 KB, through the hook handler in process on
+ * a clock moved forward, then one retention pass (prune, incremental vacuum) and a WAL checkpoint.
+ */
+async function diskSuite() {
+  const { HookHandler } = await import('../dist/capture/hook.js');
+  let clock = Date.parse('2026-11-01T12:00:00Z');
+  const dbPath = join(work, 'disk', 'mnemo.db');
+  const engine = await Engine.open({ modelDir: pack, dbPath, embedder: { threads: 1 }, now: () => clock });
+  const h = new HookHandler(engine, { now: () => clock });
+  const bytes = () => {
+    engine.storage.db.pragma('wal_checkpoint(TRUNCATE)');
+    return statSync(dbPath).size;
+  };
+  try {
+    const empty = bytes();
+    const [sessions, perSession] = smoke ? [2, 10] : [20, 100];
+    for (let s = 0; s < sessions; s++) {
+      const session_id = `disk-${s}`;
+      await h.handle('SessionStart', Buffer.from(JSON.stringify({ session_id, cwd: work, source: 'startup' })));
+      for (let i = 0; i < perSession; i++) {
+        const log = Array.from({ length: 700 }, (_, j) => `  ✓ suite ${s}.${i} case ${j} passes (${(i * j) % 97} ms)`);
+        await h.handle(
+          'PostToolUse',
+          Buffer.from(
+            JSON.stringify({
+              session_id,
+              cwd: work,
+              tool_name: 'Bash',
+              tool_use_id: `${session_id}-${i}`,
+              tool_input: { command: `npm test -- --shard ${i}` },
+              tool_response: { stdout: log.join('\n'), stderr: '', exitCode: 0 },
+            }),
+          ),
+        );
+      }
+      clock += 60_000;
+    }
+    const events = sessions * perSession;
+    add(metric(`disk: bytes per tool event, raw payloads kept (Bash, 50 KB output)`, (bytes() - empty) / events, 'B'));
+    clock += 15 * 86_400_000;
+    const t0 = performance.now();
+    const pass = await h.retention.sweep();
+    add(
+      metric(`disk: retention pass (prune ${pass.pruned} payloads, give the space back)`, performance.now() - t0, 'ms'),
+    );
+    add(
+      metric('disk: bytes per tool event after the retention window', (bytes() - empty) / events, 'B', {
+        target: { op: '<=', value: 3072 },
+      }),
+    );
+  } finally {
+    await h.stop();
+    await engine.close();
+  }
+}
+
 /** Runs one phase in a fresh Node.js process and collects its rows. */
 function phase(name, extra = []) {
   const rowsFile = join(work, `rows-${name}.json`);
@@ -541,6 +600,7 @@ if (opts.phase) {
   if (opts.phase === 'engine') out = await engineSuite();
   else if (opts.phase === 'daemon') await daemonSuite(opts.snapshot);
   else if (opts.phase === 'rss') await rssAt(opts.db, Math.max(...sizes));
+  else if (opts.phase === 'disk') await diskSuite();
   writeFileSync(opts.rows, JSON.stringify({ rows, ...out }));
   process.exit(0);
 }
@@ -552,6 +612,7 @@ try {
   rows.push(...engine.rows);
   if (existsSync(NATIVE_CLIENT)) rows.push(...phase('daemon', ['--snapshot', engine.snapshot10k]).rows);
   else log('the native client is not built: skipping the end-to-end hook runs');
+  rows.push(...phase('disk').rows);
   if (!smoke) rows.push(...phase('rss', ['--db', engine.dbPath]).rows);
 } finally {
   rmSync(work, { recursive: true, force: true });

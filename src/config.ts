@@ -42,7 +42,7 @@ const configSchema = z
   .object({
     /** A model pack folder, or the name of a pack under the models dir (auto, offline, all-MiniLM-L6-v2, ...). */
     model: text(4096).opt,
-    /** Embedding worker threads (default: the number of cores). */
+    /** Embedding worker threads (default 1: each holds its own model copy, about 60 MiB; see embed/embedder.ts). */
     threads: int(1, 64).opt,
     /** Context injection budgets and relevance bar (see capture/context.ts for the defaults). */
     context: contextSchema.optional(),
@@ -50,6 +50,8 @@ const configSchema = z
     sessionIdleMinutes: int(1, 10_080).opt,
     /** Days a deleted memory stays in the trash (default 7). */
     trashDays: int(1, 3650).opt,
+    /** Days raw tool payloads are kept (default 14); the tool events and the memories made from them stay. */
+    payloadDays: int(1, 36_500).opt,
     /** Another ONNX runtime (an onnxruntime-node folder, e.g. one installed with CUDA) and its execution providers. */
     runtime: runtimeSchema.optional(),
   })

@@ -62,6 +62,12 @@ describe('the hot path loads almost nothing', () => {
     expect([...packages]).toEqual(expect.arrayContaining(['better-sqlite3', 'piscina', 'pino']));
   });
 
+  it('nothing the package runs loads gpt-tokenizer (its cl100k Map held 35 MiB of the daemon; issue 14)', () => {
+    for (const entry of ['cli/main.js', 'daemon/daemon.js', 'embed/worker.js', 'mcp/server.js']) {
+      expect([...staticClosure(join(REPO, 'dist', entry), true).packages], entry).not.toContain('gpt-tokenizer');
+    }
+  });
+
   it('no command and not the daemon can load the generator of test packs (tests and the bench only)', () => {
     for (const entry of ['cli/main.js', 'daemon/daemon.js', 'embed/worker.js']) {
       const { files } = staticClosure(join(REPO, 'dist', entry), true);

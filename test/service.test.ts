@@ -14,14 +14,18 @@ describe('service units', () => {
     const withHome = renderUnits({ MNEMO_HOME: '/tmp/mnemo-home', HOME: '/home/u' }, 'linux');
     expect(withHome.dir).toBe('/home/u/.config/systemd/user');
     const service = withHome.files['mnemo.service']!;
-    expect(service).toContain(`ExecStart=${process.execPath} ${CLI} daemon\n`);
+    expect(service).toContain(`ExecStart=${process.execPath} --max-semi-space-size=1 ${CLI} daemon\n`);
+    // Socket activation skips the re-exec with the allocator settings (daemon/process-tuning.ts): the unit sets them.
+    expect(service).toContain(
+      'Environment=MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072 MALLOC_TRIM_THRESHOLD_=131072\n',
+    );
     expect(service).toContain('Environment=MNEMO_HOME=/tmp/mnemo-home\n');
     expect(service).not.toMatch(/@[A-Z_]+@/);
     expect(withHome.files['mnemo.socket']).toContain('ListenStream=/tmp/mnemo-home/run/mnemo.sock\n');
     const plain = renderUnits({ HOME: '/home/u', XDG_CONFIG_HOME: '/home/u/cfg' }, 'linux');
     expect(plain.dir).toBe('/home/u/cfg/systemd/user');
     expect(plain.files['mnemo.socket']).toContain('ListenStream=%t/mnemo/mnemo.sock\n');
-    expect(plain.files['mnemo.service']).not.toContain('Environment=');
+    expect(plain.files['mnemo.service']).not.toContain('Environment=MNEMO_HOME');
     const mac = renderUnits({ HOME: '/Users/u', MNEMO_HOME: '/tmp/m&h' }, 'darwin');
     expect(mac.dir).toBe('/Users/u/Library/LaunchAgents');
     const plist = mac.files['com.mnemo.daemon.plist']!;

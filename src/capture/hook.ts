@@ -7,6 +7,7 @@ import { ContextBuilder, DEFAULT_CONTEXT, type ContextConfig } from './context.j
 import { parseHookInput } from './payload.js';
 import { projectOf } from './project.js';
 import { Recorder } from './record.js';
+import { PayloadRetention, type RetentionOptions } from './retention.js';
 
 export { HOOK_EVENTS, type HookEvent };
 
@@ -15,6 +16,7 @@ const NOTHING: HookResult = { stdout: '', exitCode: 0 };
 export interface HookHandlerOptions {
   context?: Partial<ContextConfig>;
   compressor?: CompressorOptions;
+  retention?: RetentionOptions;
   now?: () => number;
   /** Where capture problems are reported (the daemon log). */
   onProblem?: (what: string, detail: unknown) => void;
@@ -29,6 +31,7 @@ export class HookHandler {
   readonly capture: CaptureStorage;
   private readonly recorder: Recorder;
   readonly compressor: Compressor;
+  readonly retention: PayloadRetention;
   private readonly context: ContextBuilder;
   private readonly now: () => number;
 
@@ -46,14 +49,23 @@ export class HookHandler {
         : {}),
       ...options.compressor,
     });
+    this.retention = new PayloadRetention(this.capture, {
+      now: this.now,
+      ...(options.onProblem
+        ? { onError: (err: unknown) => options.onProblem!('pruning raw tool payloads failed', err) }
+        : {}),
+      ...options.retention,
+    });
     this.context = new ContextBuilder(engine, this.capture, { ...DEFAULT_CONTEXT, ...options.context }, this.now);
   }
 
   start(): void {
     this.compressor.start();
+    this.retention.start();
   }
 
   async stop(): Promise<void> {
+    await this.retention.stop();
     await this.compressor.stop();
   }
 

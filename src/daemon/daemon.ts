@@ -8,6 +8,7 @@ import { ErrorCode, MnemoError } from '../errors.js';
 import { CLI_PATH } from '../install-paths.js';
 import { makeDir, resolvePaths, type MnemoPaths } from '../paths.js';
 import { FAILED_STATE, PROTOCOL_VERSION } from '../protocol/messages.js';
+import { loadTokenCounter } from '../search/tokens.js';
 import { Dispatcher, type DaemonState } from './dispatch.js';
 import { DaemonLock } from './lock.js';
 import { LogFile } from './log-file.js';
@@ -221,9 +222,12 @@ export class Daemon {
         await engine.close();
         return;
       }
+      // Context budgets are counted from the first hook on: its ranks load now, not in the first SessionStart.
+      loadTokenCounter();
       const hooks = new HookHandler(engine, {
         ...(config.context ? { context: config.context } : {}),
         compressor: { ...(config.sessionIdleMinutes ? { idleMs: config.sessionIdleMinutes * 60_000 } : {}) },
+        retention: { ...(config.payloadDays ? { keepMs: config.payloadDays * 86_400_000 } : {}) },
         onProblem: (what, detail) => this.log.warn({ detail: detail instanceof Error ? detail.message : detail }, what),
       });
       hooks.start();

@@ -1,12 +1,11 @@
 import { LRUCache } from 'lru-cache';
-import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { ErrorCode, MnemoError, modelError } from '../errors.js';
 import { loadPack, type ModelPack } from './manifest.js';
 import type { EmbedResult, EmbedTask, WorkerData } from './worker.js';
 
 export interface EmbedderOptions {
-  /** Worker threads, each with its own ONNX session. Default: the number of cores. */
+  /** Worker threads, each with its own ONNX session. Default: DEFAULT_THREADS. */
   threads?: number;
   /** Most texts in one model call. */
   maxBatch?: number;
@@ -38,6 +37,14 @@ interface Pending {
 }
 
 const WORKER = new URL('./worker.js', import.meta.url).pathname;
+/**
+ * One worker unless asked for more (config `threads`, `--threads`). Each worker holds its own isolate, ONNX session
+ * and tokenizer: 58 MiB with the MiniLM-shaped pack, 100 MiB with the offline pack (its 200,000-word vocabulary),
+ * measured with native-bench/memory.js. What a second one buys is throughput on batches (a bulk import, a reindex);
+ * a hook embeds one short query, and on 2 busy cores a second worker gave 26% more documents/s and 36% more
+ * concurrent queries/s, not 2x (issue 14).
+ */
+export const DEFAULT_THREADS = 1;
 /** batch x tokens² per model call: 8 texts of 128 tokens, 2 of 256, 32 of 64. */
 const ATTENTION_BUDGET = 8 * 128 * 128;
 
@@ -77,7 +84,7 @@ export class Embedder {
 
   /** Loads and verifies the pack, starts the pool and returns once every worker has run the model. */
   static async open(dir: string, options: EmbedderOptions = {}): Promise<Embedder> {
-    const threads = options.threads ?? availableParallelism();
+    const threads = options.threads ?? DEFAULT_THREADS;
     checkInt('threads', threads, 1, 64);
     if (options.maxBatch !== undefined) checkInt('maxBatch', options.maxBatch, 1, 1024);
     if (options.batchWindowMs !== undefined && !(options.batchWindowMs >= 0 && options.batchWindowMs <= 1000)) {

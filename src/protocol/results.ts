@@ -169,6 +169,8 @@ export interface StatusResult {
   memories: number | null;
   dbBytes: number | null;
   dbPath: string | null;
+  /** Bytes per table (indexes and FTS5/vec0 shadow tables with their table), as of the last retention pass. */
+  dbTables: Record<string, number> | null;
   rssBytes: number;
   connections: number;
   requestsMs: { count: number; errors: number; p50: number; p95: number; p99: number };

@@ -230,10 +230,11 @@ export class CaptureStore implements CaptureStorage {
         now,
       );
       if (info.changes === 0) return { created: false };
-      this.sql('INSERT INTO tool_event_payloads (event_id, payload, truncated) VALUES (?, ?, ?)').run(
+      this.sql('INSERT INTO tool_event_payloads (event_id, payload, truncated, created_at) VALUES (?, ?, ?, ?)').run(
         info.lastInsertRowid,
         e.payload.text,
         e.payload.truncated ? 1 : 0,
+        now,
       );
       return { created: true };
     })();
@@ -449,6 +450,53 @@ export class CaptureStore implements CaptureStorage {
       `SELECT kind, session_id AS sessionId, coalesce(last_error, '') AS error FROM pending_compressions
        WHERE status = 'parked' ORDER BY id DESC LIMIT ?`,
     ).all(limit) as { kind: string; sessionId: string; error: string }[];
+  }
+
+  /**
+   * Deletes up to `limit` raw payloads captured before `before`, oldest first, in one transaction; returns how many.
+   * The events and the memories compressed from them stay.
+   */
+  prunePayloads(before: number, limit: number): number {
+    return this.sql(
+      `DELETE FROM tool_event_payloads WHERE event_id IN (
+         SELECT event_id FROM tool_event_payloads WHERE created_at < ? ORDER BY created_at LIMIT ?)`,
+    ).run(before, limit).changes;
+  }
+
+  /** Gives up to `pages` free pages back to the file system (incremental vacuum); returns how many were free. */
+  reclaimPages(pages: number): number {
+    const free = this.db.pragma('freelist_count', { simple: true }) as number;
+    if (free > 0) this.db.pragma(`incremental_vacuum(${Math.max(1, Math.floor(pages))})`);
+    return free;
+  }
+
+  /**
+   * Bytes on disk per table, its indexes and (for FTS5 and vec0 tables) its shadow tables counted with it, largest
+   * first; null where SQLite was built without the dbstat table. It reads every page: 150 ms at 10k memories on a busy
+   * machine, so the daemon runs it after a retention pass, never per status request.
+   */
+  tableSizes(): Record<string, number> | null {
+    let pages: { name: string; bytes: number }[];
+    try {
+      pages = this.db.prepare('SELECT name, sum(pgsize) AS bytes FROM dbstat GROUP BY name').all() as typeof pages;
+    } catch {
+      return null;
+    }
+    const schema = this.db.prepare('SELECT type, name, tbl_name AS tbl, sql FROM sqlite_schema').all() as {
+      type: string;
+      name: string;
+      tbl: string;
+      sql: string | null;
+    }[];
+    const owner = new Map(schema.map((o) => [o.name, o.tbl]));
+    const virtual = schema.filter((o) => o.type === 'table' && /^CREATE VIRTUAL TABLE/i.test(o.sql ?? ''));
+    const sizes = new Map<string, number>();
+    for (const { name, bytes } of pages) {
+      let table = owner.get(name) ?? name;
+      table = virtual.find((v) => table.startsWith(`${v.name}_`))?.name ?? table;
+      sizes.set(table, (sizes.get(table) ?? 0) + bytes);
+    }
+    return Object.fromEntries([...sizes].sort((a, b) => b[1] - a[1]));
   }
 
   queueCounts(): Record<string, number> {

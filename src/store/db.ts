@@ -20,7 +20,11 @@ export function openDb(path: string, options: OpenDbOptions = {}): Db {
   const db = new Database(path, { readonly: options.readonly ?? false });
   try {
     db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    const version = db.pragma('user_version', { simple: true }) as number;
     if (!options.readonly) {
+      // Pages freed by pruning go back to the file system (store/capture-store.ts reclaims them a few at a time). A
+      // new database takes the setting before anything is written to it, WAL mode included.
+      if (version === 0) db.pragma('auto_vacuum = INCREMENTAL');
       db.pragma('journal_mode = WAL');
       // NORMAL in WAL mode can lose the last transactions on power loss; FULL syncs the WAL on every commit, which is
       // what "an acknowledged write is on disk" promises.
@@ -29,8 +33,9 @@ export function openDb(path: string, options: OpenDbOptions = {}): Db {
     db.pragma('foreign_keys = ON');
     sqliteVec.load(db);
     if (!options.readonly) {
-      backupBeforeMigration(db, path, db.pragma('user_version', { simple: true }) as number, SCHEMA_VERSION);
+      backupBeforeMigration(db, path, version, SCHEMA_VERSION);
       migrate(db);
+      if (version > 0) switchToIncrementalVacuum(db);
       // Memories are private: the database and its WAL are the owner's alone, whatever the umask was when they were
       // made (the folders alone protected them before).
       for (const file of [path, `${path}-wal`, `${path}-shm`])
@@ -40,6 +45,22 @@ export function openDb(path: string, options: OpenDbOptions = {}): Db {
   } catch (err) {
     db.close();
     throw err;
+  }
+}
+
+/**
+ * An existing database switches to incremental auto-vacuum through one VACUUM (SQLite's rule), done once, right after
+ * the copy backupBeforeMigration took before migration 8. It rewrites the file: about a second per 100 MB here. When
+ * it cannot (the disk lacks room for the copy VACUUM makes), the database works as before and the next start tries
+ * again; pruned space is then reused by SQLite but not returned.
+ */
+function switchToIncrementalVacuum(db: Db): void {
+  if (db.pragma('auto_vacuum', { simple: true }) === 2 || db.name === ':memory:') return;
+  try {
+    db.pragma('auto_vacuum = INCREMENTAL');
+    db.exec('VACUUM');
+  } catch {
+    // Left as it was; see above.
   }
 }
 

@@ -221,6 +221,16 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX injections_session ON injections (session_id, id);
     `);
   },
+  // 8: raw tool payloads are kept for a window (14 days by default; issue 14), pruned by their own time, oldest
+  // first, through this index. Filled from their events' times for databases made before it.
+  (db) => {
+    db.exec(`
+      ALTER TABLE tool_event_payloads ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0;
+      UPDATE tool_event_payloads
+        SET created_at = (SELECT created_at FROM tool_events WHERE tool_events.id = tool_event_payloads.event_id);
+      CREATE INDEX tool_event_payloads_created ON tool_event_payloads (created_at);
+    `);
+  },
 ];
 
 /** The table of int8 vector copies of a model. */

@@ -141,6 +141,12 @@ export interface CaptureStorage {
   /** The parked items' errors, newest first. */
   parkedErrors(limit: number): { kind: string; sessionId: string; error: string }[];
 
+  // Raw payload retention: delete old payloads in batches, then give the space back a few pages at a time.
+  prunePayloads(before: number, limit: number): number;
+  reclaimPages(pages: number): number;
+  /** Bytes on disk per table (indexes and shadow tables included), largest first; null when it cannot tell. */
+  tableSizes(): Record<string, number> | null;
+
   // What context a session was given, so it is never given twice.
   given(sessionId: string): Set<string>;
   recordGiven(sessionId: string, hashes: readonly string[], now: number): void;

@@ -16,11 +16,13 @@ const threads = {
   name: 'threads',
   kind: 'string',
   value: 'N',
-  help: 'embedding worker threads (default: the number of cores)',
+  help: 'embedding worker threads (default 1; each holds its own model copy)',
 } as const;
 
 /** Runs the daemon in this process (`mnemo daemon`, `mnemo start --foreground`). */
 async function launch(values: Parsed['values']) {
+  // Before the daemon's modules load: a re-executed process would load them again.
+  (await import('../../daemon/process-tuning.js')).tuneDaemonProcess();
   const { startDaemon } = await import('../../daemon/daemon.js');
   return startDaemon({
     ownProcess: true,
