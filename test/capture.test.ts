@@ -5,18 +5,9 @@ import type { MnemoClient } from '../dist/client/client.js';
 import { countTokens } from '../dist/engine-index.js';
 import { cleanup, startDaemon, testEnv, type DaemonProcess } from './helpers/daemon.js';
 import { hook, makeProject, recordedSession } from './helpers/claude.js';
+import { until } from './helpers/wait.js';
 
 const dbOf = (env: NodeJS.ProcessEnv) => new Database(join(env.MNEMO_HOME!, 'data', 'mnemo.db'), { readonly: true });
-
-async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 interface Context {
   hookSpecificOutput: { hookEventName: string; additionalContext: string };

@@ -5,17 +5,7 @@ import { connect, type MnemoClient } from '../dist/client/client.js';
 import { ErrorCode, MnemoError } from '../dist/engine-index.js';
 import { hook, makeProject, recordedSession } from './helpers/claude.js';
 import { cleanup, startDaemon } from './helpers/daemon.js';
-
-/** Polls until `f` gives a value (compression runs in the background). */
-async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { until } from './helpers/wait.js';
 
 const codeOf = (p: Promise<unknown>) =>
   p.then(

@@ -10,6 +10,7 @@ import { MnemoError } from '../dist/errors.js';
 import { hook, makeProject, recordedSession } from './helpers/claude.js';
 import { cleanup, CLI, startDaemon, type DaemonProcess } from './helpers/daemon.js';
 import { REPO } from './helpers/packs.js';
+import { until } from './helpers/wait.js';
 
 /**
  * `mnemo ui` in a real browser (issue 15): a real daemon in a temp MNEMO_HOME with memories and a session captured
@@ -32,16 +33,6 @@ if (!CHROMIUM)
   console.warn('ui.test.ts: no chromium in PATH, so the browser tests are skipped (`apt-get install chromium`)');
 
 const ARTIFACTS = join(REPO, 'test-artifacts', 'ui');
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** A raw HTTP request, so the Host and Origin headers are exactly what a hostile page could make them. */
 function raw(
