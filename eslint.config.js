@@ -18,7 +18,10 @@ export default defineConfig(
     extends: [tseslint.configs.recommendedTypeChecked],
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ['vitest.config.ts'], defaultProject: 'test/tsconfig.json' },
+        projectService: {
+          allowDefaultProject: ['vitest.config.ts', 'vitest.mutation.config.ts'],
+          defaultProject: 'test/tsconfig.json',
+        },
         tsconfigRootDir: import.meta.dirname,
       },
     },

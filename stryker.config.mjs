@@ -1,10 +1,10 @@
 // Mutation testing on demand (issue 11): `npm run test:mutation`. See docs/mutation.md.
 //
-// Stryker mutates the TypeScript sources and compiles them in its sandbox (`buildCommand`), because the tests import the
-// compiled dist/ and spawn dist/cli/main.js: mutating src/ and building keeps the report on src/ lines and the tests
-// on the code they always run. Only the modules whose failures hurt users are mutated, and only the test files that
-// exercise them in the test process are run (see vitest.mutation.config.ts): Stryker's per-test coverage is collected
-// in that process, so what a test reaches only inside a spawned daemon counts as not covered.
+// Stryker mutates the TypeScript sources and compiles them in its sandbox (`buildCommand`), because the tests
+// import the compiled dist/ and spawn dist/cli/main.js: mutating src/ and building keeps the report on src/ lines
+// and the tests on the code they always run. Only the modules whose failures hurt users are mutated, and only the
+// test files that exercise them in the test process are run (see vitest.mutation.config.ts): Stryker's per-test
+// coverage is collected in that process, so what a test reaches only inside a spawned daemon counts as not covered.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
@@ -19,7 +19,9 @@ function range(file, head) {
   if (start < 0) throw new Error(`stryker.config.mjs: no line starting with '${head}' in ${file}`);
   const indent = lines[start].length - lines[start].trimStart().length;
   const close = `${' '.repeat(indent)}}`;
-  const end = lines.findIndex((l, i) => i > start && (l === close || [')', ';', ','].some((c) => l.startsWith(`${close}${c}`))));
+  const end = lines.findIndex(
+    (l, i) => i > start && (l === close || [')', ';', ','].some((c) => l.startsWith(`${close}${c}`))),
+  );
   if (end < 0) throw new Error(`stryker.config.mjs: no end for '${head}' in ${file}`);
   return `${file}:${start + 1}-${end + 1}`;
 }

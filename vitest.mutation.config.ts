@@ -20,13 +20,17 @@ export const MUTATION_TEST_FILES = [
 
 const rank = (file: string): number => {
   const name = basename(file);
-  const i = MUTATION_TEST_FILES.findIndex((p) => (p.includes('*') ? name.startsWith(basename(p).split('*')[0]!) : basename(p) === name));
+  const i = MUTATION_TEST_FILES.findIndex((p) =>
+    p.includes('*') ? name.startsWith(basename(p).split('*')[0]!) : basename(p) === name,
+  );
   return i < 0 ? MUTATION_TEST_FILES.length : i;
 };
 
 class InListOrder extends BaseSequencer {
-  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
-    return [...files].sort((a, b) => rank(a.moduleId) - rank(b.moduleId) || a.moduleId.localeCompare(b.moduleId));
+  override sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    return Promise.resolve(
+      [...files].sort((a, b) => rank(a.moduleId) - rank(b.moduleId) || a.moduleId.localeCompare(b.moduleId)),
+    );
   }
 }
 

@@ -37,7 +37,8 @@ afterEach(() => {
 });
 
 const rows = (sql: string, ...params: unknown[]) => db.prepare(sql).all(...params) as Record<string, unknown>[];
-const queue = () => rows('SELECT kind, session_id, prompt_number, enqueued_at, not_before, status FROM pending_compressions ORDER BY id');
+const queue = () =>
+  rows('SELECT kind, session_id, prompt_number, enqueued_at, not_before, status FROM pending_compressions ORDER BY id');
 const input = (o: Partial<HookInput> = {}): HookInput => ({ sessionId: 's1', cwd: '/home/me/app/sub', ...o });
 const raw = (o: unknown) => Buffer.from(JSON.stringify(o));
 
@@ -60,14 +61,31 @@ describe('sessions', () => {
     // Later events: the first source stays, a newer model and transcript replace the old, a missing one keeps it;
     // activity never goes back in time.
     rec.userPrompt(input({ source: 'resume', model: 'sonnet', cwd: '/elsewhere' }), PROJECT, T0 + 50);
-    expect(store.session('s1')).toMatchObject({ source: 'startup', model: 'sonnet', transcript_path: '/t/1.jsonl', cwd: '/home/me/app/sub', started_at: T0, last_event_at: T0 + 50 });
+    expect(store.session('s1')).toMatchObject({
+      source: 'startup',
+      model: 'sonnet',
+      transcript_path: '/t/1.jsonl',
+      cwd: '/home/me/app/sub',
+      started_at: T0,
+      last_event_at: T0 + 50,
+    });
     rec.stop(input({ transcriptPath: '/t/2.jsonl' }), PROJECT, T0 + 20);
-    expect(store.session('s1')).toMatchObject({ model: 'sonnet', transcript_path: '/t/2.jsonl', last_event_at: T0 + 50 });
+    expect(store.session('s1')).toMatchObject({
+      model: 'sonnet',
+      transcript_path: '/t/2.jsonl',
+      last_event_at: T0 + 50,
+    });
   });
 
   it('keeps missing facts as NULL', () => {
     rec.toolUse({ sessionId: 'bare', toolName: 'Read', toolUseId: 'u1' }, PROJECT, T0, raw({}));
-    expect(store.session('bare')).toMatchObject({ cwd: null, source: null, model: null, transcript_path: null, status: 'active' });
+    expect(store.session('bare')).toMatchObject({
+      cwd: null,
+      source: null,
+      model: null,
+      transcript_path: null,
+      status: 'active',
+    });
   });
 
   it('come back to life when an event arrives after their end', () => {
@@ -86,12 +104,30 @@ describe('sessions', () => {
     rec.sessionEnd(input({ sessionId: 'done' }), PROJECT, T0 + 4);
     const before = queue().length;
     expect(rec.sessionStart(input({ sessionId: 'new' }), PROJECT, T0 + 100)).toEqual({ abandoned: ['old'] });
-    expect(store.session('old')).toMatchObject({ status: 'ended', ended_at: T0 + 100, end_reason: 'no SessionEnd (rolled up at the next session start)' });
+    expect(store.session('old')).toMatchObject({
+      status: 'ended',
+      ended_at: T0 + 100,
+      end_reason: 'no SessionEnd (rolled up at the next session start)',
+    });
     expect(store.session('elsewhere')!.status).toBe('active');
     expect(store.session('new')!.status).toBe('active');
     expect(queue().slice(before)).toEqual([
-      { kind: 'turn', session_id: 'old', prompt_number: 2, enqueued_at: T0 + 100, not_before: T0 + 100, status: 'pending' },
-      { kind: 'session', session_id: 'old', prompt_number: 2, enqueued_at: T0 + 100, not_before: T0 + 100, status: 'pending' },
+      {
+        kind: 'turn',
+        session_id: 'old',
+        prompt_number: 2,
+        enqueued_at: T0 + 100,
+        not_before: T0 + 100,
+        status: 'pending',
+      },
+      {
+        kind: 'session',
+        session_id: 'old',
+        prompt_number: 2,
+        enqueued_at: T0 + 100,
+        not_before: T0 + 100,
+        status: 'pending',
+      },
     ]);
     // A second start finds nothing left open.
     expect(rec.sessionStart(input({ sessionId: 'new' }), PROJECT, T0 + 200)).toEqual({ abandoned: [] });
@@ -102,12 +138,24 @@ describe('prompts', () => {
   it('are numbered per session; each new one queues the turn before it', () => {
     const a = rec.userPrompt(input({ prompt: 'one' }), PROJECT, T0);
     expect(a.created).toBe(true);
-    expect(a.prompt).toMatchObject({ session_id: 's1', prompt_number: 1, prompt_id: null, text: 'one', created_at: T0, stopped_at: null, last_assistant_message: null });
+    expect(a.prompt).toMatchObject({
+      session_id: 's1',
+      prompt_number: 1,
+      prompt_id: null,
+      text: 'one',
+      created_at: T0,
+      stopped_at: null,
+      last_assistant_message: null,
+    });
     expect(queue()).toEqual([]);
     const b = rec.userPrompt(input({ prompt: 'two', promptId: 'p2' }), PROJECT, T0 + 1);
     expect(b.prompt).toMatchObject({ prompt_number: 2, prompt_id: 'p2', text: 'two' });
-    expect(rec.userPrompt(input({ sessionId: 's2', prompt: 'other session' }), PROJECT, T0 + 2).prompt.prompt_number).toBe(1);
-    expect(queue()).toEqual([{ kind: 'turn', session_id: 's1', prompt_number: 1, enqueued_at: T0 + 1, not_before: T0 + 1, status: 'pending' }]);
+    expect(
+      rec.userPrompt(input({ sessionId: 's2', prompt: 'other session' }), PROJECT, T0 + 2).prompt.prompt_number,
+    ).toBe(1);
+    expect(queue()).toEqual([
+      { kind: 'turn', session_id: 's1', prompt_number: 1, enqueued_at: T0 + 1, not_before: T0 + 1, status: 'pending' },
+    ]);
   });
 
   it('are kept once when a retry carries the same prompt id, whatever its text', () => {
@@ -134,26 +182,55 @@ describe('prompts', () => {
     const long = rec.userPrompt(input({ prompt: 'x'.repeat(40_000) }), PROJECT, T0 + 1).prompt.text;
     expect(long.length).toBeLessThan(32 * 1024 + 100);
     expect(long).toContain('characters cut');
-    expect(rec.userPrompt(input({ prompt: 'y'.repeat(32 * 1024) }), PROJECT, T0 + 2).prompt.text).toBe('y'.repeat(32 * 1024));
+    expect(rec.userPrompt(input({ prompt: 'y'.repeat(32 * 1024) }), PROJECT, T0 + 2).prompt.text).toBe(
+      'y'.repeat(32 * 1024),
+    );
     expect(rec.userPrompt(input({ sessionId: 'np' }), PROJECT, T0).prompt.text).toBe('');
   });
 });
 
 describe('tool events', () => {
   const bash = (o: Partial<HookInput> = {}): HookInput =>
-    input({ toolName: 'Bash', toolUseId: 't1', toolInput: { command: 'npm test' }, toolResponse: { stdout: 'ok', stderr: '', exit_code: 0 }, ...o });
+    input({
+      toolName: 'Bash',
+      toolUseId: 't1',
+      toolInput: { command: 'npm test' },
+      toolResponse: { stdout: 'ok', stderr: '', exit_code: 0 },
+      ...o,
+    });
 
   it('are stored once per tool_use_id, with the turn, summary, flags and payload', () => {
     rec.userPrompt(input({ prompt: 'one', promptId: 'p1' }), PROJECT, T0);
     rec.userPrompt(input({ prompt: 'two', promptId: 'p2' }), PROJECT, T0 + 1);
-    expect(rec.toolUse(bash({ promptId: 'p1', durationMs: 1234 }), PROJECT, T0 + 5, raw({ a: 1 }))).toEqual({ created: true });
-    expect(rec.toolUse(bash({ promptId: 'p1', durationMs: 99 }), PROJECT, T0 + 6, raw({ a: 1 }))).toEqual({ created: false });
+    expect(rec.toolUse(bash({ promptId: 'p1', durationMs: 1234 }), PROJECT, T0 + 5, raw({ a: 1 }))).toEqual({
+      created: true,
+    });
+    expect(rec.toolUse(bash({ promptId: 'p1', durationMs: 99 }), PROJECT, T0 + 6, raw({ a: 1 }))).toEqual({
+      created: false,
+    });
     const [e] = store.toolEvents('s1');
-    expect(e).toMatchObject({ session_id: 's1', prompt_number: 1, tool_use_id: 't1', tool_name: 'Bash', is_error: 0, duration_ms: 1234, created_at: T0 + 5 });
+    expect(e).toMatchObject({
+      session_id: 's1',
+      prompt_number: 1,
+      tool_use_id: 't1',
+      tool_name: 'Bash',
+      is_error: 0,
+      duration_ms: 1234,
+      created_at: T0 + 5,
+    });
     expect(e!.input_summary).toContain('npm test');
     expect(store.toolEvents('s1').length).toBe(1);
     const payloads = rows('SELECT event_id, payload, truncated FROM tool_event_payloads');
-    expect(payloads).toEqual([{ event_id: e!.id, payload: JSON.stringify({ tool_input: { command: 'npm test' }, tool_response: { stdout: 'ok', stderr: '', exit_code: 0 } }), truncated: 0 }]);
+    expect(payloads).toEqual([
+      {
+        event_id: e!.id,
+        payload: JSON.stringify({
+          tool_input: { command: 'npm test' },
+          tool_response: { stdout: 'ok', stderr: '', exit_code: 0 },
+        }),
+        truncated: 0,
+      },
+    ]);
   });
 
   it('belong to the last turn when their prompt id is unknown or missing, and to turn 0 before any prompt', () => {
@@ -175,7 +252,9 @@ describe('tool events', () => {
     const id = `sha:${createHash('sha256').update(payload).digest('hex').slice(0, 24)}`;
     expect(rec.toolUse(input({ toolName: 'Read' }), PROJECT, T0, payload).created).toBe(true);
     expect(rec.toolUse(input({ toolName: 'Read' }), PROJECT, T0 + 1, payload).created).toBe(false);
-    expect(rec.toolUse(input({ toolName: 'Read' }), PROJECT, T0 + 2, raw({ tool_name: 'Read', n: 2 })).created).toBe(true);
+    expect(rec.toolUse(input({ toolName: 'Read' }), PROJECT, T0 + 2, raw({ tool_name: 'Read', n: 2 })).created).toBe(
+      true,
+    );
     expect(store.toolEvents('s1')[0]!.tool_use_id).toBe(id);
     expect(rec.toolUse(input({ toolUseId: 'nameless' }), PROJECT, T0 + 3, raw({})).created).toBe(true);
     expect(store.toolEvents('s1').at(-1)!.tool_name).toBe('unknown');
@@ -183,15 +262,44 @@ describe('tool events', () => {
 
   it('keep errors, exit codes, files and a redacted, capped payload; a missing input or response is null', () => {
     const gh = `ghp_${'a1B2c3D4e5'.repeat(4)}`;
-    rec.toolUse(bash({ toolUseId: 'fail', toolResponse: { stdout: '', stderr: `boom ${gh}`, exit_code: 3 } }), PROJECT, T0, raw({}));
-    rec.toolUse(input({ toolName: 'Edit', toolUseId: 'edit', toolInput: { file_path: '/home/me/app/src/a.ts', old_string: 'a', new_string: 'b' }, toolResponse: {} }), PROJECT, T0 + 1, raw({}));
-    rec.toolUse(input({ toolName: 'Read', toolUseId: 'big', toolInput: { file_path: '/home/me/app/big.txt' }, toolResponse: 'z'.repeat(PAYLOAD_CAP * 2) }), PROJECT, T0 + 2, raw({}));
+    rec.toolUse(
+      bash({ toolUseId: 'fail', toolResponse: { stdout: '', stderr: `boom ${gh}`, exit_code: 3 } }),
+      PROJECT,
+      T0,
+      raw({}),
+    );
+    rec.toolUse(
+      input({
+        toolName: 'Edit',
+        toolUseId: 'edit',
+        toolInput: { file_path: '/home/me/app/src/a.ts', old_string: 'a', new_string: 'b' },
+        toolResponse: {},
+      }),
+      PROJECT,
+      T0 + 1,
+      raw({}),
+    );
+    rec.toolUse(
+      input({
+        toolName: 'Read',
+        toolUseId: 'big',
+        toolInput: { file_path: '/home/me/app/big.txt' },
+        toolResponse: 'z'.repeat(PAYLOAD_CAP * 2),
+      }),
+      PROJECT,
+      T0 + 2,
+      raw({}),
+    );
     rec.toolUse(input({ toolName: 'Task', toolUseId: 'empty' }), PROJECT, T0 + 3, raw({}));
     const [fail, edit, big, empty] = store.toolEvents('s1');
     expect(fail).toMatchObject({ is_error: 1, exit_code: 3, duration_ms: null });
     expect(JSON.parse(edit!.files_changed)).toEqual(['src/a.ts']);
     expect(JSON.parse(big!.files_read)).toEqual(['big.txt']);
-    const payload = (id: number) => db.prepare('SELECT payload, truncated FROM tool_event_payloads WHERE event_id = ?').get(id) as { payload: string; truncated: number };
+    const payload = (id: number) =>
+      db.prepare('SELECT payload, truncated FROM tool_event_payloads WHERE event_id = ?').get(id) as {
+        payload: string;
+        truncated: number;
+      };
     expect(payload(fail!.id).payload).toContain('boom [REDACTED:github-token]');
     expect(payload(fail!.id).payload).not.toContain(gh);
     expect(payload(big!.id).truncated).toBe(1);
@@ -201,7 +309,9 @@ describe('tool events', () => {
   });
 
   it('are written with their payload in one transaction: a payload that cannot be written leaves no event', () => {
-    db.exec("CREATE TRIGGER no_payloads BEFORE INSERT ON tool_event_payloads BEGIN SELECT RAISE(ABORT, 'disk says no'); END");
+    db.exec(
+      "CREATE TRIGGER no_payloads BEFORE INSERT ON tool_event_payloads BEGIN SELECT RAISE(ABORT, 'disk says no'); END",
+    );
     expect(() => rec.toolUse(bash(), PROJECT, T0, raw({}))).toThrow(/disk says no/);
     expect(rows('SELECT * FROM tool_events')).toEqual([]);
     expect(store.session('s1')).toBeUndefined();
@@ -243,7 +353,12 @@ describe('ends of turns and sessions', () => {
     rec.userPrompt(input({ prompt: 'one' }), PROJECT, T0);
     rec.userPrompt(input({ prompt: 'two' }), PROJECT, T0 + 1);
     rec.sessionEnd(input({ reason: 'logout\nand more' }), PROJECT, T0 + 5);
-    expect(store.session('s1')).toMatchObject({ status: 'ended', ended_at: T0 + 5, end_reason: 'logout and more', last_event_at: T0 + 5 });
+    expect(store.session('s1')).toMatchObject({
+      status: 'ended',
+      ended_at: T0 + 5,
+      end_reason: 'logout and more',
+      last_event_at: T0 + 5,
+    });
     // A repeated SessionEnd ends it again (the last word wins), and queues nothing twice.
     rec.sessionEnd(input({ reason: 'again' }), PROJECT, T0 + 6);
     expect(store.session('s1')).toMatchObject({ status: 'ended', ended_at: T0 + 6, end_reason: 'again' });
@@ -274,7 +389,14 @@ describe('ends of turns and sessions', () => {
     store.enqueue('session', 's1', 1, T0 + 6);
     expect(queue()).toEqual([
       { kind: 'turn', session_id: 's1', prompt_number: 1, enqueued_at: T0, not_before: T0, status: 'pending' },
-      { kind: 'session', session_id: 's1', prompt_number: 1, enqueued_at: T0 + 6, not_before: T0 + 6, status: 'pending' },
+      {
+        kind: 'session',
+        session_id: 's1',
+        prompt_number: 1,
+        enqueued_at: T0 + 6,
+        not_before: T0 + 6,
+        status: 'pending',
+      },
     ]);
   });
 });
@@ -286,8 +408,15 @@ describe('the database every capture write goes to', () => {
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
     expect(db.pragma('busy_timeout', { simple: true })).toBe(5000);
     rec.userPrompt(input({ prompt: 'x' }), PROJECT, T0);
-    for (const file of ['mnemo.db', 'mnemo.db-wal']) expect(statSync(join(home, 'data', file)).mode & 0o777, file).toBe(0o600);
-    expect(() => db.prepare("INSERT INTO prompts (session_id, prompt_number, text, created_at) VALUES ('no-such-session', 1, 'x', 0)").run()).toThrow(/FOREIGN KEY/);
+    for (const file of ['mnemo.db', 'mnemo.db-wal'])
+      expect(statSync(join(home, 'data', file)).mode & 0o777, file).toBe(0o600);
+    expect(() =>
+      db
+        .prepare(
+          "INSERT INTO prompts (session_id, prompt_number, text, created_at) VALUES ('no-such-session', 1, 'x', 0)",
+        )
+        .run(),
+    ).toThrow(/FOREIGN KEY/);
   });
 
   it('makes the database and its WAL and shared-memory files private whatever the umask', () => {
@@ -314,7 +443,9 @@ describe('the database every capture write goes to', () => {
     migrate(old, SCHEMA_VERSION - 1);
     old.close();
     openDb(path).close();
-    expect(readdirSync(join(home, 'old', 'backups'))).toEqual([expect.stringMatching(new RegExp(`-before-schema-${SCHEMA_VERSION}\\.db$`))]);
+    expect(readdirSync(join(home, 'old', 'backups'))).toEqual([
+      expect.stringMatching(new RegExp(`-before-schema-${SCHEMA_VERSION}\\.db$`)),
+    ]);
   });
 
   it('takes another lock wait when asked, and opens read-only without changing the file', () => {
@@ -327,7 +458,9 @@ describe('the database every capture write goes to', () => {
     const ro = openDb(join(home, 'data', 'mnemo.db'), { readonly: true });
     try {
       expect(ro.readonly).toBe(true);
-      expect(() => ro.prepare("INSERT INTO sessions (id, project, started_at, last_event_at) VALUES ('x', 'p', 0, 0)").run()).toThrow(/readonly/);
+      expect(() =>
+        ro.prepare("INSERT INTO sessions (id, project, started_at, last_event_at) VALUES ('x', 'p', 0, 0)").run(),
+      ).toThrow(/readonly/);
     } finally {
       ro.close();
     }
@@ -337,7 +470,9 @@ describe('the database every capture write goes to', () => {
     const nested = join(home, 'a', 'b', 'new.db');
     const fresh = openDb(nested);
     try {
-      expect((fresh.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'tool_events'").get() as { n: number }).n).toBe(1);
+      expect(
+        (fresh.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'tool_events'").get() as { n: number }).n,
+      ).toBe(1);
     } finally {
       fresh.close();
     }

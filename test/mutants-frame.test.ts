@@ -38,7 +38,10 @@ describe('the frame limit', () => {
     const over = new FrameReader();
     expect(over.push(head(8 * 1024 * 1024 + 1))).toEqual([]);
     expect(over.error).toBeInstanceOf(MnemoError);
-    expect(over.error).toMatchObject({ code: ErrorCode.TOO_LARGE, message: 'frame of 8388609 bytes is over the 8388608-byte limit' });
+    expect(over.error).toMatchObject({
+      code: ErrorCode.TOO_LARGE,
+      message: 'frame of 8388609 bytes is over the 8388608-byte limit',
+    });
   });
 
   it('takes a whole frame of exactly the limit, and decodes it', () => {
@@ -132,6 +135,8 @@ describe('the UTF-8 check', () => {
   });
 
   it('passes valid text through unmarked when checking', () => {
-    expect(new FrameReader(DEFAULT_MAX_FRAME, true).push(encodeFrame({ text: 'naïve 日本語' }))).toEqual([{ text: 'naïve 日本語' }]);
+    expect(new FrameReader(DEFAULT_MAX_FRAME, true).push(encodeFrame({ text: 'naïve 日本語' }))).toEqual([
+      { text: 'naïve 日本語' },
+    ]);
   });
 });

@@ -9,7 +9,8 @@ import { redact, redactDeep, SECRET_PATTERNS } from '../dist/store/redact.js';
  */
 
 const R = (kind: string) => `[REDACTED:${kind}]`;
-const a = (n: number, alphabet = 'aB3dE5gH7jK9mN1pQ2sT4vW6yZ8') => Array.from({ length: n }, (_, i) => alphabet[i % alphabet.length]).join('');
+const a = (n: number, alphabet = 'aB3dE5gH7jK9mN1pQ2sT4vW6yZ8') =>
+  Array.from({ length: n }, (_, i) => alphabet[i % alphabet.length]).join('');
 
 /** Each input, in a sentence, becomes the expected text, exactly. */
 function expectRedacted(cases: [input: string, expected: string][]): void {
@@ -43,8 +44,9 @@ describe('secret shapes', () => {
     ]);
   });
 
-  it('private keys: whole blocks, one at a time, with or without a type or BLOCK, and an unclosed one to the end', () => {
-    const key = (type: string, body = 'MIIEowIBAAKCAQEA7x\nq2W+/abc=') => `-----BEGIN ${type}PRIVATE KEY-----\n${body}\n-----END ${type}PRIVATE KEY-----`;
+  it('private keys: whole blocks, one at a time, with or without a type or BLOCK, an unclosed one to the end', () => {
+    const key = (type: string, body = 'MIIEowIBAAKCAQEA7x\nq2W+/abc=') =>
+      `-----BEGIN ${type}PRIVATE KEY-----\n${body}\n-----END ${type}PRIVATE KEY-----`;
     expectRedacted([
       [key(''), R('private-key')],
       [key('RSA '), R('private-key')],
@@ -58,13 +60,19 @@ describe('secret shapes', () => {
 
   it('AWS access keys: each prefix, exactly 16 more characters, on word boundaries', () => {
     const tail = 'IOSFODNN7EXAMPLE';
-    expectRedacted(['AKIA', 'ASIA', 'AGPA', 'AIDA', 'AROA', 'ANPA'].map((p) => [`${p}${tail}`, R('aws-access-key')] as [string, string]));
+    expectRedacted(
+      ['AKIA', 'ASIA', 'AGPA', 'AIDA', 'AROA', 'ANPA'].map(
+        (p) => [`${p}${tail}`, R('aws-access-key')] as [string, string],
+      ),
+    );
     expectRedacted([[`(AKIA${tail})`, `(${R('aws-access-key')})`]]);
     expectKept([`AKIA${tail.slice(1)}`, `AKIA${tail}X`, `XAKIA${tail}`, `AKIA${tail.toLowerCase()}`, `ABCD${tail}`]);
   });
 
   it('GitHub tokens: every gh?_ kind from 36 characters, fine-grained github_pat_ from 22', () => {
-    expectRedacted(['ghp_', 'gho_', 'ghu_', 'ghs_', 'ghr_'].map((p) => [`${p}${a(36)}`, R('github-token')] as [string, string]));
+    expectRedacted(
+      ['ghp_', 'gho_', 'ghu_', 'ghs_', 'ghr_'].map((p) => [`${p}${a(36)}`, R('github-token')] as [string, string]),
+    );
     expectRedacted([
       [`ghp_${a(60)}`, R('github-token')],
       [`github_pat_${a(22)}`, R('github-token')],
@@ -89,12 +97,22 @@ describe('secret shapes', () => {
       [`rk_live_${a(24)}`, R('stripe-key')],
       [`pk_test_${a(16)}`, R('stripe-key')],
     ]);
-    expectKept([`glpat-${a(19)}`, `sk-ant-${a(5)}`, `sk-${a(19)}`, `sk_live_${a(15)}`, `xk_live_${a(16)}`, `sk_prod_${a(16)}`, `task-${a(20)}`]);
+    expectKept([
+      `glpat-${a(19)}`,
+      `sk-ant-${a(5)}`,
+      `sk-${a(19)}`,
+      `sk_live_${a(15)}`,
+      `xk_live_${a(16)}`,
+      `sk_prod_${a(16)}`,
+      `task-${a(20)}`,
+    ]);
   });
 
   it('Slack, Google, npm tokens and JWTs', () => {
     expectRedacted([
-      ...['xoxa-', 'xoxb-', 'xoxp-', 'xoxo-', 'xoxs-', 'xoxr-'].map((p) => [`${p}${a(10)}`, R('slack-token')] as [string, string]),
+      ...['xoxa-', 'xoxb-', 'xoxp-', 'xoxo-', 'xoxs-', 'xoxr-'].map(
+        (p) => [`${p}${a(10)}`, R('slack-token')] as [string, string],
+      ),
       [`xoxb-123-456-${a(12)}`, R('slack-token')],
       [`AIza${a(35)}`, R('google-api-key')],
       [`AIza${a(30)}_-abc`, R('google-api-key')],
@@ -127,19 +145,30 @@ describe('secret shapes', () => {
 
   it('credentials in URLs: the password only; Basic auth; -u user:password', () => {
     expectRedacted([
-      ['postgres://admin:hunter2secret@db.example:5432/app', `postgres://admin:${R('url-credentials')}@db.example:5432/app`],
+      [
+        'postgres://admin:hunter2secret@db.example:5432/app',
+        `postgres://admin:${R('url-credentials')}@db.example:5432/app`,
+      ],
       ['HTTPS://me:pss:w0rd@host/x', `HTTPS://me:${R('url-credentials')}@host/x`],
       ['git+ssh://u:tok.en-1@h', `git+ssh://u:${R('url-credentials')}@h`],
       ['Basic dXNlcjpwYXNzd29yZA==', `Basic ${R('basic-auth')}`],
       ['basic   dXNlcjpw', `basic   ${R('basic-auth')}`],
       ['basic dXNl+jpw/A=', `basic ${R('basic-auth')}`],
     ]);
-    expectKept(['https://example.com/path@user', 'https://user@host', 'Basic dXNlcjp', 'xbasic dXNlcjpwYXNz', 'https://a:b/c@d']);
+    expectKept([
+      'https://example.com/path@user',
+      'https://user@host',
+      'Basic dXNlcjp',
+      'xbasic dXNlcjpwYXNz',
+      'https://a:b/c@d',
+    ]);
     // At the very start of a text too: nothing before the scheme.
     expect(redact('postgres://admin:hunter2secret@db')).toBe(`postgres://admin:${R('url-credentials')}@db`);
     expect(redact('curl -u admin:s3cretpass https://x')).toBe(`curl -u admin:${R('user-password')} https://x`);
     expect(redact('curl -u  admin:s3cretpass')).toBe(`curl -u  admin:${R('user-password')}`);
-    expect(redact('curl --user "admin:s3cretpass" https://x')).toBe(`curl --user "admin:${R('user-password')}" https://x`);
+    expect(redact('curl --user "admin:s3cretpass" https://x')).toBe(
+      `curl --user "admin:${R('user-password')}" https://x`,
+    );
     expect(redact("-u 'me:abc' start")).toBe(`-u 'me:${R('user-password')}' start`);
     expect(redact('curl\t-u\tadmin:pwd')).toBe(`curl\t-u\tadmin:${R('user-password')}`);
     expect(redact('curl -u admin:ab https://x')).toBe('curl -u admin:ab https://x');
@@ -222,7 +251,14 @@ describe('the replacement', () => {
     expect(redact(`password=${gh}`)).toBe(`password=${R('github-token')}`);
     expect(redact(`password="${gh}"`)).toBe(`password="${R('github-token')}"`);
     expect(redact(`password='${gh}'`)).toBe(`password='${R('github-token')}'`);
-    for (const text of [`password=${gh}`, `password="${gh}"`, 'Authorization: Bearer abcdefghijklmnop', 'postgres://a:bcdef@h', 'curl -u a:bcdef', '--token abcdef']) {
+    for (const text of [
+      `password=${gh}`,
+      `password="${gh}"`,
+      'Authorization: Bearer abcdefghijklmnop',
+      'postgres://a:bcdef@h',
+      'curl -u a:bcdef',
+      '--token abcdef',
+    ]) {
       const once = redact(text);
       expect(redact(once), text).toBe(once);
     }
@@ -249,7 +285,15 @@ describe('redactDeep', () => {
   it('redacts strings and keys at every level, and keeps other values as they are', () => {
     const gh = `ghp_${a(36)}`;
     const value = { n: 1, t: true, f: false, z: null, u: undefined, list: [gh, 2, { deeper: `x ${gh}` }], [gh]: 'key' };
-    expect(redactDeep(value)).toEqual({ n: 1, t: true, f: false, z: null, u: undefined, list: [R('github-token'), 2, { deeper: `x ${R('github-token')}` }], [R('github-token')]: 'key' });
+    expect(redactDeep(value)).toEqual({
+      n: 1,
+      t: true,
+      f: false,
+      z: null,
+      u: undefined,
+      list: [R('github-token'), 2, { deeper: `x ${R('github-token')}` }],
+      [R('github-token')]: 'key',
+    });
     expect(redactDeep(gh)).toBe(R('github-token'));
     expect(redactDeep(7)).toBe(7);
     expect(redactDeep(null)).toBeNull();
@@ -279,7 +323,16 @@ describe('redactDeep', () => {
   });
 
   it('leaves fields that only look secret-named, and secret-named fields that hold no text', () => {
-    const value = { passage: 'plain', password_hint: 'plain', xpassword: 'plain', tokenizer: 'plain', password: '', token: 5, secret: { inner: 'plain' }, pass: ['plain'] };
+    const value = {
+      passage: 'plain',
+      password_hint: 'plain',
+      xpassword: 'plain',
+      tokenizer: 'plain',
+      password: '',
+      token: 5,
+      secret: { inner: 'plain' },
+      pass: ['plain'],
+    };
     expect(redactDeep(value)).toEqual(value);
   });
 
