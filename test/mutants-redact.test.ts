@@ -195,6 +195,10 @@ describe('secret shapes', () => {
       ['client_secret = abc', `client_secret = ${R('secret-assignment')}`],
       // The separators are optional: the run-together spellings are secrets too.
       ['accesstoken=abc', `accesstoken=${R('secret-assignment')}`],
+      ['accesskey=abc', `accesskey=${R('secret-assignment')}`],
+      ['secretkey=abc', `secretkey=${R('secret-assignment')}`],
+      ['privatekey=abc', `privatekey=${R('secret-assignment')}`],
+      ['SECRET_KEY=abc', `SECRET_KEY=${R('secret-assignment')}`],
       ['authtoken=abc', `authtoken=${R('secret-assignment')}`],
       ['refreshtoken=abc', `refreshtoken=${R('secret-assignment')}`],
       ['clientsecret=abc', `clientsecret=${R('secret-assignment')}`],
