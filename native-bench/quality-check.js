@@ -4,7 +4,8 @@
 //   npm run eval:quality:check     native-bench/results/quality-latest.json against native-bench/quality-baseline.json
 //   node native-bench/quality-check.js --current F --baseline B [--tolerance 0.01]
 //
-// Headline figures: recall@5, recall@10 and MRR of each mnemo mode, per category 1-4 and overall. The figures are
+// Headline figures: recall@5, recall@10 and MRR of each mnemo mode, per category 1-4 and overall, and the prompt
+// hook's evidence injected and cross-project injected. The figures are
 // deterministic (no timing in them), so the tolerance is small: a drop of more than 0.01 fails.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -56,6 +57,23 @@ for (const mode of Object.keys(baseline.results).filter((m) => m !== 'bm25')) {
         console.log(`${status.padEnd(9)} ${`${mode} ${group} ${figure}`.padEnd(28)} ${b.toFixed(3)} -> ${now}`);
       }
     }
+  }
+}
+// The prompt hook's injections (issue 12 item 7): evidence injected must not drop, and prompts another project cannot
+// answer must not get more injections.
+for (const [figure, higherIsBetter] of [
+  ['evidenceInjected', true],
+  ['crossInjected', false],
+]) {
+  const b = baseline.prompt?.relevance?.[figure];
+  const c = current.prompt?.relevance?.[figure];
+  if (b === undefined) continue;
+  compared++;
+  const worse = c === undefined || (higherIsBetter ? c < b - tolerance : c > b + tolerance);
+  if (worse) regressions++;
+  if (worse || Math.abs(c - b) > tolerance) {
+    const now = c === undefined ? 'none' : c.toFixed(3);
+    console.log(`${worse ? 'REGRESSED' : 'ok'.padEnd(9)} ${`prompt ${figure}`.padEnd(28)} ${b.toFixed(3)} -> ${now}`);
   }
 }
 console.log(

@@ -19,6 +19,9 @@ import { createHash } from 'node:crypto';
 import { Engine } from '../dist/engine-index.js';
 import { buildOfflinePack, wordVectorsPath } from '../dist/embed/packs/offline-pack.js';
 import { relevantHits } from '../dist/search/relevance.js';
+import { compactOf } from '../dist/search/compact.js';
+import { renderCompact } from '../dist/search/render.js';
+import { DEFAULT_CONTEXT } from '../dist/capture/context.js';
 import { benchPack, machine, REPO } from './lib.js';
 import { DEFAULT_DATA, judgeRanking, loadLocomo, mean, p95, referenceBm25 } from './quality-data.js';
 
@@ -35,6 +38,7 @@ const mnemo = {
       score: h.score,
       semantic: h.semantic,
       keyword: h.keyword,
+      memory: h.memory,
     }));
   },
   close: (engine) => engine.close(),
@@ -180,6 +184,16 @@ export async function runQuality({
  */
 const currentPromptBar = (hits) => hits.filter((h) => (h.semantic ?? 0) >= 0.45 || (h.keyword ?? 0) >= 0.5).slice(0, 3);
 
+/** The hits the prompt hook's text holds: rendered as it renders them, within its token budget. */
+function withinBudget(hits) {
+  const header = `mnemo: ${hits.length} related memories`;
+  const r = renderCompact(
+    hits.map((h) => compactOf(h.memory)),
+    { budget: DEFAULT_CONTEXT.promptBudget, header, scores: false },
+  );
+  return hits.slice(0, r.shown);
+}
+
 /**
  * Issue 12 item 7: for answerable questions, how often an evidence turn is injected and what share of injected turns
  * are evidence; for the same questions against another conversation's project, how often anything is injected.
@@ -191,13 +205,13 @@ function injectionFigures(injection, bar) {
   let evidenceItems = 0;
   let crossAny = 0;
   for (const { evidence, own, cross } of injection) {
-    const given = bar(own);
+    const given = withinBudget(bar(own));
     const hits = given.filter((h) => evidence.includes(h.diaId)).length;
     if (hits > 0) withEvidence++;
     if (given.length > 0) withAny++;
     items += given.length;
     evidenceItems += hits;
-    if (bar(cross).length > 0) crossAny++;
+    if (withinBudget(bar(cross)).length > 0) crossAny++;
   }
   const n = Math.max(1, injection.length);
   return {

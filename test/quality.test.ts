@@ -75,7 +75,7 @@ describe('the prompt relevance bar (issue 12 item 7)', () => {
     expect(relevantHits([])).toEqual([]);
   });
 
-  it('takes up to three hits near the best one when a keyword match is strong or a cosine stands out', async () => {
+  it('takes up to five hits near the best one when a keyword match is strong or a cosine stands out', async () => {
     const { relevantHits } = await import('../dist/search/relevance.js');
     const strong = [
       { score: 1, keyword: 0.95, semantic: 0.7 },
@@ -90,7 +90,9 @@ describe('the prompt relevance bar (issue 12 item 7)', () => {
       { score: 0.8, semantic: 0.58 },
       { score: 0.7, semantic: 0.57 },
       { score: 0.6, semantic: 0.55 },
+      { score: 0.55, semantic: 0.54 },
+      { score: 0.5, semantic: 0.53 },
     ];
-    expect(relevantHits(peaked)).toEqual(peaked.slice(0, 3));
+    expect(relevantHits(peaked)).toEqual(peaked.slice(0, 5));
   });
 });

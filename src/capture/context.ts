@@ -29,7 +29,7 @@ export const DEFAULT_CONTEXT: ContextConfig = {
   sessionStartBudget: 600,
   sessionStartMax: 8,
   promptBudget: 300,
-  promptMax: 3,
+  promptMax: DEFAULT_RELEVANCE_BAR.max,
   promptMinKeyword: DEFAULT_RELEVANCE_BAR.minKeyword,
   promptMinSemanticLead: DEFAULT_RELEVANCE_BAR.minSemanticLead,
 };

@@ -38,10 +38,17 @@ export interface RelevanceBar {
  * | today's (*)                 | 0.538             | 1.000             | 0.187          | 1.000                  |
  * | best keyword >= 0.85        | 0.538             | 0.984             | 0.191          | 0.559                  |
  * | best keyword >= 0.88        | 0.507             | 0.907             | 0.194          | 0.234                  |
- * | best keyword >= 0.90 (this) | 0.455             | 0.779             | 0.203          | 0.100                  |
+ * | best keyword >= 0.90        | 0.455             | 0.779             | 0.203          | 0.100                  |
  * | best keyword >= 0.92        | 0.349             | 0.561             | 0.217          | 0.024                  |
+ * | >= 0.90, at most 4          | 0.495             | 0.779             | 0.173          | 0.100                  |
+ * | >= 0.90, at most 5 (this)   | 0.524             | 0.776             | 0.156          | 0.097                  |
  *
- * (*) semantic >= 0.45 or keyword >= 0.5.
+ * (*) semantic >= 0.45 or keyword >= 0.5; at most 3 unless said. The last row is within the prompt hook's 300-token
+ * budget, rendered as the hook renders (two questions lose their evidence to it). Five short memories fit the budget
+ * (LoCoMo turns: a median of about 165 tokens for five); the gate, not the count, is what keeps unrelated prompts
+ * empty, so the count buys recall at the price of precision. A gate that also asked for the share of the prompt's
+ * IDF the project holds at all (so a prompt about people or things the project never mentions gets nothing) did worse
+ * at every setting: at 0.10 cross-project injections it injected evidence for 0.40 (bar 0.85, 75% of the IDF).
  *
  * Sharing of the best (0.7, 0.85 instead of 0.5) raises the evidence share but loses evidence; keyword score divided
  * by the query's total IDF (how much of the query is matched) separated no better than the keyword score itself.
@@ -54,7 +61,7 @@ export const DEFAULT_RELEVANCE_BAR: RelevanceBar = {
   minKeywordPerLogN: 1.14,
   minSemanticLead: 0.15,
   minShareOfBest: 0.5,
-  max: 3,
+  max: 5,
 };
 
 /** The keyword-score bar for a store of `storeSize` memories (see minKeywordPerLogN), or the fixed one. */
