@@ -215,6 +215,61 @@ async function engineSuite() {
 }
 
 // ---------------------------------------------------------------- daemon
+/**
+ * Another memory system's hooks, timed the way mnemo's are (issue 14): when MNEMO_BENCH_PEER_HOOK names its hook
+ * command, with `{event}` where the event name goes (run by /bin/sh), each event gets the same payloads mnemo's hooks
+ * got, in the same project, as a new process each time. The peer runs as it is installed, with the bench's own
+ * environment (its warm worker, if it has one, is its business: start it first). MNEMO_BENCH_PEER_NAME names the
+ * rows (default "peer"). Never run in CI.
+ */
+async function peerHooks(project) {
+  const command = process.env.MNEMO_BENCH_PEER_HOOK;
+  if (!command) return;
+  const name = process.env.MNEMO_BENCH_PEER_NAME || 'peer';
+  log(`daemon: the peer's hooks (${name}: ${command})`);
+  const text = corpus(11);
+  const payloads = {
+    SessionStart: (i) => ({ session_id: `peer-${i}`, source: 'startup' }),
+    UserPromptSubmit: (i) => ({
+      session_id: `peer-${i}`,
+      prompt_id: `peer-${i}-p`,
+      prompt: `Why do payment retries fail on gateway timeouts? ${text.query(4)}`,
+    }),
+    PostToolUse: (i) => ({
+      session_id: `peer-${i}`,
+      tool_name: 'Bash',
+      tool_input: { command: `npm test -- ${i}` },
+      tool_use_id: `peer-t${i}`,
+      tool_response: { stdout: 'ok', stderr: '' },
+    }),
+    Stop: (i) => ({ session_id: `peer-${i}`, last_assistant_message: 'Done.' }),
+    SessionEnd: (i) => ({ session_id: `peer-${i}`, reason: 'other' }),
+  };
+  const n = smoke ? 3 : Math.min(runs, 30);
+  const times = Object.fromEntries(Object.keys(payloads).map((e) => [e, []]));
+  for (let i = 0; i < n; i++) {
+    for (const [event, payload] of Object.entries(payloads)) {
+      const r = await timeProcess(
+        ['/bin/sh', '-c', command.replaceAll('{event}', event)],
+        process.env,
+        JSON.stringify({ hook_event_name: event, cwd: project, transcript_path: '/tmp/t.jsonl', ...payload(i) }),
+      );
+      if (r.code !== 0) throw new Error(`the peer's ${event} hook exited ${r.code}: ${command}`);
+      times[event].push(r.ms);
+    }
+  }
+  for (const [event, xs] of Object.entries(times)) {
+    const s = stats(xs);
+    add(
+      metric(`hook ${event}: ${name}, new process`, s.median, 'ms', {
+        p95: s.p95,
+        p99: s.p99,
+        ref: `hook ${event}: native client, new process`,
+      }),
+    );
+  }
+}
+
 function homeWith(db) {
   const home = mkdtempSync(join(work, 'h-'));
   mkdirSync(join(home, 'data'), { recursive: true });
@@ -384,6 +439,8 @@ async function daemonSuite(snapshot) {
         ref: 'spawn: /bin/true, new process',
       }),
     );
+
+    await peerHooks(project);
 
     log('daemon: the Node.js client and the per-hook-process baseline');
     const node = { SessionStart: [], PostToolUse: [] };

@@ -22,7 +22,13 @@ describe('the benchmark harness (smoke configuration: well-formed results, not t
     const r = spawnSync(process.execPath, [join(REPO, 'native-bench', 'run.js'), '--smoke', '--json', out], {
       encoding: 'utf8',
       timeout: 240_000,
-      env: { ...process.env, MNEMO_HOME: dir },
+      env: {
+        ...process.env,
+        MNEMO_HOME: dir,
+        // A stand-in for another memory system's hook command: reads the payload, checks the event went in.
+        MNEMO_BENCH_PEER_HOOK: `grep -q '"hook_event_name":"{event}"' && echo {event} >> ${join(dir, 'peer.log')}`,
+        MNEMO_BENCH_PEER_NAME: 'stand-in peer',
+      },
     });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^mnemo bench — /m);
@@ -44,6 +50,10 @@ describe('the benchmark harness (smoke configuration: well-formed results, not t
       'speed-up on SessionStart: baseline / daemon with native client',
       'ingest: acknowledged events missing from the database',
       'daemon: mnemo start -> ready (@10k memories)',
+      'engine: vector index load @1000',
+      ...['SessionStart', 'UserPromptSubmit', 'PostToolUse', 'Stop', 'SessionEnd'].map(
+        (event) => `hook ${event}: stand-in peer, new process`,
+      ),
     ]) {
       expect(keys, expected).toContain(expected);
     }
@@ -52,6 +62,12 @@ describe('the benchmark harness (smoke configuration: well-formed results, not t
       if (row.ref) expect(keys, `${row.key} refers to ${row.ref}`).toContain(row.ref);
       if (row.target) expect(typeof row.pass, row.key).toBe('boolean');
     }
+    // The peer's hook ran once per event and run, each given its own event's payload.
+    const peerRuns = readFileSync(join(dir, 'peer.log'), 'utf8').trim().split('\n');
+    expect(peerRuns.length).toBe(15);
+    expect(new Set(peerRuns)).toEqual(
+      new Set(['SessionStart', 'UserPromptSubmit', 'PostToolUse', 'Stop', 'SessionEnd']),
+    );
     // Correctness, not speed: no acknowledged event may be lost, and the quantised search must find the exact top 10.
     expect(result.rows.find((row) => row.key === 'ingest: acknowledged events missing from the database')!.value).toBe(
       0,
