@@ -20,7 +20,7 @@ import type {
 } from './protocol/results.js';
 import { backupPath, pruneBackups } from './store/backup.js';
 import { compactOf } from './search/compact.js';
-import { applyRecency, retrieve, type ScoredId } from './search/retrieve.js';
+import { applyRecency, keywordSide, retrieve, type ScoredId } from './search/retrieve.js';
 import { findTimeExpression, parseTimeExpression } from './search/time.js';
 import { openDb } from './store/db.js';
 import { isFiltering } from './store/filter.js';
@@ -271,16 +271,22 @@ export class Engine {
   async search(q: SearchQuery): Promise<Ranked> {
     this.assertOpen();
     const { mode, notice } = this.effectiveMode(q.mode);
-    const vector = mode === 'keyword' ? undefined : (await this.embedder.embedQueries([q.text]))[0];
     const recency = q.recencyBoost ?? 0;
     const depth = recency > 0 ? Math.min(4096, q.limit * 4) : q.limit;
-    let scored = retrieve(this.storage, this.model, {
-      mode,
-      limit: depth,
-      filter: q.filter,
-      text: q.text,
-      ...(vector ? { vector } : {}),
-    });
+    const o = { mode, limit: depth, filter: q.filter, text: q.text };
+    const embedding = mode === 'keyword' ? undefined : this.embedder.embedQueries([q.text]);
+    // While a worker embeds the query, this thread runs the keyword side: a hybrid search costs the larger of the
+    // two, not their sum.
+    this.embedder.dispatchNow();
+    let keyword: ReturnType<typeof keywordSide>;
+    try {
+      keyword = keywordSide(this.storage, o);
+    } catch (err) {
+      void embedding?.catch(() => {});
+      throw err;
+    }
+    const vector = embedding ? (await embedding)[0] : undefined;
+    let scored = retrieve(this.storage, this.model, { ...o, keyword, ...(vector ? { vector } : {}) });
     if (recency > 0) {
       const rows = this.storage.rowsByIds(scored.map((h) => h.id));
       scored = applyRecency(scored, (id) => rows.get(id)?.created_at ?? 0, recency, this.now());

@@ -231,6 +231,15 @@ export class Embedder {
     }
   }
 
+  /**
+   * Sends what is waiting to idle workers now rather than at the end of this turn of the event loop: for a caller
+   * with synchronous work to do while the model runs (a search's keyword side). Requests that find every worker busy
+   * still wait for the next batch.
+   */
+  dispatchNow(): void {
+    this.drain();
+  }
+
   private drain(): void {
     if (this.pending.length === 0 || this.inFlight >= this.threads) return;
     // Similar lengths share a batch, so short texts are not padded to a long one's length.

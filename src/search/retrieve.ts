@@ -44,21 +44,37 @@ export interface RetrieveOptions {
   /** The query's vector; required for semantic and hybrid. */
   vector?: Float32Array;
   text: string;
+  /**
+   * The keyword side, when the caller has already run it (keywordSide with the same mode, limit, filter and text):
+   * the engine runs it while a worker embeds the query.
+   */
+  keyword?: { id: number; score: number }[];
+}
+
+/** How many hits each side ranks: in hybrid mode deeper than the limit, so fusion has overlap to work with. */
+const sideDepth = (mode: SearchMode, limit: number): number =>
+  mode === 'hybrid' ? Math.min(MAX_KNN_K, Math.max(40, limit * 4)) : Math.min(MAX_KNN_K, limit);
+
+/** The keyword side of a search: BM25 over the query's selected words, best first (none in semantic mode). */
+export function keywordSide(
+  store: MemoryStorage,
+  o: Pick<RetrieveOptions, 'mode' | 'limit' | 'filter' | 'text'>,
+): { id: number; score: number }[] {
+  const fts = o.mode !== 'semantic' ? ftsMatch(selectTerms(store, queryTerms(o.text))) : null;
+  return fts
+    ? store.keyword(fts, sideDepth(o.mode, o.limit), o.filter).map((h) => ({ id: h.id, score: keywordScore(h.bm25) }))
+    : [];
 }
 
 export function retrieve(store: MemoryStorage, model: ModelRecord, o: RetrieveOptions): ScoredId[] {
-  // Each list is deeper than the limit so fusion has overlap to work with.
-  const depth = o.mode === 'hybrid' ? Math.min(MAX_KNN_K, Math.max(40, o.limit * 4)) : Math.min(MAX_KNN_K, o.limit);
+  const depth = sideDepth(o.mode, o.limit);
   // A query of words the model does not know embeds to the zero vector, whose cosine distance to everything is
   // undefined (sqlite-vec: null, which scored every memory 1.00, issue 12 item 5): it contributes nothing.
   const semantic =
     o.mode !== 'keyword' && o.vector && hasDirection(o.vector)
       ? store.nearest(o.vector, depth, model, o.filter).map((h) => ({ id: h.id, score: semanticScore(h.distance) }))
       : [];
-  const fts = o.mode !== 'semantic' ? ftsMatch(selectTerms(store, queryTerms(o.text))) : null;
-  const keyword = fts
-    ? store.keyword(fts, depth, o.filter).map((h) => ({ id: h.id, score: keywordScore(h.bm25) }))
-    : [];
+  const keyword = o.keyword ?? keywordSide(store, o);
 
   if (o.mode === 'semantic') return semantic.map((h) => ({ ...h, semantic: h.score })).slice(0, o.limit);
   if (o.mode === 'keyword') return keyword.map((h) => ({ ...h, keyword: h.score })).slice(0, o.limit);
