@@ -103,7 +103,9 @@ export class ContextBuilder {
     ]
       .filter(Boolean)
       .join(' ');
-    if (projectQuery) await e.prepareQueries([projectQuery]);
+    // The project query is embedded in a worker while this thread reads the listings and runs the keyword search.
+    const embedding = projectQuery ? e.prepareQueries([projectQuery]) : undefined;
+    void embedding?.catch(() => {});
     const memories = (r: { hits: Hit[] }) => r.hits.map((h) => h.memory);
 
     const sections: Memory[][] = [];
@@ -131,6 +133,7 @@ export class ContextBuilder {
       sections.push(memories(await e.search({ text: branchQuery, mode: 'keyword', limit: 4, filter: inProject })));
     sections.push(e.list(inProject, 6).filter((m) => m.type !== 'session-summary'));
     if (projectQuery) {
+      await embedding;
       const near = await e.search({ text: projectQuery, mode: 'semantic', limit: 4, filter: inProject });
       sections.push(near.hits.filter((h) => (h.semantic ?? 0) >= 0.3).map((h) => h.memory));
     }
