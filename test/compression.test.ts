@@ -213,6 +213,46 @@ describe('review regressions', () => {
     }
   });
 
+  it('records an injection after the reply, never gives a memory twice meanwhile, and flushes on stop', async () => {
+    const t = await openTestEngine();
+    try {
+      const h = new HookHandler(t.engine, { compressor: { intervalMs: 60_000 } });
+      // Other memories of the project, so the prompt's words are rare enough for BM25 to trust a match.
+      await t.engine.storeBatch(
+        ['the login form', 'a flaky auth test', 'the README badge', 'eslint flat config', 'docker compose ports'].map(
+          (topic, i) => ({ content: `Note ${i}: fixed ${topic} today`, project: '/tmp/compress-proj' }),
+        ),
+      );
+      const decision = await t.engine.store({
+        content: 'Decision: payment retries use exponential backoff capped at three attempts',
+        project: '/tmp/compress-proj',
+      });
+      const ask = (session: string, id: string) =>
+        send(h, 'UserPromptSubmit', {
+          session_id: session,
+          prompt: 'How do the payment retries back off, and how many attempts?',
+          prompt_id: id,
+        });
+      const first = await ask('s', 'p1');
+      expect(first.stdout).toMatch(/exponential backoff/);
+      // Not written yet: the reply did not wait for that commit...
+      expect(h.capture.injections('s')).toEqual([]);
+      // ...but the next prompt of the session, handled before it is written, is not given the memory again.
+      expect((await ask('s', 'p2')).stdout).not.toMatch(/exponential backoff/);
+      await new Promise((r) => setImmediate(r));
+      // Written now: the memory is in exactly one of the session's injections, and in what it was given.
+      const rows = h.capture.injections('s');
+      expect(rows.filter((r) => (JSON.parse(r.hashes) as string[]).includes(decision.hash))).toHaveLength(1);
+      expect(h.capture.given('s').has(decision.hash)).toBe(true);
+      // One told just before the handler stops is written by stop().
+      expect((await ask('other', 'q1')).stdout).toMatch(/exponential backoff/);
+      await h.stop();
+      expect(h.capture.injections('other')).toHaveLength(1);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('shares one compression pass between callers, so an item is never worked twice', async () => {
     const t = await openTestEngine();
     try {

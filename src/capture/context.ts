@@ -80,12 +80,37 @@ export function additionalContext(event: 'SessionStart' | 'UserPromptSubmit', te
  * project's memories that clear a relevance bar for the prompt, never one this session was already given.
  */
 export class ContextBuilder {
+  /**
+   * Injections told but not written yet (see render). What they gave already counts as given to their session, so a
+   * memory is never given twice; flush() writes them.
+   */
+  private readonly unwritten: { sessionId: string; hashes: readonly string[]; write: () => void }[] = [];
+
   constructor(
     private readonly engine: Engine,
     private readonly capture: CaptureStorage,
     private readonly config: ContextConfig = DEFAULT_CONTEXT,
     private readonly now: () => number = Date.now,
+    private readonly onProblem: (what: string, err: unknown) => void = () => {},
   ) {}
+
+  /** Writes the injections still waiting; the hook handler calls it before the database closes. */
+  flush(): void {
+    for (const w of this.unwritten.splice(0)) {
+      try {
+        w.write();
+      } catch (err) {
+        this.onProblem('recording what was injected failed', err);
+      }
+    }
+  }
+
+  /** The hashes of the memories this session was given: written, or told and waiting to be written. */
+  private given(sessionId: string): Set<string> {
+    const given = this.capture.given(sessionId);
+    for (const w of this.unwritten) if (w.sessionId === sessionId) for (const h of w.hashes) given.add(h);
+    return given;
+  }
 
   async sessionStart(sessionId: string, project: Project, source: string | undefined): Promise<string> {
     const e = this.engine;
@@ -162,7 +187,7 @@ export class ContextBuilder {
       .split(/\s+/)
       .filter((w) => /[\p{L}\p{N}]/u.test(w));
     if (words.length < 3) return '';
-    const given = this.capture.given(sessionId);
+    const given = this.given(sessionId);
     const { hits } = await this.engine.search({
       text: prompt.slice(0, 2000),
       mode: 'hybrid',
@@ -207,14 +232,16 @@ export class ContextBuilder {
     const r = renderCompact(compact, { budget, now: this.now(), header: widest, scores: false });
     if (r.shown === 0) return '';
     const text = r.text.replace(widest, header(r.shown)).replace(/\n\(\+\d+ more\)$/, '');
-    this.capture.recordInjection(
+    // Recorded after the reply is on its way: it is a second commit (a second fsync) that the agent need not wait
+    // for. Until then the session's given set includes it (this.given), so the next hook already sees it.
+    const hashes = memories.slice(0, r.shown).map((m) => m.hash);
+    const at = this.now();
+    if (this.unwritten.length === 0) setImmediate(() => this.flush());
+    this.unwritten.push({
       sessionId,
-      event,
-      promptNumber,
-      memories.slice(0, r.shown).map((m) => m.hash),
-      text,
-      this.now(),
-    );
+      hashes,
+      write: () => this.capture.recordInjection(sessionId, event, promptNumber, hashes, text, at),
+    });
     return additionalContext(event, text);
   }
 }

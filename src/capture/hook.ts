@@ -56,7 +56,13 @@ export class HookHandler {
         : {}),
       ...options.retention,
     });
-    this.context = new ContextBuilder(engine, this.capture, { ...DEFAULT_CONTEXT, ...options.context }, this.now);
+    this.context = new ContextBuilder(
+      engine,
+      this.capture,
+      { ...DEFAULT_CONTEXT, ...options.context },
+      this.now,
+      (what, err) => options.onProblem?.(what, err),
+    );
   }
 
   start(): void {
@@ -65,6 +71,7 @@ export class HookHandler {
   }
 
   async stop(): Promise<void> {
+    this.context.flush();
     await this.retention.stop();
     await this.compressor.stop();
   }
