@@ -82,12 +82,17 @@ describe('raw tool payload retention (issue 14)', () => {
     // What is left per event: the newer payloads are still there, so this bounds the old events' cost from above.
     expect(diskBytes(t) - empty).toBeLessThan(full / 4);
 
+    // The sizes `mnemo status` shows: measured when asked, then kept (a scan of every page) until a pass frees pages.
+    const before = h.retention.tableSizes();
+    expect(Object.keys(before ?? {})).toEqual(expect.arrayContaining(['tool_events', 'memories']));
+    expect(h.retention.tableSizes()).toBe(before);
     clock += 30 * DAY;
     await h.retention.sweep();
     expect(db.prepare('SELECT count(*) FROM tool_event_payloads').pluck().get()).toBe(0);
     expect((diskBytes(t) - empty) / 110).toBeLessThanOrEqual(3 * 1024);
-    // The sizes `mnemo status` shows, as of this pass.
-    expect(Object.keys(h.retention.tableSizes ?? {})).toEqual(expect.arrayContaining(['tool_events', 'memories']));
+    const after = h.retention.tableSizes();
+    expect(after).not.toBe(before);
+    expect(after!.tool_event_payloads ?? 0).toBeLessThan(before!.tool_event_payloads!);
     await h.stop();
   });
 

@@ -18,6 +18,8 @@ export const DEFAULT_PAYLOAD_DAYS = 14;
 const BATCH = 200;
 const PAGES_PER_STEP = 1000;
 
+const TABLE_SIZES_MAX_AGE_MS = 10 * 60_000;
+
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
@@ -33,8 +35,7 @@ export class PayloadRetention {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<{ pruned: number; reclaimedPages: number }> | null = null;
   private stopped = false;
-  /** The database's bytes per table as of the last pass (see CaptureStorage.tableSizes), for `mnemo status`. */
-  tableSizes: Record<string, number> | null = null;
+  private sizes: { at: number; bytes: Record<string, number> | null } | null = null;
 
   constructor(
     private readonly capture: CaptureStorage,
@@ -45,9 +46,22 @@ export class PayloadRetention {
     this.now = options.now ?? Date.now;
   }
 
+  /**
+   * The database's bytes per table (CaptureStorage.tableSizes), for `mnemo status`. It reads every page (about 150 ms
+   * at 10k memories, seconds at a million) on the daemon's loop, so it is done when asked, at most every 10 minutes,
+   * and again after a pass that gave pages back; never in the background, where it stalled the start and the hooks.
+   */
+  tableSizes(): Record<string, number> | null {
+    const now = this.now();
+    if (!this.sizes || now - this.sizes.at > TABLE_SIZES_MAX_AGE_MS)
+      this.sizes = { at: now, bytes: this.capture.tableSizes() };
+    return this.sizes.bytes;
+  }
+
   start(): void {
     this.stopped = false;
-    void this.sweep();
+    // The first pass waits for the loop's next turn: the daemon says it is ready first.
+    setImmediate(() => void this.sweep());
     this.timer = setInterval(() => void this.sweep(), this.everyMs);
     this.timer.unref();
   }
@@ -82,7 +96,7 @@ export class PayloadRetention {
         if (free <= PAGES_PER_STEP) break;
         await turn();
       }
-      if (!this.stopped) this.tableSizes = this.capture.tableSizes();
+      if (pruned > 0 || reclaimedPages > 0) this.sizes = null;
     } catch (err) {
       this.options.onError?.(err);
     }

@@ -162,7 +162,7 @@ export const HANDLERS: { [K in Op]: Handler<K> } = {
         memories: health?.memories ?? null,
         dbBytes: health?.dbBytes ?? null,
         dbPath: health?.dbPath ?? null,
-        dbTables: daemon.hooks?.retention.tableSizes ?? null,
+        dbTables: daemon.hooks?.retention.tableSizes() ?? null,
         rssBytes: process.memoryUsage().rss,
         connections: daemon.connections(),
         requestsMs: daemon.latency.percentiles(),
