@@ -313,9 +313,11 @@ export class Engine {
   /** Memories matching the filter, newest first. */
   list(filter: MemoryFilter, limit: number, offset = 0): Memory[] {
     this.assertOpen();
-    return this.hits(this.storage.list(filter, limit, offset).map((r) => ({ id: r.id, score: 1 }))).map(
-      (h) => h.memory,
-    );
+    const rows = this.storage.list(filter, limit, offset);
+    return this.hits(
+      rows.map((r) => ({ id: r.id, score: 1 })),
+      new Map(rows.map((r) => [r.id, r])),
+    ).map((h) => h.memory);
   }
 
   /**
@@ -347,9 +349,9 @@ export class Engine {
   }
 
   /** Ranked ids as memories (tags included), in rank order; a read counts as an access. */
-  private hits(scored: ScoredId[]): Hit[] {
+  private hits(scored: ScoredId[], known?: ReadonlyMap<number, MemoryRow>): Hit[] {
     const ids = scored.map((h) => h.id);
-    const rows = this.storage.rowsByIds(ids);
+    const rows = known ?? this.storage.rowsByIds(ids);
     const tags = this.storage.tagsOf(ids);
     const present = scored.filter((h) => rows.has(h.id));
     this.storage.touch(

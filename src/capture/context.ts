@@ -46,13 +46,12 @@ function toCompact(m: Memory, project: Project): CompactMemory {
 const words = (text: string) => new Set(text.toLowerCase().match(/[\p{L}\p{N}]{3,}/gu) ?? []);
 
 /**
- * Whether two memories say the same thing: nearly all the words of the shorter are in the longer, and the longer is
- * not much more than that (at most twice the words). A one-turn session's summary and its only turn are one (measured
- * on one: 93% of the turn's words in the summary, 0.64 of its size); a many-turn summary, which holds every turn's
- * words and far more, does not swallow its turns.
+ * Whether two memories (their word sets) say the same thing: nearly all the words of the shorter are in the longer,
+ * and the longer is not much more than that (at most twice the words). A one-turn session's summary and its only turn
+ * are one (measured on one: 93% of the turn's words in the summary, 0.64 of its size); a many-turn summary, which
+ * holds every turn's words and far more, does not swallow its turns.
  */
-export function nearDuplicate(a: string, b: string): boolean {
-  const [x, y] = [words(a), words(b)];
+function nearDuplicate(x: Set<string>, y: Set<string>): boolean {
   const [small, large] = x.size <= y.size ? [x, y] : [y, x];
   if (small.size === 0 || small.size < large.size / 2) return false;
   let inside = 0;
@@ -60,16 +59,23 @@ export function nearDuplicate(a: string, b: string): boolean {
   return inside / small.size >= 0.85;
 }
 
-/** Memories in order with repeats left out: the same hash, or a near-duplicate of one already kept. */
-function distinct(memories: Memory[]): Memory[] {
-  const kept: Memory[] = [];
-  for (const m of memories)
-    if (!kept.some((k) => k.hash === m.hash || nearDuplicate(k.content, m.content))) kept.push(m);
-  return kept;
+/**
+ * The first `max` memories in order with repeats left out: the same hash, or a near-duplicate of one already kept.
+ * Each memory's words are read once.
+ */
+function distinct(memories: Memory[], max = Number.POSITIVE_INFINITY): Memory[] {
+  const kept: { memory: Memory; words: Set<string> }[] = [];
+  for (const memory of memories) {
+    if (kept.length >= max) break;
+    if (kept.some((k) => k.memory.hash === memory.hash)) continue;
+    const w = words(memory.content);
+    if (!kept.some((k) => nearDuplicate(k.words, w))) kept.push({ memory, words: w });
+  }
+  return kept.map((k) => k.memory);
 }
 
 /** hookSpecificOutput JSON for Claude Code, or nothing. */
-export function additionalContext(event: 'SessionStart' | 'UserPromptSubmit', text: string): string {
+function additionalContext(event: 'SessionStart' | 'UserPromptSubmit', text: string): string {
   if (!text) return '';
   return JSON.stringify({ hookSpecificOutput: { hookEventName: event, additionalContext: text } });
 }
@@ -163,7 +169,7 @@ export class ContextBuilder {
       sections.push(near.hits.filter((h) => (h.semantic ?? 0) >= 0.3).map((h) => h.memory));
     }
 
-    const picked = distinct(sections.flat()).slice(0, this.config.sessionStartMax);
+    const picked = distinct(sections.flat(), this.config.sessionStartMax);
     return this.render(
       'SessionStart',
       sessionId,

@@ -174,27 +174,27 @@ export class CaptureStore implements CaptureStorage {
           return { prompt: last, created: false };
         }
       }
-      const number =
-        ((this.sql('SELECT max(prompt_number) FROM prompts WHERE session_id = ?').pluck().get(input.sessionId) as
-          number | null) ?? 0) + 1;
+      const number = this.lastTurn(input.sessionId) + 1;
       this.sql(
         'INSERT INTO prompts (session_id, prompt_number, prompt_id, text, created_at) VALUES (?, ?, ?, ?, ?)',
       ).run(input.sessionId, number, promptId ?? null, text, now);
       // A turn whose Stop never came is compressed once the next prompt shows it is over.
       if (number > 1) this.enqueue('turn', input.sessionId, number - 1, now);
-      return {
-        prompt: this.sql('SELECT * FROM prompts WHERE session_id = ? AND prompt_number = ?').get(
-          input.sessionId,
-          number,
-        ) as PromptRow,
-        created: true,
-      };
+      return { prompt: this.prompt(input.sessionId, number)!, created: true };
     })();
   }
 
   lastPrompt(sessionId: string): PromptRow | undefined {
     return this.sql('SELECT * FROM prompts WHERE session_id = ? ORDER BY prompt_number DESC LIMIT 1').get(sessionId) as
       PromptRow | undefined;
+  }
+
+  /** The number of the session's last turn, 0 before its first prompt. */
+  private lastTurn(sessionId: string): number {
+    return (
+      (this.sql('SELECT max(prompt_number) FROM prompts WHERE session_id = ?').pluck().get(sessionId) as
+        number | null) ?? 0
+    );
   }
 
   private turnOf(sessionId: string, promptId: string | undefined): number {
@@ -204,7 +204,7 @@ export class CaptureStore implements CaptureStorage {
         .get(sessionId, promptId) as number | undefined;
       if (n !== undefined) return n;
     }
-    return this.lastPrompt(sessionId)?.prompt_number ?? 0;
+    return this.lastTurn(sessionId);
   }
 
   /** PostToolUse: one row per tool_use_id, its raw payload (redacted, capped) beside it. */
@@ -270,10 +270,10 @@ export class CaptureStore implements CaptureStorage {
       "UPDATE sessions SET status = 'ended', ended_at = ?, end_reason = ? WHERE id = ? AND status = 'active'",
     ).run(now, reason.slice(0, 200), id).changes;
     if (changed === 0) return;
-    const last = this.lastPrompt(id);
-    if (last) this.enqueue('turn', id, last.prompt_number, now);
+    const last = this.lastTurn(id);
+    if (last > 0) this.enqueue('turn', id, last, now);
     // Keyed by the number of turns, so a session that goes on after a rollup is rolled up again, once.
-    this.enqueue('session', id, last?.prompt_number ?? 0, now);
+    this.enqueue('session', id, last, now);
   }
 
   /** Sessions with no event for `idleMs`: ended as abandoned, so they get rolled up. */
