@@ -6,12 +6,12 @@ import { PROTOCOL_VERSION } from '../protocol/messages.js';
 import type { BatchItem, FullHit, Listing, Memory, SessionInfo } from '../protocol/results.js';
 import type { CaptureStorage } from '../store/storage.js';
 import type { CompressionRow, SessionRow } from '../store/capture-store.js';
-import { compactOf } from '../search/compact.js';
+import { compactOf, relativeAge } from '../search/compact.js';
 import { describe } from '../store/normalize.js';
 import { renderCompact } from '../search/render.js';
 import { VERSION } from '../version.js';
 import type { KeyedLatency, LatencyRing } from './metrics.js';
-import { deleteText, keyValues, listingText, memoryText, plural, storeLine } from './text.js';
+import { ago, deleteText, keyValues, listingText, memoryText, plural, storeLine } from './text.js';
 
 /** What a handler may use: the engine (null until the model is warm) and the daemon around it. */
 export interface DaemonState {
@@ -119,15 +119,6 @@ function sessionInfo(r: SessionRow, prompts: number, toolEvents: number): Sessio
     prompts,
     toolEvents,
   };
-}
-
-/** "5m", "3h", "2d": how long ago, for the text renderings. */
-function ago(at: number, now: number): string {
-  const s = Math.max(0, Math.round((now - at) / 1000));
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.round(s / 60)}m`;
-  if (s < 86_400) return `${Math.round(s / 3600)}h`;
-  return `${Math.round(s / 86_400)}d`;
 }
 
 export const HANDLERS: { [K in Op]: Handler<K> } = {
@@ -384,7 +375,7 @@ export const HANDLERS: { [K in Op]: Handler<K> } = {
         : r.sessions
             .map(
               (s) =>
-                `${s.id}  ${s.status.padEnd(10)} ${ago(s.lastEventAt, now).padStart(4)}  ` +
+                `${s.id}  ${s.status.padEnd(10)} ${relativeAge(s.lastEventAt, now).padStart(4)}  ` +
                 `${s.prompts} ${plural(s.prompts, 'turn', 'turns')}, ${s.toolEvents} tool events  ${s.project}`,
             )
             .join('\n') + (r.total > r.sessions.length ? `\n(${r.total} in all)` : ''),
@@ -449,7 +440,7 @@ export const HANDLERS: { [K in Op]: Handler<K> } = {
     text: (r, _a, now) =>
       [
         `session ${r.session.id} in ${r.session.project} ` +
-          `(${r.session.status}, started ${ago(r.session.startedAt, now)} ago)`,
+          `(${r.session.status}, started ${ago(r.session.startedAt, now)})`,
         ...r.turns.map(
           (t) =>
             `turn ${t.number}: ${t.prompt.slice(0, 100)}\n  ${t.tools.length} tool events; ` +

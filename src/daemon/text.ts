@@ -9,7 +9,8 @@ import { renderCompact } from '../search/render.js';
 
 export const plural = (n: number, one: string, many: string) => (n === 1 ? one : many);
 
-const ago = (t: number, now: number) => {
+/** "just now", "5m ago", "3d ago": how long ago, for text and pages. */
+export const ago = (t: number, now: number) => {
   const age = relativeAge(t, now);
   return age === 'now' ? 'just now' : `${age} ago`;
 };

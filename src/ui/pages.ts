@@ -14,6 +14,7 @@ import type {
   Timeline,
   ToolEvent,
 } from '../protocol/results.js';
+import { ago } from '../daemon/text.js';
 import { html, jsonScript, type Html } from './html.js';
 
 /** The pages, rendered on the server from daemon results; app.js adds search as you type, editing and the charts. */
@@ -47,14 +48,6 @@ function layout(title: string, current: string, body: Html): Html {
         <main>${body}</main>
       </body>
     </html>`;
-}
-
-export function ago(at: number, now: number): string {
-  const s = Math.max(0, Math.round((now - at) / 1000));
-  if (s < 60) return `${s}s ago`;
-  if (s < 3600) return `${Math.round(s / 60)}m ago`;
-  if (s < 86_400) return `${Math.round(s / 3600)}h ago`;
-  return `${Math.round(s / 86_400)}d ago`;
 }
 
 const iso = (t: number | null) => (t === null ? '—' : new Date(t).toISOString().replace('T', ' ').slice(0, 19) + 'Z');
