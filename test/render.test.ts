@@ -37,6 +37,20 @@ describe('compact text renderer', () => {
     }
   });
 
+  it('counts a text as the sum of its lines (each with its line break), the premise of counting each line once', () => {
+    const rnd = new SeededRandom(7);
+    for (let round = 0; round < 300; round++) {
+      const r = renderCompact(randomMemories(rnd, 1 + Math.floor(rnd.next() * 10)), {
+        budget: 100_000,
+        now,
+        header: 'mnemo: 8 memories from shop-api (`mnemo get <hash>` shows one in full)',
+      });
+      const lines = r.text.split('\n');
+      const sum = lines.reduce((n, l, i) => n + countTokens(i === lines.length - 1 ? l : `${l}\n`), 0);
+      expect(sum, `round ${round}`).toBe(countTokens(r.text));
+    }
+  });
+
   it('renders one line per memory with hash, age, score, tags and preview', () => {
     const r = renderCompact(
       [

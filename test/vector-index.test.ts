@@ -3,6 +3,9 @@ import { Embedder } from '../dist/embed/embedder.js';
 import { SeededRandom } from '../dist/embed/packs/onnx-builder.js';
 import { QuantizedIndex } from '../dist/store/vector-index.js';
 import { openTestEngine } from './helpers/engine.js';
+import { tinyPack } from './helpers/packs.js';
+import { Engine } from '../dist/engine-index.js';
+import type { MemoryStore } from '../dist/store/memory-store.js';
 import { PACK_CACHE } from './helpers/packs.js';
 import { wordVectorsPath } from '../dist/embed/packs/offline-pack.js';
 import { existsSync } from 'node:fs';
@@ -168,6 +171,19 @@ describe('the quantised vector index', () => {
       });
       expect(wide.format === 'full' && wide.results[0]?.content).toBe(texts[1500]);
       expect(wide.format === 'full' && wide.results.every((m) => m.project === '/b')).toBe(true);
+      // Opened again, the engine loads the index from the int8 table in one go (codes computed once, at the end).
+      await t.engine.close();
+      const again = await Engine.open({ modelDir: tinyPack(), dbPath: t.dbPath, embedder: { threads: 1 } });
+      try {
+        await again.indexed;
+        expect((again.storage as MemoryStore).indexState).toEqual({ size: 9000, ready: true });
+        for (const i of [3, 1500, 8999]) {
+          const r = await again.search({ text: texts[i]!, mode: 'semantic', limit: 1, filter: {} });
+          expect(r.hits[0]?.memory.content).toBe(texts[i]);
+        }
+      } finally {
+        await again.close();
+      }
     } finally {
       await t.close();
     }

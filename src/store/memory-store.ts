@@ -465,17 +465,19 @@ export class MemoryStore implements MemoryStorage {
       `SELECT memory_id AS id, q, scale FROM ${quantTable(model.id)} WHERE memory_id > ? ORDER BY memory_id LIMIT ?`,
     );
     let after = 0;
+    index.beginLoad();
     for (;;) {
       if (this.index?.index !== index || !this.db.open) return;
       const rows = page.all(after, pageSize) as { id: number; q: Buffer; scale: number }[];
-      for (const r of rows) {
+      // addQuantized copies the bytes into the index: a view of the row's buffer is enough.
+      for (const r of rows)
         if (!index.has(r.id))
-          index.addQuantized(r.id, new Int8Array(r.q.buffer, r.q.byteOffset, r.q.byteLength).slice(), r.scale);
-      }
+          index.addQuantized(r.id, new Int8Array(r.q.buffer, r.q.byteOffset, r.q.byteLength), r.scale);
       if (rows.length < pageSize) break;
       after = rows[rows.length - 1]!.id;
       await new Promise((resolve) => setImmediate(resolve));
     }
+    index.endLoad();
     this.index.ready = true;
   }
 
