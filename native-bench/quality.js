@@ -21,7 +21,7 @@ import { buildOfflinePack, wordVectorsPath } from '../dist/embed/packs/offline-p
 import { relevantHits } from '../dist/search/relevance.js';
 import { compactOf } from '../dist/search/compact.js';
 import { renderCompact } from '../dist/search/render.js';
-import { DEFAULT_CONTEXT } from '../dist/capture/context.js';
+import { DEFAULT_CONTEXT, distinct } from '../dist/capture/context.js';
 import { benchPack, machine, REPO } from './lib.js';
 import { DEFAULT_DATA, judgeRanking, loadLocomo, mean, p95, referenceBm25 } from './quality-data.js';
 
@@ -184,8 +184,14 @@ export async function runQuality({
  */
 const currentPromptBar = (hits) => hits.filter((h) => (h.semantic ?? 0) >= 0.45 || (h.keyword ?? 0) >= 0.5).slice(0, 3);
 
-/** The hits the prompt hook's text holds: rendered as it renders them, within its token budget. */
-function withinBudget(hits) {
+/**
+ * The hits the prompt hook's text holds: near-duplicates left out (a memory whose words are nearly all in another
+ * kept one), then rendered as the hook renders them, within its token budget.
+ */
+function withinBudget(relevant) {
+  const kept = new Set(distinct(relevant.map((h) => h.memory)).map((m) => m.hash));
+  nearDuplicatesLeftOut += relevant.length - kept.size;
+  const hits = relevant.filter((h) => kept.has(h.memory.hash));
   const header = `mnemo: ${hits.length} related memories`;
   const r = renderCompact(
     hits.map((h) => compactOf(h.memory)),
@@ -198,7 +204,10 @@ function withinBudget(hits) {
  * Issue 12 item 7: for answerable questions, how often an evidence turn is injected and what share of injected turns
  * are evidence; for the same questions against another conversation's project, how often anything is injected.
  */
+let nearDuplicatesLeftOut = 0;
+
 function injectionFigures(injection, bar) {
+  nearDuplicatesLeftOut = 0;
   let withEvidence = 0;
   let withAny = 0;
   let items = 0;
@@ -220,6 +229,7 @@ function injectionFigures(injection, bar) {
     anythingInjected: withAny / n,
     precision: evidenceItems / Math.max(1, items),
     crossInjected: crossAny / n,
+    nearDuplicatesLeftOut,
   };
 }
 
@@ -271,6 +281,7 @@ export function printResults(r) {
         'anything injected'.padStart(18),
         'evidence share'.padStart(15),
         'cross injected'.padStart(15),
+        'near-duplicates left out'.padStart(25),
       ].join(' '),
     );
     for (const [bar, x] of Object.entries(r.prompt)) {
@@ -281,6 +292,7 @@ export function printResults(r) {
           f3(x.anythingInjected).padStart(18),
           f3(x.precision).padStart(15),
           f3(x.crossInjected).padStart(15),
+          String(x.nearDuplicatesLeftOut ?? '').padStart(25),
         ].join(' '),
       );
     }

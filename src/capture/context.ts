@@ -63,7 +63,7 @@ function nearDuplicate(x: Set<string>, y: Set<string>): boolean {
  * The first `max` memories in order with repeats left out: the same hash, or a near-duplicate of one already kept.
  * Each memory's words are read once.
  */
-function distinct(memories: Memory[], max = Number.POSITIVE_INFINITY): Memory[] {
+export function distinct(memories: Memory[], max = Number.POSITIVE_INFINITY): Memory[] {
   const kept: { memory: Memory; words: Set<string> }[] = [];
   for (const memory of memories) {
     if (kept.length >= max) break;
