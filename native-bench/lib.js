@@ -81,6 +81,18 @@ export function corpus(seed = 1) {
   };
 }
 
+/**
+ * `n` memories of corpus text as the bench stores them, numbered from `from`: spread over 20 projects (or as
+ * `project` says) and 50 tags.
+ */
+export function corpusMemories(text, from, n, project = (i) => `/work/p${i % 20}`) {
+  return Array.from({ length: n }, (_, k) => ({
+    content: text.sentence(),
+    project: project(from + k),
+    tags: [`t${(from + k) % 50}`],
+  }));
+}
+
 export function stats(samples) {
   const s = [...samples].sort((a, b) => a - b);
   const at = (p) => s[Math.min(s.length - 1, Math.floor(p * s.length))];

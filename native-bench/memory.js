@@ -13,7 +13,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, r
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { benchPack, CLI, corpus, gitProject, NATIVE_CLIENT, REPO, stats, timeProcess } from './lib.js';
+import { benchPack, CLI, corpus, corpusMemories, gitProject, NATIVE_CLIENT, REPO, stats, timeProcess } from './lib.js';
 import { offlinePack } from './quality.js';
 
 const { values: opts } = parseArgs({
@@ -43,13 +43,7 @@ async function database(size) {
   const text = corpus(1);
   for (let stored = 0; stored < size;) {
     const n = Math.min(256, size - stored);
-    await api.storeBatch({
-      memories: Array.from({ length: n }, (_, i) => ({
-        content: text.sentence(),
-        project: `/work/p${(stored + i) % 20}`,
-        tags: [`t${(stored + i) % 50}`],
-      })),
-    });
+    await api.storeBatch({ memories: corpusMemories(text, stored, n) });
     stored += n;
     if (stored % 10_000 === 0) process.stderr.write(`memory: built ${stored} of ${size}\n`);
   }

@@ -185,42 +185,41 @@ export async function runQuality({
 const currentPromptBar = (hits) => hits.filter((h) => (h.semantic ?? 0) >= 0.45 || (h.keyword ?? 0) >= 0.5).slice(0, 3);
 
 /**
- * The hits the prompt hook's text holds: near-duplicates left out (a memory whose words are nearly all in another
- * kept one), then rendered as the hook renders them, within its token budget.
+ * What the prompt hook's text holds of the hits that cleared the bar: near-duplicates left out (a memory whose words
+ * are nearly all in another kept one), then rendered as the hook renders them, within its token budget.
  */
-function withinBudget(relevant) {
+function injected(relevant) {
   const kept = new Set(distinct(relevant.map((h) => h.memory)).map((m) => m.hash));
-  nearDuplicatesLeftOut += relevant.length - kept.size;
   const hits = relevant.filter((h) => kept.has(h.memory.hash));
   const header = `mnemo: ${hits.length} related memories`;
   const r = renderCompact(
     hits.map((h) => compactOf(h.memory)),
     { budget: DEFAULT_CONTEXT.promptBudget, header, scores: false },
   );
-  return hits.slice(0, r.shown);
+  return { given: hits.slice(0, r.shown), nearDuplicates: relevant.length - hits.length };
 }
 
 /**
  * Issue 12 item 7: for answerable questions, how often an evidence turn is injected and what share of injected turns
  * are evidence; for the same questions against another conversation's project, how often anything is injected.
  */
-let nearDuplicatesLeftOut = 0;
-
 function injectionFigures(injection, bar) {
-  nearDuplicatesLeftOut = 0;
   let withEvidence = 0;
   let withAny = 0;
   let items = 0;
   let evidenceItems = 0;
   let crossAny = 0;
+  let nearDuplicatesLeftOut = 0;
   for (const { evidence, own, cross } of injection) {
-    const given = withinBudget(bar(own));
-    const hits = given.filter((h) => evidence.includes(h.diaId)).length;
+    const mine = injected(bar(own));
+    const theirs = injected(bar(cross));
+    const hits = mine.given.filter((h) => evidence.includes(h.diaId)).length;
     if (hits > 0) withEvidence++;
-    if (given.length > 0) withAny++;
-    items += given.length;
+    if (mine.given.length > 0) withAny++;
+    items += mine.given.length;
     evidenceItems += hits;
-    if (withinBudget(bar(cross)).length > 0) crossAny++;
+    if (theirs.given.length > 0) crossAny++;
+    nearDuplicatesLeftOut += mine.nearDuplicates + theirs.nearDuplicates;
   }
   const n = Math.max(1, injection.length);
   return {

@@ -21,6 +21,7 @@ import {
   benchPack,
   CLI,
   corpus,
+  corpusMemories,
   FALLBACK_CLIENT,
   gitProject,
   judge,
@@ -78,26 +79,23 @@ const tinybench = async (tasks) => {
  * (so the vectors keep the model's distribution, and none repeats). What is measured at that size (store, storeBatch,
  * search, the exact scan, recall) goes through the model as everywhere else.
  */
+// MNEMO_BENCH_MODEL_FILL moves the limit (a quick check of this path at small sizes).
 const MODEL_FILL_LIMIT = Number(process.env.MNEMO_BENCH_MODEL_FILL ?? 100_000);
 let mixPool = null;
 
 function fillSynthetic(engine, text, stored, n) {
-  if (!mixPool) {
-    const rows = engine.storage.db
-      .prepare(`SELECT embedding FROM ${engine.model.vecTable} LIMIT 20000`)
-      .pluck()
-      .all()
-      .map((b) => new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4));
-    mixPool = rows;
-  }
+  mixPool ??= engine.storage.db
+    .prepare(`SELECT embedding FROM ${engine.model.vecTable} LIMIT 20000`)
+    .pluck()
+    .all()
+    .map((b) => new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4));
   const dim = engine.model.dimension;
   let seed = stored + 1;
   const rnd = () => {
     seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
     return seed / 2 ** 32;
   };
-  const items = [];
-  for (let i = 0; i < n; i++) {
+  const items = corpusMemories(text, stored, n).map((m) => {
     const a = mixPool[Math.floor(rnd() * mixPool.length)];
     const b = mixPool[Math.floor(rnd() * mixPool.length)];
     const w = rnd();
@@ -108,21 +106,20 @@ function fillSynthetic(engine, text, stored, n) {
       norm += v[d] * v[d];
     }
     for (let d = 0; d < dim; d++) v[d] /= Math.sqrt(norm);
-    const content = normalizeContent(`${text.sentence()} (#${stored + i})`);
-    items.push({
+    const content = normalizeContent(m.content);
+    return {
       memory: {
+        ...m,
         hash: contentHash(content),
         content,
         type: 'note',
-        project: `/work/p${(stored + i) % 20}`,
         sessionId: null,
-        tags: [`t${(stored + i) % 50}`],
         metadata: {},
         createdAt: Date.now(),
       },
       vector: v,
-    });
-  }
+    };
+  });
   engine.storage.insertMany(items, engine.model);
   return n;
 }
@@ -191,13 +188,7 @@ async function engineSuite() {
           continue;
         }
         const n = Math.min(256, size - stored);
-        await api.storeBatch({
-          memories: Array.from({ length: n }, (_, i) => ({
-            content: text.sentence(),
-            project: `/work/p${(stored + i) % 20}`,
-            tags: [`t${(stored + i) % 50}`],
-          })),
-        });
+        await api.storeBatch({ memories: corpusMemories(text, stored, n) });
         stored += n;
       }
       await engine.indexed;

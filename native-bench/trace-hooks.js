@@ -14,9 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Engine } from '../dist/engine-index.js';
-import { stats } from './lib.js';
 import { HookHandler } from '../dist/capture/hook.js';
-import { benchPack, CLI, corpus, gitProject, machine, REPO } from './lib.js';
+import { benchPack, CLI, corpus, corpusMemories, gitProject, machine, REPO, stats } from './lib.js';
 import { spawnSync } from 'node:child_process';
 
 const { values: opts } = parseArgs({
@@ -65,11 +64,7 @@ try {
   log(`filling to ${size} memories`);
   for (let stored = 0; stored < size; stored += 256) {
     await engine.storeBatch(
-      Array.from({ length: Math.min(256, size - stored) }, (_, i) => ({
-        content: text.sentence(),
-        project: (stored + i) % 10 === 0 ? project : `/work/p${(stored + i) % 20}`,
-        tags: [`t${(stored + i) % 50}`],
-      })),
+      corpusMemories(text, stored, Math.min(256, size - stored), (i) => (i % 10 === 0 ? project : `/work/p${i % 20}`)),
     );
   }
   await engine.indexed;

@@ -277,7 +277,7 @@ export class Engine {
     const embedding = mode === 'keyword' ? undefined : this.embedder.embedQueries([q.text]);
     // While a worker embeds the query, this thread runs the keyword side: a hybrid search costs the larger of the
     // two, not their sum.
-    this.embedder.dispatchNow();
+    if (embedding) this.embedder.dispatchNow();
     let keyword: ReturnType<typeof keywordSide>;
     try {
       keyword = keywordSide(this.storage, o);

@@ -18,37 +18,24 @@ afterEach(async () => {
 describe('storing memories in a batch', () => {
   it('keeps every field it is given, times and access history included, and defaults the rest', async () => {
     t = await openTestEngine({ now: () => 1_800_000_000_000 });
+    // Every field a memory can be given; it comes back exactly so.
+    const withHistory = {
+      content: 'imported with its history',
+      type: 'decision',
+      project: '/w/p',
+      sessionId: 's9',
+      tags: ['t1'],
+      metadata: { k: 'v' },
+      createdAt: 1_700_000_000_000,
+      updatedAt: 1_700_000_500_000,
+      accessCount: 7,
+      lastAccessedAt: 1_700_000_900_000,
+    };
     const [full, bare] = await t.api.storeBatch({
-      memories: [
-        {
-          content: 'imported with its history',
-          type: 'decision',
-          project: '/w/p',
-          sessionId: 's9',
-          tags: ['t1'],
-          metadata: { k: 'v' },
-          createdAt: 1_700_000_000_000,
-          updatedAt: 1_700_000_500_000,
-          accessCount: 7,
-          lastAccessedAt: 1_700_000_900_000,
-        },
-        { content: 'stored with nothing else' },
-      ],
+      memories: [withHistory, { content: 'stored with nothing else' }],
     });
     expect((await t.api.export({})).memories).toEqual([
-      {
-        hash: full!.hash,
-        content: 'imported with its history',
-        type: 'decision',
-        project: '/w/p',
-        sessionId: 's9',
-        tags: ['t1'],
-        metadata: { k: 'v' },
-        createdAt: 1_700_000_000_000,
-        updatedAt: 1_700_000_500_000,
-        accessCount: 7,
-        lastAccessedAt: 1_700_000_900_000,
-      },
+      { hash: full!.hash, ...withHistory },
       {
         hash: bare!.hash,
         content: 'stored with nothing else',

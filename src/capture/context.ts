@@ -1,7 +1,7 @@
 import type { Engine, Hit } from '../engine.js';
 import type { CompactMemory, Memory } from '../protocol/results.js';
 import { compactOf } from '../search/compact.js';
-import { DEFAULT_RELEVANCE_BAR, relevantHits } from '../search/relevance.js';
+import { DEFAULT_RELEVANCE_BAR, relevantHits, type RelevanceBar } from '../search/relevance.js';
 import { renderCompact } from '../search/render.js';
 import type { CaptureStorage } from '../store/storage.js';
 import { gist } from './compress.js';
@@ -92,13 +92,25 @@ export class ContextBuilder {
    */
   private readonly unwritten: { sessionId: string; hashes: readonly string[]; write: () => void }[] = [];
 
+  /** The prompt hook's relevance bar, from the config (its keyword bar scaled as the default one is). */
+  private readonly promptBar: RelevanceBar;
+
   constructor(
     private readonly engine: Engine,
     private readonly capture: CaptureStorage,
     private readonly config: ContextConfig = DEFAULT_CONTEXT,
     private readonly now: () => number = Date.now,
     private readonly onProblem: (what: string, err: unknown) => void = () => {},
-  ) {}
+  ) {
+    const scale = config.promptMinKeyword / DEFAULT_RELEVANCE_BAR.minKeyword;
+    this.promptBar = {
+      ...DEFAULT_RELEVANCE_BAR,
+      minKeyword: config.promptMinKeyword,
+      minKeywordPerLogN: DEFAULT_RELEVANCE_BAR.minKeywordPerLogN * scale,
+      minSemanticLead: config.promptMinSemanticLead,
+      max: config.promptMax,
+    };
+  }
 
   /** Writes the injections still waiting; the hook handler calls it before the database closes. */
   flush(): void {
@@ -124,19 +136,15 @@ export class ContextBuilder {
     const branch = currentBranch(project);
     const subjects = recentCommitSubjects(project, 5);
     const lastSummary = e.list({ ...inProject, types: ['session-summary'] }, 1);
-    const branchQuery = [branch && !PLAIN_BRANCHES.has(branch) ? branch.replace(/[-_/]+/g, ' ') : '', ...subjects]
-      .filter(Boolean)
-      .join('\n');
-    const projectQuery = [
-      project.name,
-      branch && !PLAIN_BRANCHES.has(branch) ? branch : '',
-      gist(lastSummary[0]?.content, 200),
-    ]
-      .filter(Boolean)
-      .join(' ');
-    // The project query is embedded in a worker while this thread reads the listings and runs the keyword search.
-    const embedding = projectQuery ? e.prepareQueries([projectQuery]) : undefined;
-    void embedding?.catch(() => {});
+    const topicBranch = branch && !PLAIN_BRANCHES.has(branch) ? branch : '';
+    const branchQuery = [topicBranch.replace(/[-_/]+/g, ' '), ...subjects].filter(Boolean).join('\n');
+    const projectQuery = [project.name, topicBranch, gist(lastSummary[0]?.content, 200)].filter(Boolean).join(' ');
+    // Started first: a worker embeds the project query while this thread reads the listings and runs the keyword
+    // search, and the semantic search finishes when it is awaited below.
+    const near = projectQuery
+      ? e.search({ text: projectQuery, mode: 'semantic', limit: 4, filter: inProject })
+      : undefined;
+    void near?.catch(() => {});
     const memories = (r: { hits: Hit[] }) => r.hits.map((h) => h.memory);
 
     const sections: Memory[][] = [];
@@ -163,11 +171,7 @@ export class ContextBuilder {
     if (branchQuery)
       sections.push(memories(await e.search({ text: branchQuery, mode: 'keyword', limit: 4, filter: inProject })));
     sections.push(e.list(inProject, 6).filter((m) => m.type !== 'session-summary'));
-    if (projectQuery) {
-      await embedding;
-      const near = await e.search({ text: projectQuery, mode: 'semantic', limit: 4, filter: inProject });
-      sections.push(near.hits.filter((h) => (h.semantic ?? 0) >= 0.3).map((h) => h.memory));
-    }
+    if (near) sections.push((await near).hits.filter((h) => (h.semantic ?? 0) >= 0.3).map((h) => h.memory));
 
     const picked = distinct(sections.flat(), this.config.sessionStartMax);
     return this.render(
@@ -201,15 +205,9 @@ export class ContextBuilder {
       filter: { project: project.root },
     });
     const candidates = hits.filter((h) => h.memory.sessionId !== sessionId && !given.has(h.memory.hash));
-    const scale = this.config.promptMinKeyword / DEFAULT_RELEVANCE_BAR.minKeyword;
-    const bar = {
-      ...DEFAULT_RELEVANCE_BAR,
-      minKeyword: this.config.promptMinKeyword,
-      minKeywordPerLogN: DEFAULT_RELEVANCE_BAR.minKeywordPerLogN * scale,
-      minSemanticLead: this.config.promptMinSemanticLead,
-      max: this.config.promptMax,
-    };
-    const relevant = distinct(relevantHits(candidates, bar, this.engine.storage.memoryCount).map((h) => h.memory));
+    const relevant = distinct(
+      relevantHits(candidates, this.promptBar, this.engine.storage.memoryCount).map((h) => h.memory),
+    );
     return this.render(
       'UserPromptSubmit',
       sessionId,

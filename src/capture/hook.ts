@@ -42,18 +42,15 @@ export class HookHandler {
     this.now = options.now ?? Date.now;
     this.capture = engine.storage.capture();
     this.recorder = new Recorder(this.capture);
+    const problem = (what: string, err: unknown) => options.onProblem?.(what, err);
     this.compressor = new Compressor(engine, this.capture, {
       now: this.now,
-      ...(options.onProblem
-        ? { onError: (err: unknown, what: string) => options.onProblem!(`compression of ${what} failed`, err) }
-        : {}),
+      onError: (err, what) => problem(`compression of ${what} failed`, err),
       ...options.compressor,
     });
     this.retention = new PayloadRetention(this.capture, {
       now: this.now,
-      ...(options.onProblem
-        ? { onError: (err: unknown) => options.onProblem!('pruning raw tool payloads failed', err) }
-        : {}),
+      onError: (err) => problem('pruning raw tool payloads failed', err),
       ...options.retention,
     });
     this.context = new ContextBuilder(
@@ -61,7 +58,7 @@ export class HookHandler {
       this.capture,
       { ...DEFAULT_CONTEXT, ...options.context },
       this.now,
-      (what, err) => options.onProblem?.(what, err),
+      problem,
     );
   }
 
