@@ -64,6 +64,20 @@ describe('embedder', () => {
     });
   });
 
+  it('a batch larger than one model run embeds as its texts do one at a time', async () => {
+    // 40 texts of 1 to 50 words hold more tokens than one run takes (worker.ts, TOKENS_PER_RUN), so the worker cuts
+    // the batch into several runs of different widths.
+    const words = ['code', 'file', 'test', 'cache', 'latency', 'server', 'index', 'sqlite'];
+    const texts = Array.from({ length: 40 }, (_, i) =>
+      Array.from({ length: 1 + ((i * 7) % 50) }, (_, k) => words[(i + k) % words.length]).join(' '),
+    );
+    const batched = await e.embedDocuments(texts);
+    for (const [i, text] of texts.entries()) {
+      const [alone] = await e.embedDocuments([text]);
+      expect(maxDiff(alone!, batched[i]!)).toBeLessThan(1e-5);
+    }
+  });
+
   it('pooling honours the attention mask: padding in a batch does not change a vector', async () => {
     const [alone] = await e.embedDocuments(['cache']);
     const [padded] = await e.embedDocuments([

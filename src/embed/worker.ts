@@ -1,8 +1,7 @@
 /**
- * One embedding worker thread (piscina). It owns one tokenizer and one ONNX session with a single intra-op thread, and
- * runs one inference before piscina hears it is ready, so a pool whose workers are up is a warm pool.
+ * One embedding worker thread (piscina). It owns one tokenizer (tokenizer.ts) and one ONNX session with a single
+ * intra-op thread, and runs one inference before piscina hears it is ready, so a pool whose workers are up is warm.
  */
-import { Tokenizer } from '@anush008/tokenizers';
 import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { workerData } from 'piscina';
@@ -11,6 +10,7 @@ import type { PackManifest } from './manifest.js';
 import { loadOrt } from './ort.js';
 import type * as Ort from 'onnxruntime-common';
 import { pool } from './pooling.js';
+import { loadTokenizer } from './tokenizer.js';
 
 export interface WorkerData {
   dir: string;
@@ -33,10 +33,7 @@ export interface EmbedResult {
 const { dir, manifest, runtime } = workerData as WorkerData;
 const ort = loadOrt(runtime.path);
 
-const tokenizer = Tokenizer.fromFile(join(dir, 'tokenizer.json'));
-tokenizer.setTruncation(manifest.maxTokens);
-// Pad to the longest text of each batch, whatever padding the tokenizer file asks for (MiniLM's says a fixed 128).
-tokenizer.setPadding({});
+const tokenizer = await loadTokenizer(join(dir, 'tokenizer.json'), manifest.maxTokens);
 
 const session = await ort.InferenceSession.create(join(dir, 'model.onnx'), {
   intraOpNumThreads: 1,
@@ -50,39 +47,59 @@ const session = await ort.InferenceSession.create(join(dir, 'model.onnx'), {
 const wantsTypeIds = session.inputNames.includes('token_type_ids');
 const outputName = session.outputNames.includes('last_hidden_state') ? 'last_hidden_state' : session.outputNames[0]!;
 
+/**
+ * Most tokens (texts x padded length) one model run takes. ONNX Runtime's arena keeps what its largest run needed:
+ * measured (issue 14, MiniLM-shaped pack, 1 thread), 32 texts of 256 tokens in one run left the worker 344 MiB
+ * bigger, the same texts one or two at a time 104 MiB, at the same or better throughput (runs of 1 to 32 texts of 16
+ * tokens: 108-125 ms for 32; of 128 tokens: 867-966 ms).
+ */
+const TOKENS_PER_RUN = 256;
+
 async function embed(texts: string[]): Promise<EmbedResult> {
-  const encodings = await tokenizer.encodeBatch(texts);
-  const batch = encodings.length;
-  const seq = encodings[0]?.getLength() ?? 0;
-  const ids = new BigInt64Array(batch * seq);
-  const mask = new BigInt64Array(batch * seq);
-  const tokens: number[] = [];
-  encodings.forEach((enc, b) => {
-    const encIds = enc.getIds();
-    const encMask = enc.getAttentionMask();
-    let real = 0;
-    for (let s = 0; s < seq; s++) {
-      ids[b * seq + s] = BigInt(encIds[s] ?? 0);
-      mask[b * seq + s] = BigInt(encMask[s] ?? 0);
-      real += encMask[s] ?? 0;
+  const { ids, batch, seq, tokens } = await tokenizer.encodeBatch(texts);
+  const vectors = new Float32Array(batch * manifest.dimension);
+  for (let start = 0; start < batch;) {
+    let end = start + 1;
+    let longest = tokens[start]!;
+    while (end < batch && Math.max(longest, tokens[end]!) * (end - start + 1) <= TOKENS_PER_RUN) {
+      longest = Math.max(longest, tokens[end]!);
+      end++;
     }
-    tokens.push(real);
-  });
+    vectors.set(await runModel(ids, seq, tokens, start, end, longest), start * manifest.dimension);
+    start = end;
+  }
+  return { vectors, dimension: manifest.dimension, tokens, threadId };
+}
+
+/** Runs rows [start, end) of a padded batch (rows `seq` long), cut to `width` tokens, and pools each row. */
+async function runModel(
+  all: BigInt64Array,
+  seq: number,
+  tokens: number[],
+  start: number,
+  end: number,
+  width: number,
+): Promise<Float32Array> {
+  const rows = end - start;
+  const ids = new BigInt64Array(rows * width);
+  const mask = new BigInt64Array(rows * width);
+  for (let r = 0; r < rows; r++) {
+    ids.set(all.subarray((start + r) * seq, (start + r) * seq + width), r * width);
+    mask.fill(1n, r * width, r * width + tokens[start + r]!);
+  }
   const feeds: Record<string, Ort.Tensor> = {
-    input_ids: new ort.Tensor('int64', ids, [batch, seq]),
-    attention_mask: new ort.Tensor('int64', mask, [batch, seq]),
+    input_ids: new ort.Tensor('int64', ids, [rows, width]),
+    attention_mask: new ort.Tensor('int64', mask, [rows, width]),
   };
-  if (wantsTypeIds) feeds.token_type_ids = new ort.Tensor('int64', new BigInt64Array(batch * seq), [batch, seq]);
+  if (wantsTypeIds) feeds.token_type_ids = new ort.Tensor('int64', new BigInt64Array(rows * width), [rows, width]);
   const output = (await session.run(feeds))[outputName]!;
-  const data = output.data as Float32Array;
   const dim = Number(output.dims[output.dims.length - 1]);
   if (dim !== manifest.dimension) {
     throw new Error(
       `model ${manifest.name} produced ${dim}-dimensional output but its manifest says ${manifest.dimension}`,
     );
   }
-  const vectors = pool(data, mask, batch, seq, dim, manifest.pooling, manifest.normalize);
-  return { vectors, dimension: dim, tokens, threadId };
+  return pool(output.data as Float32Array, mask, rows, width, dim, manifest.pooling, manifest.normalize);
 }
 
 await embed(['warm up']);
