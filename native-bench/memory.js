@@ -6,6 +6,7 @@
 //            and the kinds of its mappings (/proc/PID/smaps).
 //
 //   node native-bench/memory.js [--sizes 10000,100000] [--pack minilm|offline] [--searches 200] [--threads N]
+//                               [--idle SECONDS (30: the wait before the idle figure)]
 //
 // Databases are built once into .cache/bench-db/ (git-ignored) and copied for each run.
 import { spawnSync } from 'node:child_process';
@@ -23,6 +24,7 @@ const { values: opts } = parseArgs({
     searches: { type: 'string', default: '200' },
     threads: { type: 'string' },
     view: { type: 'string', default: 'daemon,parts' },
+    idle: { type: 'string', default: '30' },
   },
 });
 const packDir = () => (opts.pack === 'offline' ? offlinePack() : benchPack('minilm'));
@@ -150,6 +152,9 @@ async function daemonView(size) {
       searchMs: stats(times),
       smaps: smapsOf(pid),
     };
+    // What a daemon holds most of the day: idle, after V8 has shrunk its heaps (it does so after some seconds idle).
+    await new Promise((res) => setTimeout(res, Number(opts.idle) * 1000));
+    Object.assign(out, { idleSeconds: Number(opts.idle), rssIdle: rssOf(pid), smapsIdle: smapsOf(pid) });
     console.log(JSON.stringify(out));
   } finally {
     client.close();

@@ -48,10 +48,10 @@ const wantsTypeIds = session.inputNames.includes('token_type_ids');
 const outputName = session.outputNames.includes('last_hidden_state') ? 'last_hidden_state' : session.outputNames[0]!;
 
 /**
- * Most tokens (texts x padded length) one model run takes. ONNX Runtime's arena keeps what its largest run needed:
- * measured (issue 14, MiniLM-shaped pack, 1 thread), 32 texts of 256 tokens in one run left the worker 344 MiB
- * bigger, the same texts one or two at a time 104 MiB, at the same or better throughput (runs of 1 to 32 texts of 16
- * tokens: 108-125 ms for 32; of 128 tokens: 867-966 ms).
+ * Most tokens (texts x padded length) one model run takes; the embedder's tasks are larger (up to 32 texts of 64
+ * tokens, embedder.ts). ONNX Runtime's arena keeps what its largest run needed: measured (issue 14, MiniLM-shaped
+ * pack, one thread), 32 texts of 64 tokens in one run left a worker at 116 MiB, in runs of 4 at 84, at the same
+ * throughput (runs of 1 to 32 texts of 16 tokens: 108-125 ms for 32; of 128 tokens: 867-966 ms).
  */
 const TOKENS_PER_RUN = 256;
 

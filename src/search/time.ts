@@ -1,4 +1,5 @@
-import * as chrono from 'chrono-node';
+// English only: the package's root loads every locale it has (measured: 3.6 MiB of heap against 0.7; issue 14).
+import * as chrono from 'chrono-node/en';
 import { badArgs } from '../errors.js';
 
 /** A half-open time range [since, until) in milliseconds since the epoch; either end may be open. */
