@@ -20,7 +20,8 @@ import type {
 } from './protocol/results.js';
 import { backupPath, pruneBackups } from './store/backup.js';
 import { compactOf } from './search/compact.js';
-import { applyRecency, keywordSide, retrieve, type ScoredId } from './search/retrieve.js';
+import { KeywordThread, PARALLEL_KEYWORD_MIN } from './search/keyword-thread.js';
+import { applyRecency, keywordSide, retrieve, semanticSide, type ScoredId } from './search/retrieve.js';
 import { findTimeExpression, parseTimeExpression } from './search/time.js';
 import { openDb } from './store/db.js';
 import { isFiltering } from './store/filter.js';
@@ -44,6 +45,8 @@ export interface EngineOptions {
   now?: () => number;
   /** How long deleted memories stay in the trash before the engine empties them (default 7 days). */
   trashRetentionMs?: number;
+  /** From how many memories a hybrid search runs its keyword side on its own thread (search/keyword-thread.ts). */
+  parallelKeywordMin?: number;
 }
 
 const DAY_MS = 86_400_000;
@@ -122,6 +125,8 @@ export class Engine {
   private closed = false;
   /** What SQLite said when it found the database damaged, once it has. */
   private damage: string | null = null;
+  private readonly keywordThread: KeywordThread;
+  private readonly parallelKeywordMin: number;
 
   private constructor(
     storage: MemoryStorage,
@@ -129,10 +134,12 @@ export class Engine {
     embedder: Embedder,
     model: ModelRecord,
     now: () => number,
-    trashRetentionMs: number,
+    options: Pick<EngineOptions, 'trashRetentionMs' | 'parallelKeywordMin'>,
   ) {
     this.storage = storage;
     this.dbPath = dbPath;
+    this.keywordThread = new KeywordThread(dbPath);
+    this.parallelKeywordMin = options.parallelKeywordMin ?? PARALLEL_KEYWORD_MIN;
     this.embedder = embedder;
     this.model = model;
     this.now = now;
@@ -141,7 +148,7 @@ export class Engine {
     this.indexed = this.storage.loadIndex(model).catch(() => {});
     this.accessTimer = setInterval(() => this.storage.flushAccess(), ACCESS_FLUSH_MS);
     this.accessTimer.unref();
-    this.trashRetentionMs = trashRetentionMs;
+    this.trashRetentionMs = options.trashRetentionMs ?? DEFAULT_TRASH_RETENTION_MS;
     this.sweepTrash();
     this.trashTimer = setInterval(() => this.sweepTrash(), TRASH_SWEEP_MS);
     this.trashTimer.unref();
@@ -155,14 +162,7 @@ export class Engine {
       storage = new MemoryStore(openDb(dbPath));
       const { manifest, fingerprint } = embedder.pack;
       const model = storage.attachModel(manifest.name, fingerprint, manifest.dimension);
-      return new Engine(
-        storage,
-        dbPath,
-        embedder,
-        model,
-        options.now ?? Date.now,
-        options.trashRetentionMs ?? DEFAULT_TRASH_RETENTION_MS,
-      );
+      return new Engine(storage, dbPath, embedder, model, options.now ?? Date.now, options);
     } catch (err) {
       storage?.close();
       await embedder.close();
@@ -275,18 +275,25 @@ export class Engine {
     const depth = recency > 0 ? Math.min(4096, q.limit * 4) : q.limit;
     const o = { mode, limit: depth, filter: q.filter, text: q.text };
     const embedding = mode === 'keyword' ? undefined : this.embedder.embedQueries([q.text]);
-    // While a worker embeds the query, this thread runs the keyword side: a hybrid search costs the larger of the
-    // two, not their sum.
+    // While a worker embeds the query, the keyword side runs: on this thread, or at scale on the keyword thread
+    // (search/keyword-thread.ts) while this one runs the vector side. A hybrid search costs the larger of the two.
     if (embedding) this.embedder.dispatchNow();
-    let keyword: ReturnType<typeof keywordSide>;
+    const threaded =
+      mode === 'hybrid' && this.storage.memoryCount >= this.parallelKeywordMin && this.keywordThread.available()
+        ? this.keywordThread.run({ ...o, memoryCount: this.storage.memoryCount })
+        : null;
+    let keyword: ReturnType<typeof keywordSide> | null = null;
     try {
-      keyword = keywordSide(this.storage, o);
+      if (!threaded) keyword = keywordSide(this.storage, o);
     } catch (err) {
       void embedding?.catch(() => {});
       throw err;
     }
     const vector = embedding ? (await embedding)[0] : undefined;
-    let scored = retrieve(this.storage, this.model, { ...o, keyword, ...(vector ? { vector } : {}) });
+    const semantic = semanticSide(this.storage, this.model, { ...o, ...(vector ? { vector } : {}) });
+    // The thread answers null when it cannot (it failed, or the query is one this thread must refuse itself).
+    keyword ??= (await threaded) ?? keywordSide(this.storage, o);
+    let scored = retrieve(this.storage, this.model, { ...o, keyword, semantic });
     if (recency > 0) {
       const rows = this.storage.rowsByIds(scored.map((h) => h.id));
       scored = applyRecency(scored, (id) => rows.get(id)?.created_at ?? 0, recency, this.now());
@@ -633,6 +640,7 @@ export class Engine {
     this.closed = true;
     clearInterval(this.accessTimer);
     clearInterval(this.trashTimer);
+    await this.keywordThread.close();
     await this.embedder.close();
     this.storage.close();
   }

@@ -121,7 +121,7 @@ describe('choosing which words to match', () => {
               ['a', 9],
               ['b', 8],
             ]),
-        } as never,
+        },
         ['a', 'b'],
       ),
     ).toEqual(['b', 'a']);

@@ -49,6 +49,8 @@ export interface RetrieveOptions {
    * the engine runs it while a worker embeds the query.
    */
   keyword?: { id: number; score: number }[];
+  /** The vector side, when the caller has already run it (semanticSide with the same mode, limit and filter). */
+  semantic?: { id: number; score: number }[];
 }
 
 /** How many hits each side ranks: in hybrid mode deeper than the limit, so fusion has overlap to work with. */
@@ -57,7 +59,7 @@ const sideDepth = (mode: SearchMode, limit: number): number =>
 
 /** The keyword side of a search: BM25 over the query's selected words, best first (none in semantic mode). */
 export function keywordSide(
-  store: MemoryStorage,
+  store: Pick<MemoryStorage, 'termDocs' | 'keyword' | 'memoryCount'>,
   o: Pick<RetrieveOptions, 'mode' | 'limit' | 'filter' | 'text'>,
 ): { id: number; score: number }[] {
   const fts = o.mode !== 'semantic' ? ftsMatch(selectTerms(store, queryTerms(o.text))) : null;
@@ -66,14 +68,22 @@ export function keywordSide(
     : [];
 }
 
-export function retrieve(store: MemoryStorage, model: ModelRecord, o: RetrieveOptions): ScoredId[] {
-  const depth = sideDepth(o.mode, o.limit);
+/** The vector side of a search: the nearest memories to the query's vector, best first (none in keyword mode). */
+export function semanticSide(
+  store: MemoryStorage,
+  model: ModelRecord,
+  o: Pick<RetrieveOptions, 'mode' | 'limit' | 'filter' | 'vector'>,
+): { id: number; score: number }[] {
   // A query of words the model does not know embeds to the zero vector, whose cosine distance to everything is
   // undefined (sqlite-vec: null, which scored every memory 1.00, issue 12 item 5): it contributes nothing.
-  const semantic =
-    o.mode !== 'keyword' && o.vector && hasDirection(o.vector)
-      ? store.nearest(o.vector, depth, model, o.filter).map((h) => ({ id: h.id, score: semanticScore(h.distance) }))
-      : [];
+  if (o.mode === 'keyword' || !o.vector || !hasDirection(o.vector)) return [];
+  return store
+    .nearest(o.vector, sideDepth(o.mode, o.limit), model, o.filter)
+    .map((h) => ({ id: h.id, score: semanticScore(h.distance) }));
+}
+
+export function retrieve(store: MemoryStorage, model: ModelRecord, o: RetrieveOptions): ScoredId[] {
+  const semantic = o.semantic ?? semanticSide(store, model, o);
   const keyword = o.keyword ?? keywordSide(store, o);
 
   if (o.mode === 'semantic') return semantic.map((h) => ({ ...h, semantic: h.score })).slice(0, o.limit);
@@ -159,7 +169,7 @@ export function withNeighbours(
  * the rarest word always goes in, and words no memory holds are left out. Words are counted by their stem, as the
  * index holds them, and two words of one stem ("paint", "painting") go in once.
  */
-export function selectTerms(store: MemoryStorage, terms: string[]): string[] {
+export function selectTerms(store: Pick<MemoryStorage, 'termDocs' | 'memoryCount'>, terms: string[]): string[] {
   const byStem = new Map<string, string>();
   for (const t of terms) if (!byStem.has(indexForm(t))) byStem.set(indexForm(t), t);
   if (byStem.size <= 1) return [...byStem.values()];

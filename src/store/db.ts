@@ -20,6 +20,10 @@ export function openDb(path: string, options: OpenDbOptions = {}): Db {
   const db = new Database(path, { readonly: options.readonly ?? false });
   try {
     db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    // SQLite's own default page cache, 2 MiB: better-sqlite3 builds SQLite with 16 MiB per connection, which a daemon
+    // at 100k memories filled (its RSS 8-11 MiB more after 200 searches) at no measured gain in search latency (the
+    // file's pages stay in the system's cache; issue 14).
+    db.pragma('cache_size = -2000');
     const version = db.pragma('user_version', { simple: true }) as number;
     if (!options.readonly) {
       // Pages freed by pruning go back to the file system (store/capture-store.ts reclaims them a few at a time). A

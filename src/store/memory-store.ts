@@ -54,6 +54,9 @@ export interface KeywordHit {
  * All SQL over memories, tags, the FTS index and the per-model vector tables. Synchronous (better-sqlite3): every
  * method is one short transaction or one query, and the embedder's async work happens before a write starts.
  */
+/** A term in at least this many memories is common: its document count is cached (termDocs). */
+const COMMON_TERM_DOCS = 1000;
+
 export class MemoryStore implements MemoryStorage {
   readonly db: Db;
   private readonly stmts: ReturnType<typeof prepare>;
@@ -64,6 +67,9 @@ export class MemoryStore implements MemoryStorage {
 
   /** Memories in the database, kept as writes happen (a hint for query planning, not an exact count). */
   private cachedCount: number;
+  /** Document counts of common index terms (termDocs), and the memory count they were read at. */
+  private readonly commonTermDocs = new Map<string, number>();
+  private termDocsAt = 0;
 
   constructor(db: Db) {
     this.db = db;
@@ -74,6 +80,11 @@ export class MemoryStore implements MemoryStorage {
 
   get memoryCount(): number {
     return this.cachedCount;
+  }
+
+  /** For a second, read-only connection (search/keyword-worker.ts), which never sees writes: the writer's count. */
+  syncCount(count: number): void {
+    this.cachedCount = count;
   }
 
   /** Registers a model (or finds it by fingerprint) and makes sure its vector table exists. */
@@ -487,10 +498,29 @@ export class MemoryStore implements MemoryStorage {
 
   /** How many memories hold each word (FTS5's document frequency); absent words are left out. */
   termDocs(terms: readonly string[]): Map<string, number> {
+    // FTS5 counts a term's documents by reading its whole posting list: 2.1 ms a query at 100k memories, most of it
+    // for the common words. Their counts barely move, so those (COMMON_TERM_DOCS or more) are kept until the store
+    // has grown or shrunk by a tenth; a rare word's count is read each time (cheap, and exact where it matters: a
+    // word in one new memory must count at once).
+    if (Math.abs(this.cachedCount - this.termDocsAt) > this.termDocsAt / 10) {
+      this.commonTermDocs.clear();
+      this.termDocsAt = this.cachedCount;
+    }
+    const out = new Map<string, number>();
+    const missing = terms.filter((t) => {
+      const known = this.commonTermDocs.get(t);
+      if (known !== undefined) out.set(t, known);
+      return known === undefined;
+    });
+    if (missing.length === 0) return out;
     const rows = this.sql(
       'SELECT term, doc FROM memories_fts_vocab WHERE term IN (SELECT value FROM json_each(?))',
-    ).all(JSON.stringify(terms)) as { term: string; doc: number }[];
-    return new Map(rows.map((r) => [r.term, r.doc]));
+    ).all(JSON.stringify(missing)) as { term: string; doc: number }[];
+    for (const r of rows) {
+      out.set(r.term, r.doc);
+      if (r.doc >= COMMON_TERM_DOCS && this.commonTermDocs.size < 4096) this.commonTermDocs.set(r.term, r.doc);
+    }
+    return out;
   }
 
   /** Full-text matches for an already-escaped FTS5 query, best first, with the filter applied in the same query. */
