@@ -51,6 +51,15 @@ describe('mnemo CLI', () => {
     expect(json(await mnemo(env, ['status', '--json']))).toMatchObject({ running: true, state: 'ready', protocol: 1 });
   });
 
+  it.runIf(process.platform === 'linux')('starts the daemon with its allocator settings and V8 flags', async () => {
+    const { pid } = json<{ pid: number }>(await mnemo(env, ['status', '--json']));
+    const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+    expect(environ).toEqual(
+      expect.arrayContaining(['MALLOC_ARENA_MAX=2', 'MALLOC_MMAP_THRESHOLD_=131072', 'MALLOC_TRIM_THRESHOLD_=131072']),
+    );
+    expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')).toContain('--max-semi-space-size=1');
+  });
+
   it('store from arguments and from stdin', async () => {
     const r = await mnemo(env, [
       'store',

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, openSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
 import { ErrorCode, MnemoError } from '../errors.js';
+import { DAEMON_MALLOC_ENV, DAEMON_V8_FLAGS } from '../daemon-env.js';
 import { CLI_PATH } from '../install-paths.js';
 import { makeDir, resolvePaths } from '../paths.js';
 import { DEFAULT_MAX_FRAME, encodeFrame, FrameReader } from '../protocol/frame.js';
@@ -132,7 +133,8 @@ export class MnemoClient {
           `the daemon did not get ready within ${startTimeoutMs} ms (${hello.state})`,
         );
       options.onWait?.(hello.state);
-      await sleep(100);
+      // A hello is a fraction of a millisecond of the daemon's time; polling often takes little off `ready`.
+      await sleep(25);
     }
   }
 
@@ -252,10 +254,13 @@ export function startDaemonProcess(env: NodeJS.ProcessEnv = process.env, extraAr
   const node = env.MNEMO_NODE || process.execPath;
   if (!existsSync(cli))
     throw new MnemoError(ErrorCode.INTERNAL, `cannot find the mnemo CLI at ${cli}; run npm run build`);
-  const child = spawn(node, [cli, 'daemon', ...extraArgs], {
+  // Started with its allocator settings and V8 flags (daemon-env.ts), it need not re-execute itself to take them
+  // (about 40 ms of a start). A user's own values win; elsewhere than Linux the daemon runs as Node.js starts it.
+  const tune = process.platform === 'linux' && !Object.keys(DAEMON_MALLOC_ENV).some((k) => env[k] !== undefined);
+  const child = spawn(node, [...(tune ? DAEMON_V8_FLAGS : []), cli, 'daemon', ...extraArgs], {
     detached: true,
     stdio: ['ignore', out, out],
-    env,
+    env: tune ? { ...env, ...DAEMON_MALLOC_ENV } : env,
   });
   child.unref();
   return child.pid;

@@ -13,8 +13,6 @@ export interface EmbedderOptions {
   batchWindowMs?: number;
   /** Query vectors kept in the LRU cache. 0 turns the cache off. */
   cacheSize?: number;
-  /** Skip the SHA-256 check of the pack's files (the caller has just verified them). */
-  trustPack?: boolean;
   /** Another ONNX runtime and its execution providers (default: the bundled CPU runtime, `cpu`). */
   runtime?: RuntimeChoice;
 }
