@@ -185,14 +185,15 @@ export class Embedder {
     this.counters.calls++;
     this.counters.texts += texts.length;
     // A call in flight on a worker that crashed fails with that worker; piscina replaces it, so the call is tried
-    // once more on another before the request fails (a store or search is not lost to one worker's crash).
+    // again before the request fails (a store or search is not lost to a worker's crash). Once per worker, plus
+    // one: when every worker dies at once, a retry can land on another that is going down too (seen under Node 24).
     for (let attempt = 1; ; attempt++) {
       try {
         const { vectors, dimension } = await this.pool.run({ texts });
         return texts.map((_, i) => vectors.slice(i * dimension, (i + 1) * dimension));
       } catch (err) {
         if (err instanceof MnemoError) throw err;
-        if (attempt < 2 && !this.closed) continue;
+        if (attempt <= this.threads && !this.closed) continue;
         throw new MnemoError(ErrorCode.INTERNAL, `embedding failed: ${(err as Error).message}`);
       }
     }
