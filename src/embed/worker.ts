@@ -48,26 +48,13 @@ const wantsTypeIds = session.inputNames.includes('token_type_ids');
 const outputName = session.outputNames.includes('last_hidden_state') ? 'last_hidden_state' : session.outputNames[0]!;
 
 /**
- * Most tokens (texts x padded length) one model run takes; the embedder's tasks are larger (up to 32 texts of 64
- * tokens, embedder.ts). ONNX Runtime's arena keeps what its largest run needed: measured (issue 14, MiniLM-shaped
- * pack, one thread), 32 texts of 64 tokens in one run left a worker at 116 MiB, in runs of 4 at 84, at the same
- * throughput (runs of 1 to 32 texts of 16 tokens: 108-125 ms for 32; of 128 tokens: 867-966 ms).
+ * One model run per task. (Runs of at most 256 tokens held a worker's arena lower after large batches, 84 MiB against
+ * 116 after 32 texts of 64 tokens; with them in place, a CI run under Node 24 aborted in ONNX Runtime's binding, a
+ * Napi::Error thrown while the crash test terminated a worker between runs, so they are out until that is understood.)
  */
-const TOKENS_PER_RUN = 256;
-
 async function embed(texts: string[]): Promise<EmbedResult> {
   const { ids, batch, seq, tokens } = await tokenizer.encodeBatch(texts);
-  const vectors = new Float32Array(batch * manifest.dimension);
-  for (let start = 0; start < batch;) {
-    let end = start + 1;
-    let longest = tokens[start]!;
-    while (end < batch && Math.max(longest, tokens[end]!) * (end - start + 1) <= TOKENS_PER_RUN) {
-      longest = Math.max(longest, tokens[end]!);
-      end++;
-    }
-    vectors.set(await runModel(ids, seq, tokens, start, end, longest), start * manifest.dimension);
-    start = end;
-  }
+  const vectors = await runModel(ids, seq, tokens, 0, batch, seq);
   return { vectors, dimension: manifest.dimension, tokens, threadId };
 }
 
