@@ -31,7 +31,7 @@ const TOKENIZERS: [string, string][] = [
 ];
 
 // Characters from blocks whose Unicode properties have not changed in years: the two libraries carry different
-// Unicode versions, and characters assigned or recategorised since (Unicode 14-17) may split differently.
+// Unicode versions, and characters assigned or recategorised since Unicode 10 may split differently.
 const BLOCKS: [number, number][] = [
   [0x00, 0x24f], // ASCII, controls, Latin-1, Latin Extended
   [0x300, 0x36f], // combining marks
