@@ -47,38 +47,16 @@ const session = await ort.InferenceSession.create(join(dir, 'model.onnx'), {
 const wantsTypeIds = session.inputNames.includes('token_type_ids');
 const outputName = session.outputNames.includes('last_hidden_state') ? 'last_hidden_state' : session.outputNames[0]!;
 
-/**
- * One model run per task. (Runs of at most 256 tokens held a worker's arena lower after large batches, 84 MiB against
- * 116 after 32 texts of 64 tokens; with them in place, a CI run under Node 24 aborted in ONNX Runtime's binding, a
- * Napi::Error thrown while the crash test terminated a worker between runs, so they are out until that is understood.)
- */
 async function embed(texts: string[]): Promise<EmbedResult> {
   const { ids, batch, seq, tokens } = await tokenizer.encodeBatch(texts);
-  const vectors = await runModel(ids, seq, tokens, 0, batch, seq);
-  return { vectors, dimension: manifest.dimension, tokens, threadId };
-}
-
-/** Runs rows [start, end) of a padded batch (rows `seq` long), cut to `width` tokens, and pools each row. */
-async function runModel(
-  all: BigInt64Array,
-  seq: number,
-  tokens: number[],
-  start: number,
-  end: number,
-  width: number,
-): Promise<Float32Array> {
-  const rows = end - start;
-  const ids = new BigInt64Array(rows * width);
-  const mask = new BigInt64Array(rows * width);
-  for (let r = 0; r < rows; r++) {
-    ids.set(all.subarray((start + r) * seq, (start + r) * seq + width), r * width);
-    mask.fill(1n, r * width, r * width + tokens[start + r]!);
-  }
+  // Each row is its text's tokens, then padding.
+  const mask = new BigInt64Array(batch * seq);
+  tokens.forEach((n, b) => mask.fill(1n, b * seq, b * seq + n));
   const feeds: Record<string, Ort.Tensor> = {
-    input_ids: new ort.Tensor('int64', ids, [rows, width]),
-    attention_mask: new ort.Tensor('int64', mask, [rows, width]),
+    input_ids: new ort.Tensor('int64', ids, [batch, seq]),
+    attention_mask: new ort.Tensor('int64', mask, [batch, seq]),
   };
-  if (wantsTypeIds) feeds.token_type_ids = new ort.Tensor('int64', new BigInt64Array(rows * width), [rows, width]);
+  if (wantsTypeIds) feeds.token_type_ids = new ort.Tensor('int64', new BigInt64Array(batch * seq), [batch, seq]);
   const output = (await session.run(feeds))[outputName]!;
   const dim = Number(output.dims[output.dims.length - 1]);
   if (dim !== manifest.dimension) {
@@ -86,7 +64,8 @@ async function runModel(
       `model ${manifest.name} produced ${dim}-dimensional output but its manifest says ${manifest.dimension}`,
     );
   }
-  return pool(output.data as Float32Array, mask, rows, width, dim, manifest.pooling, manifest.normalize);
+  const vectors = pool(output.data as Float32Array, mask, batch, seq, dim, manifest.pooling, manifest.normalize);
+  return { vectors, dimension: dim, tokens, threadId };
 }
 
 await embed(['warm up']);
