@@ -372,6 +372,33 @@ describe('daemon lifecycle', () => {
     cleanup(d.env);
   });
 
+  it('stopped while its model loads, finishes the load, closes the engine and exits cleanly', async () => {
+    // SIGTERM lands while the workers load and warm the model: the process must not exit under them (a thread
+    // stopped inside ONNX Runtime's run aborts the process), and a stop is still a stop, not a ready daemon.
+    for (let i = 0; i < 3; i++) {
+      const d = await startDaemon(testEnv(), [], false);
+      try {
+        const c = await connect({ env: d.env });
+        const loading = !(await c.hello()).ready;
+        c.close();
+        d.proc.kill('SIGTERM');
+        expect(await d.exited).toBe(0);
+        expect(d.proc.signalCode).toBeNull();
+        const log = readFileSync(join(d.env.MNEMO_HOME!, 'data', 'logs', 'daemon.log'), 'utf8');
+        expect(log).toMatch(/"stopped"/);
+        if (loading) expect(log).not.toMatch(/"msg":"ready"/);
+        // The load ran to its end (the database is opened after the workers are warm) and the engine was closed:
+        // its WAL checkpointed away.
+        const db = join(d.env.MNEMO_HOME!, 'data', 'mnemo.db');
+        expect(existsSync(db)).toBe(true);
+        expect(!existsSync(`${db}-wal`) || statSync(`${db}-wal`).size === 0).toBe(true);
+        expect(existsSync(socketOf(d.env))).toBe(false);
+      } finally {
+        cleanup(d.env);
+      }
+    }
+  });
+
   it('exits with a clear reason when the model cannot load', async () => {
     const env = testEnv();
     const bad = join(env.MNEMO_HOME!, 'badpack');

@@ -120,22 +120,52 @@ describe('embedder', () => {
     expect(many.every(([x]) => x!.length === 32)).toBe(true);
   });
 
-  it('retries once a call whose worker crashed under it (the request is not lost)', async () => {
-    const pool = (e as unknown as { pool: { threads: { terminate(): Promise<number> }[] } }).pool;
-    let caughtInFlight = 0;
-    for (let round = 0; round < 10 && caughtInFlight === 0; round++) {
-      let settled = false;
-      const call = e
-        .embedDocuments(Array.from({ length: 64 }, (_, i) => `round ${round} text ${i} ${'word '.repeat(200)}`))
-        .finally(() => (settled = true));
-      await new Promise((r) => setImmediate(r));
-      await Promise.all(pool.threads.map((t) => t.terminate()));
-      if (!settled) caughtInFlight++;
-      const vectors = await call;
-      expect(vectors.every((v) => v.length === 32 && v.every(Number.isFinite))).toBe(true);
-      for (let i = 0; i < 100 && pool.threads.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+  // A crash is made with the worker's `crashNextTask` hook: its next task ends the thread before the model runs.
+  // Terminating a thread from outside can land inside ONNX Runtime's run, which aborts the whole process.
+  type TestPool = {
+    threads: { threadId: number }[];
+    run(task: object, options: { name: string }): Promise<number>;
+  };
+  const testPool = () => (e as unknown as { pool: TestPool }).pool;
+  const fullPool = async () => {
+    for (let i = 0; i < 250 && testPool().threads.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(testPool().threads.length).toBe(2);
+  };
+  /** Sets the hook on both workers (idle workers take tasks first, so a few concurrent rounds reach them both). */
+  const crashBothWorkers = async () => {
+    const flagged = new Set<number>();
+    for (let round = 0; round < 20 && flagged.size < 2; round++) {
+      const ids = await Promise.all([0, 1].map(() => testPool().run({}, { name: 'crashNextTask' })));
+      ids.forEach((id) => flagged.add(id));
     }
-    expect(caughtInFlight).toBeGreaterThan(0);
+    expect(flagged.size).toBe(2);
+    return flagged;
+  };
+
+  it('tries a call again when its worker crashes under it, even when the retry lands on a dying worker', async () => {
+    await fullPool();
+    const doomed = await crashBothWorkers();
+    // The call's first worker ends with it in flight, then its retry lands on the other, which ends too; the third
+    // try (once per worker, plus one) reaches a replacement.
+    const [v] = await e.embedDocuments(['a request outlives two worker crashes']);
+    expect(v!.length).toBe(32);
+    expect(norm(v!)).toBeCloseTo(1, 5);
+    const [again] = await e.embedDocuments(['a request outlives two worker crashes']);
+    expect(maxDiff(v!, again!)).toBe(0);
+    await fullPool();
+    for (const t of testPool().threads) expect(doomed.has(t.threadId)).toBe(false);
+  });
+
+  it('a batch whose workers both crash is retried whole: every text gets its own vector', async () => {
+    await fullPool();
+    await crashBothWorkers();
+    const texts = Array.from({ length: 64 }, (_, i) => `batch text ${i} ${'word '.repeat(i)}`);
+    const vectors = await e.embedDocuments(texts);
+    await fullPool();
+    const alone = await e.embedDocuments([texts[5]!, texts[60]!]);
+    expect(maxDiff(vectors[5]!, alone[0]!)).toBeLessThan(1e-5);
+    expect(maxDiff(vectors[60]!, alone[1]!)).toBeLessThan(1e-5);
+    expect(vectors.every((v) => v.length === 32 && v.every(Number.isFinite))).toBe(true);
   });
 
   it('handles empty, unicode and very long text', async () => {

@@ -146,6 +146,9 @@ export class Daemon {
       try {
         // A replaced socket file belongs to another daemon now: closing our listener would unlink it.
         await this.server?.close(10_000, why === REPLACED);
+        // A load still under way finishes first (it closes the engine it opened once it sees the daemon stopping):
+        // the process must not exit while an embedding worker is inside a model run, which would abort it.
+        await this.ready.catch(() => {});
         await this.state.hooks?.stop();
         await this.state.engine?.close();
       } catch (err) {

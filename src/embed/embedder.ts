@@ -132,10 +132,15 @@ export class Embedder {
   private async warm(): Promise<void> {
     const seen = new Set<number>();
     for (let round = 0; round < 20 && seen.size < this.threads; round++) {
-      const results = await Promise.all(
+      // Every run of a round settles before a failure is reported: open() then destroys the pool, and a thread
+      // stopped inside ONNX Runtime's run aborts the process.
+      const results = await Promise.allSettled(
         Array.from({ length: this.threads }, () => this.pool.run({ texts: ['warm up'] })),
       );
-      for (const r of results) seen.add(r.threadId);
+      for (const r of results) {
+        if (r.status === 'rejected') throw r.reason;
+        seen.add(r.value.threadId);
+      }
     }
     this.warmed = seen.size;
   }

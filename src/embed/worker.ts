@@ -70,7 +70,21 @@ async function embed(texts: string[]): Promise<EmbedResult> {
 
 await embed(['warm up']);
 
+let crashNext = false;
+
 // The vectors go back by structured clone: a batch of 32 MiniLM vectors is 48 KiB, not worth a transfer list.
 export default function run(task: EmbedTask): Promise<EmbedResult> {
+  // The thread ends here, outside any model run: a thread stopped inside ONNX Runtime's run aborts the whole process
+  // (the binding throws a C++ exception once it can no longer reach JavaScript).
+  if (crashNext) process.exit(70);
   return embed(task.texts);
+}
+
+/**
+ * For the crash-retry tests (`pool.run({}, { name: 'crashNextTask' })`): this worker's next task ends its thread, as a
+ * crash would, with the task in flight. Nothing in mnemo calls it. Returns the thread's id.
+ */
+export function crashNextTask(): number {
+  crashNext = true;
+  return threadId;
 }
