@@ -47,16 +47,54 @@ const session = await ort.InferenceSession.create(join(dir, 'model.onnx'), {
 const wantsTypeIds = session.inputNames.includes('token_type_ids');
 const outputName = session.outputNames.includes('last_hidden_state') ? 'last_hidden_state' : session.outputNames[0]!;
 
+/**
+ * Most tokens (texts x padded length) one model run takes; the embedder's tasks are larger (up to 32 texts of 64
+ * tokens, embedder.ts). ONNX Runtime's arena keeps what its largest run needed: measured (issue 14, MiniLM-shaped
+ * pack, one thread), 32 texts of 64 tokens in one run left a worker at 116 MiB, in runs of 4 at 84, at the same
+ * throughput (runs of 1 to 32 texts of 16 tokens: 108-125 ms for 32; of 128 tokens: 867-966 ms). A single text
+ * longer than this is one run of its own.
+ */
+const TOKENS_PER_RUN = 256;
+
 async function embed(texts: string[]): Promise<EmbedResult> {
   const { ids, batch, seq, tokens } = await tokenizer.encodeBatch(texts);
-  // Each row is its text's tokens, then padding.
-  const mask = new BigInt64Array(batch * seq);
-  tokens.forEach((n, b) => mask.fill(1n, b * seq, b * seq + n));
+  const vectors = new Float32Array(batch * manifest.dimension);
+  for (let start = 0; start < batch;) {
+    // Texts are padded to the longest of their run, not of the task.
+    let end = start + 1;
+    let longest = tokens[start]!;
+    while (end < batch && Math.max(longest, tokens[end]!) * (end - start + 1) <= TOKENS_PER_RUN) {
+      longest = Math.max(longest, tokens[end]!);
+      end++;
+    }
+    vectors.set(await runModel(ids, seq, tokens, start, end, longest), start * manifest.dimension);
+    start = end;
+  }
+  return { vectors, dimension: manifest.dimension, tokens, threadId };
+}
+
+/** Runs rows [start, end) of a padded batch (rows `seq` long), cut to `width` tokens, and pools each row. */
+async function runModel(
+  all: BigInt64Array,
+  seq: number,
+  tokens: number[],
+  start: number,
+  end: number,
+  width: number,
+): Promise<Float32Array> {
+  const rows = end - start;
+  // The whole batch in one run takes the tokenizer's ids as they are.
+  const ids = rows * width === all.length ? all : new BigInt64Array(rows * width);
+  const mask = new BigInt64Array(rows * width);
+  for (let r = 0; r < rows; r++) {
+    if (ids !== all) ids.set(all.subarray((start + r) * seq, (start + r) * seq + width), r * width);
+    mask.fill(1n, r * width, r * width + tokens[start + r]!);
+  }
   const feeds: Record<string, Ort.Tensor> = {
-    input_ids: new ort.Tensor('int64', ids, [batch, seq]),
-    attention_mask: new ort.Tensor('int64', mask, [batch, seq]),
+    input_ids: new ort.Tensor('int64', ids, [rows, width]),
+    attention_mask: new ort.Tensor('int64', mask, [rows, width]),
   };
-  if (wantsTypeIds) feeds.token_type_ids = new ort.Tensor('int64', new BigInt64Array(batch * seq), [batch, seq]);
+  if (wantsTypeIds) feeds.token_type_ids = new ort.Tensor('int64', new BigInt64Array(rows * width), [rows, width]);
   const output = (await session.run(feeds))[outputName]!;
   const dim = Number(output.dims[output.dims.length - 1]);
   if (dim !== manifest.dimension) {
@@ -64,8 +102,7 @@ async function embed(texts: string[]): Promise<EmbedResult> {
       `model ${manifest.name} produced ${dim}-dimensional output but its manifest says ${manifest.dimension}`,
     );
   }
-  const vectors = pool(output.data as Float32Array, mask, batch, seq, dim, manifest.pooling, manifest.normalize);
-  return { vectors, dimension: dim, tokens, threadId };
+  return pool(output.data as Float32Array, mask, rows, width, dim, manifest.pooling, manifest.normalize);
 }
 
 await embed(['warm up']);
