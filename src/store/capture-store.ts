@@ -457,17 +457,37 @@ export class CaptureStore implements CaptureStorage {
    * The events and the memories compressed from them stay.
    */
   prunePayloads(before: number, limit: number): number {
-    return this.sql(
-      `DELETE FROM tool_event_payloads WHERE event_id IN (
-         SELECT event_id FROM tool_event_payloads WHERE created_at < ? ORDER BY created_at LIMIT ?)`,
-    ).run(before, limit).changes;
+    return this.withRetentionCache(
+      () =>
+        this.sql(
+          `DELETE FROM tool_event_payloads WHERE event_id IN (
+             SELECT event_id FROM tool_event_payloads WHERE created_at < ? ORDER BY created_at LIMIT ?)`,
+        ).run(before, limit).changes,
+    );
   }
 
   /** Gives up to `pages` free pages back to the file system (incremental vacuum); returns how many were free. */
   reclaimPages(pages: number): number {
-    const free = this.db.pragma('freelist_count', { simple: true }) as number;
-    if (free > 0) this.db.pragma(`incremental_vacuum(${Math.max(1, Math.floor(pages))})`);
-    return free;
+    return this.withRetentionCache(() => {
+      const free = this.db.pragma('freelist_count', { simple: true }) as number;
+      if (free > 0) this.db.pragma(`incremental_vacuum(${Math.max(1, Math.floor(pages))})`);
+      return free;
+    });
+  }
+
+  /**
+   * Runs a retention step with a 16 MiB page cache, then gives the pages back (a smaller cache frees its excess pages
+   * at once). Pruning walks each payload's overflow pages and the vacuum moves pages about: with the connection's
+   * 2 MiB cache (db.ts) a pass over 2,000 payloads of 50 KB took 120-145 ms against 50-56 ms (bench, disk suite).
+   */
+  private withRetentionCache<T>(step: () => T): T {
+    const normal = this.db.pragma('cache_size', { simple: true }) as number;
+    this.db.pragma('cache_size = -16000');
+    try {
+      return step();
+    } finally {
+      this.db.pragma(`cache_size = ${normal}`);
+    }
   }
 
   /**
