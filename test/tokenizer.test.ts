@@ -137,11 +137,15 @@ describe('the tokenizer', () => {
   it('reads a vocabulary from bytes as JSON.parse would: escapes decoded, a repeated token keeps its last id', () => {
     const file = (vocab: string) =>
       Buffer.from(`{"model": {"type": "WordLevel", "unk_token": "[UNK]", "vocab": ${vocab}}, "normalizer": null}`);
-    const vocab = '{"[UNK]": 0, "a\\"b": 1, "\\u00e9t\\u00e9": 2, "été": 3, "x": 4, "x": 5, "日本": 6}';
+    // Also a quote alone, a backslash alone and a key ending in one: the end of each key is found past its escapes.
+    const vocab =
+      '{"[UNK]": 0, "a\\"b": 1, "\\u00e9t\\u00e9": 2, "été": 3, "x": 4, "x": 5, "日本": 6, ' +
+      '"\\"": 7, "\\\\": 8, "b\\\\": 9, "\\\\\\"": 10}';
     const parsed = parseTokenizerJson(file(vocab)) as { model: { vocab: { get(t: string): number; size: number } } };
     const plain = JSON.parse(vocab) as Record<string, number>;
-    expect(parsed.model.vocab.size).toBe(5); // "\u00e9t\u00e9" is "été" again
-    expect(Object.keys(plain)).toHaveLength(5);
+    expect(parsed.model.vocab.size).toBe(9); // "\u00e9t\u00e9" is "été" again
+    expect(Object.keys(plain)).toHaveLength(9);
+    expect(parsed.model.vocab.get('\\"')).toBe(10);
     for (const [token, id] of Object.entries(plain)) expect(parsed.model.vocab.get(token)).toBe(id);
     expect(parsed.model.vocab.get('y')).toBeUndefined();
     // Values that are not plain integers: read by JSON.parse instead (and then refused by the model).

@@ -395,9 +395,9 @@ export class Vocabulary {
       this.ids[this.table[slot]! - 1] = id;
       return;
     }
-    this.pool.set(source.subarray(from, to), this.used);
+    // A byte loop: tokens are short, and a subarray per token was a tenth of loading the offline pack's 200,000.
     this.starts[this.count] = this.used;
-    this.used += to - from;
+    for (let i = from; i < to; i++) this.pool[this.used++] = source[i]!;
     this.starts[this.count + 1] = this.used;
     this.ids[this.count] = id;
     this.table[slot] = ++this.count;
@@ -443,58 +443,65 @@ export class Vocabulary {
 export function parseTokenizerJson(bytes: Uint8Array): unknown {
   const text = () => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
   const model = member(bytes, 0, 'model');
-  const range = model && member(bytes, model[0], 'vocab');
-  if (!range || bytes[range[0]] !== 0x7b) return JSON.parse(text());
-  const vocab = readVocabulary(bytes, range[0], range[1]);
-  if (!vocab) return JSON.parse(text());
-  const rest = Buffer.concat([bytes.subarray(0, range[0]), Buffer.from('{}'), bytes.subarray(range[1])]);
+  const from = model === undefined ? undefined : member(bytes, model, 'vocab');
+  if (from === undefined || bytes[from] !== 0x7b) return JSON.parse(text());
+  const read = readVocabulary(bytes, from);
+  if (!read) return JSON.parse(text());
+  const rest = Buffer.concat([bytes.subarray(0, from), Buffer.from('{}'), bytes.subarray(read.end)]);
   const json = JSON.parse(rest.toString('utf8')) as { model: Json };
-  json.model.vocab = vocab;
+  json.model.vocab = read.vocab;
   return json;
 }
 
-/** The entries of the JSON object `bytes[from, to)`, whose values must all be integers (else undefined). */
-function readVocabulary(bytes: Uint8Array, from: number, to: number): Vocabulary | undefined {
+/**
+ * The entries of the JSON object that starts at `bytes[from]`, whose values must all be integers (else undefined),
+ * and the index just past it. Two passes: one counts (to size the vocabulary), one fills.
+ */
+function readVocabulary(bytes: Uint8Array, from: number): { vocab: Vocabulary; end: number } | undefined {
   let entries = 0;
   let keyBytes = 0;
-  const counted = scanEntries(bytes, from, to, (start, end) => {
+  const end = scanEntries(bytes, from, (start, keyEnd) => {
     entries++;
-    keyBytes += end - start; // an escaped key is never shorter than its UTF-8
+    keyBytes += keyEnd - start; // an escaped key is never shorter than its UTF-8
   });
-  if (!counted) return undefined;
+  if (end < 0) return undefined;
   const vocab = new Vocabulary(entries, keyBytes);
-  scanEntries(bytes, from, to, (start, end, id) => {
-    if (!bytes.subarray(start, end).includes(BACKSLASH)) vocab.add(bytes, start, end, id);
+  scanEntries(bytes, from, (start, keyEnd, id, escaped) => {
+    if (!escaped) vocab.add(bytes, start, keyEnd, id);
     else {
-      const key = UTF8.encode(JSON.parse(Buffer.from(bytes.subarray(start - 1, end + 1)).toString('utf8')) as string);
+      const quoted = Buffer.from(bytes.subarray(start - 1, keyEnd + 1)).toString('utf8');
+      const key = UTF8.encode(JSON.parse(quoted) as string);
       vocab.add(key, 0, key.length, id);
     }
   });
-  return vocab;
+  return { vocab, end };
 }
 
-/** Calls `visit` with each key's bytes (no quotes) and its value; false if the object is not string -> integer. */
+/**
+ * Calls `visit` with each key's bytes (no quotes), its value and whether the key has an escape; returns the index just
+ * past the object, or -1 if it is not an object of string -> integer.
+ */
 function scanEntries(
   bytes: Uint8Array,
   from: number,
-  to: number,
-  visit: (start: number, end: number, id: number) => void,
-): boolean {
+  visit: (start: number, end: number, id: number, escaped: boolean) => void,
+): number {
   let i = skipSpace(bytes, from + 1);
   while (bytes[i] === QUOTE) {
     const keyEnd = skipString(bytes, i);
+    const escaped = lastStringEscaped;
     let j = skipSpace(bytes, keyEnd);
-    if (bytes[j] !== 0x3a) return false;
+    if (bytes[j] !== 0x3a) return -1;
     j = skipSpace(bytes, j + 1);
     const digits = j;
     let id = 0;
     for (; bytes[j]! >= 0x30 && bytes[j]! <= 0x39; j++) id = id * 10 + bytes[j]! - 0x30;
-    if (j === digits || j - digits > 9) return false;
-    visit(i + 1, keyEnd - 1, id);
+    if (j === digits || j - digits > 9) return -1;
+    visit(i + 1, keyEnd - 1, id, escaped);
     i = skipSpace(bytes, j);
     if (bytes[i] === 0x2c) i = skipSpace(bytes, i + 1);
   }
-  return bytes[i] === 0x7d && i === to - 1;
+  return bytes[i] === 0x7d ? i + 1 : -1;
 }
 
 const isSpace = (b: number | undefined) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
@@ -504,10 +511,17 @@ const skipSpace = (bytes: Uint8Array, i: number): number => {
   return i;
 };
 
+/** Whether the string the last skipString call passed over holds an escape. */
+let lastStringEscaped = false;
+
+/** The index just past the JSON string that starts at `bytes[i]` (its opening quote). */
 function skipString(bytes: Uint8Array, i: number): number {
+  lastStringEscaped = false;
   for (i++; i < bytes.length; i++) {
-    if (bytes[i] === BACKSLASH) i++;
-    else if (bytes[i] === QUOTE) return i + 1;
+    if (bytes[i] === BACKSLASH) {
+      lastStringEscaped = true;
+      i++;
+    } else if (bytes[i] === QUOTE) return i + 1;
   }
   return bytes.length;
 }
@@ -529,17 +543,19 @@ function skipValue(bytes: Uint8Array, i: number): number {
 }
 
 /** Where the value of `key` is in the JSON object that starts at `start` (its own keys only), if it is there. */
-function member(bytes: Uint8Array, start: number, key: string): [number, number] | undefined {
+/**
+ * Where the value of `key` starts in the JSON object at `bytes[start]`: the values before it are skipped, the value
+ * itself is not (the vocabulary is read in its own passes).
+ */
+function member(bytes: Uint8Array, start: number, key: string): number | undefined {
   const want = UTF8.encode(`"${key}"`);
   let i = skipSpace(bytes, start);
   if (bytes[i] !== 0x7b) return undefined;
   for (i = skipSpace(bytes, i + 1); bytes[i] === QUOTE; i = skipSpace(bytes, i + 1)) {
     const keyEnd = skipString(bytes, i);
     const valueStart = skipSpace(bytes, skipSpace(bytes, keyEnd) + 1);
-    const valueEnd = skipValue(bytes, valueStart);
-    const same = keyEnd - i === want.length && want.every((b, k) => bytes[i + k] === b);
-    if (same) return [valueStart, valueEnd];
-    i = skipSpace(bytes, valueEnd);
+    if (keyEnd - i === want.length && want.every((b, k) => bytes[i + k] === b)) return valueStart;
+    i = skipSpace(bytes, skipValue(bytes, valueStart));
     if (bytes[i] !== 0x2c) return undefined;
   }
   return undefined;
