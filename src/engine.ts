@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync, statfsSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statfsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Embedder, type EmbedderOptions } from './embed/embedder.js';
 import { badArgs, ErrorCode, MnemoError } from './errors.js';
 import { resolvePaths } from './paths.js';
+import { toErrorBody } from './protocol/messages.js';
 import type { FilterArgs, NewMemoryArgs, SearchMode } from './protocol/ops.js';
 import type {
   BackupResult,
@@ -547,8 +548,22 @@ export class Engine {
     const started = performance.now();
     const target = file ? resolve(file) : backupPath(this.dbPath, this.now(), 'manual');
     if (existsSync(target)) throw badArgs(`${target} already exists; give a new file name`);
-    mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
-    await this.storage.backup(target);
+    try {
+      mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
+      await this.storage.backup(target);
+    } catch (err) {
+      // Nothing half-written is left behind, and the caller learns which file could not be written.
+      try {
+        rmSync(target, { force: true });
+      } catch {
+        // Nothing there to remove (its folder could not be made).
+      }
+      const { code, message } = toErrorBody(err);
+      throw new MnemoError(
+        code === ErrorCode.INTERNAL ? ErrorCode.STORAGE : code,
+        `cannot write the backup to ${target}: ${message}`,
+      );
+    }
     const removed = file ? [] : pruneBackups(this.dbPath, 'manual');
     return { file: target, bytes: fileSize(target), ms: Math.round(performance.now() - started), removed };
   }

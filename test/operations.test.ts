@@ -1,3 +1,6 @@
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -274,6 +277,29 @@ describe('the edge, after review', () => {
     expect(await code(t.api.search({ query: 'x', budget: 100 }))).toBe(ErrorCode.BAD_ARGS); // budget shapes text only
     const s = await t.api.store({ content: 'replace needs metadata' });
     expect(await code(t.api.update({ hash: s.hash, tags: ['a'], replaceMetadata: true }))).toBe(ErrorCode.BAD_ARGS);
+  });
+
+  it('writes a backup only to a file named by an absolute path, and says which file it could not write', async () => {
+    // Found by the property test above (seed 1845641705): `backup {file: " "}` reached SQLite, which threw an untyped
+    // "unable to open database file".
+    for (const file of [' ', 'relative.db', '/tmp/', '/tmp/ ', '/tmp/a\0b.db', ''])
+      expect(await code(t.api.backup({ file })), JSON.stringify(file)).toBe(ErrorCode.BAD_ARGS);
+    // A folder that cannot be made (its parent is a file): a typed error that names the file, and nothing written.
+    const dir = mkdtempSync(join(tmpdir(), 'mnemo-backup-'));
+    writeFileSync(join(dir, 'plain'), 'not a folder');
+    const target = join(dir, 'plain', 'copy.db');
+    let error: unknown;
+    try {
+      await t.api.backup({ file: target });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(MnemoError);
+    expect((error as MnemoError).code).toBe(ErrorCode.STORAGE);
+    expect((error as MnemoError).message).toContain(`cannot write the backup to ${target}`);
+    expect(readdirSync(dir)).toEqual(['plain']);
+    const made = await t.api.backup({ file: join(dir, 'copy.db') });
+    expect(made.bytes).toBeGreaterThan(0);
   });
 
   it('deletes both `hash` and `hashes` when both are given', async () => {

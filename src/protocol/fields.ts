@@ -35,6 +35,24 @@ export function text(maxLength = 10_000): Field<string, string> {
   });
 }
 
+/**
+ * A file the daemon writes, named by an absolute path: the daemon does not share the caller's working directory (the
+ * CLI resolves a relative name before it asks), and a name of only white space or with a NUL byte is a mistake.
+ */
+export function absolutePath(maxLength = 4096): Field<string, string> {
+  const t = text(maxLength);
+  return field<string>((v) => {
+    const r = t.req.safeParse(v);
+    if (!r.success) return r.error.issues[0]!.message;
+    const path = v as string;
+    if (path.includes('\0')) return 'must not contain a NUL byte';
+    if (!path.startsWith('/')) return `must be an absolute path, got ${describe(v)}`;
+    const name = path.slice(path.lastIndexOf('/') + 1);
+    if (name.trim().length === 0) return `must name a file, not a folder or white space, got ${describe(v)}`;
+    return null;
+  });
+}
+
 /** Text that must hold something besides white space (queries). */
 export function words(maxLength: number): Field<string, string> {
   const t = text(maxLength);

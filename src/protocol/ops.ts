@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { isFiltering } from '../store/filter.js';
 import { describe } from '../store/normalize.js';
 import {
+  absolutePath,
   badArgsFrom,
   bool,
   hash,
@@ -398,7 +399,7 @@ export const OPS = {
   ),
   backup: op(
     'a consistent copy of the database, taken while the daemon serves (default: backups/ beside it; the newest 5 kept)',
-    { file: text(4096).opt },
+    { file: absolutePath(4096).opt },
     { notInMcp: 'maintenance is for the CLI' },
   ),
   sessions: op(
