@@ -3,7 +3,6 @@ import { dirname, resolve } from 'node:path';
 import { Embedder, type EmbedderOptions } from './embed/embedder.js';
 import { badArgs, ErrorCode, MnemoError } from './errors.js';
 import { resolvePaths } from './paths.js';
-import { toErrorBody } from './protocol/messages.js';
 import type { FilterArgs, NewMemoryArgs, SearchMode } from './protocol/ops.js';
 import type {
   BackupResult,
@@ -548,21 +547,22 @@ export class Engine {
     const started = performance.now();
     const target = file ? resolve(file) : backupPath(this.dbPath, this.now(), 'manual');
     if (existsSync(target)) throw badArgs(`${target} already exists; give a new file name`);
+    let madeDir: string | undefined;
     try {
-      mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
+      madeDir = mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
       await this.storage.backup(target);
     } catch (err) {
-      // Nothing half-written is left behind, and the caller learns which file could not be written.
-      try {
-        rmSync(target, { force: true });
-      } catch {
-        // Nothing there to remove (its folder could not be made).
+      // Nothing half-written is left behind (nor the folders made for it), and the caller learns which file could
+      // not be written and why, in the file system's or SQLite's words: the problem is the copy, not the database.
+      for (const made of [target, madeDir]) {
+        try {
+          if (made) rmSync(made, { recursive: true, force: true });
+        } catch {
+          // Not there to remove (its folder could not be made).
+        }
       }
-      const { code, message } = toErrorBody(err);
-      throw new MnemoError(
-        code === ErrorCode.INTERNAL ? ErrorCode.STORAGE : code,
-        `cannot write the backup to ${target}: ${message}`,
-      );
+      if (err instanceof MnemoError || typeof (err as { code?: unknown }).code !== 'string') throw err;
+      throw new MnemoError(ErrorCode.STORAGE, `cannot write the backup to ${target}: ${(err as Error).message}`);
     }
     const removed = file ? [] : pruneBackups(this.dbPath, 'manual');
     return { file: target, bytes: fileSize(target), ms: Math.round(performance.now() - started), removed };

@@ -212,6 +212,8 @@ export class Daemon {
         this.writeState();
         this.log.info({ dir: choice.dir }, 'building the offline model pack');
         await buildOfflineInChild(this.env);
+        // Stopped while the pack was built: the model is not loaded only to be closed again.
+        if (this.stopping) return;
       }
       this.state.state = 'loading model';
       const threads = this.options.threads ?? config.threads;

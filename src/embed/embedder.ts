@@ -43,6 +43,8 @@ const WORKER = new URL('./worker.js', import.meta.url).pathname;
  * concurrent queries/s, not 2x (issue 14).
  */
 export const DEFAULT_THREADS = 1;
+/** The longest close() waits for threads that are still loading the model (piscina's own close timeout). */
+const CLOSE_WAIT_MS = 30_000;
 /** batch x tokens² per model call: 8 texts of 128 tokens, 2 of 256, 32 of 64. */
 const ATTENTION_BUDGET = 8 * 128 * 128;
 
@@ -294,7 +296,26 @@ export class Embedder {
       this.drain();
       await new Promise((r) => setTimeout(r, 1));
     }
+    await this.untilEveryThreadIsUp();
     await this.pool.close();
+  }
+
+  /**
+   * Waits (up to CLOSE_WAIT_MS) until every thread of the pool has answered an empty task, which runs no model. A
+   * thread piscina started in place of a crashed one loads and warms the model before it takes tasks, and piscina's
+   * close stops a thread that has no task at once: stopped inside ONNX Runtime's session creation or run, it aborts
+   * the whole process (see docs/ARCHITECTURE.md, "A worker thread is never stopped ...").
+   */
+  private async untilEveryThreadIsUp(): Promise<void> {
+    const deadline = Date.now() + CLOSE_WAIT_MS;
+    const answered = new Set<number>();
+    while (Date.now() < deadline) {
+      const threads = this.pool.threads.map((t) => t.threadId);
+      if (threads.every((id) => answered.has(id))) return;
+      const results = await Promise.allSettled(threads.map(() => this.pool.run({ texts: [] })));
+      for (const r of results) if (r.status === 'fulfilled') answered.add(r.value.threadId);
+      await new Promise((r) => setTimeout(r, 5));
+    }
   }
 }
 

@@ -476,9 +476,10 @@ export class CaptureStore implements CaptureStorage {
   }
 
   /**
-   * Runs a retention step with a 16 MiB page cache, then gives the pages back (a smaller cache frees its excess pages
-   * at once). Pruning walks each payload's overflow pages and the vacuum moves pages about: with the connection's
-   * 2 MiB cache (db.ts) a pass over 2,000 payloads of 50 KB took 120-145 ms against 50-56 ms (bench, disk suite).
+   * Runs a retention step with a page cache of 16,000 KiB, then gives the pages back (a smaller cache frees its
+   * excess pages at once). Pruning walks each payload's overflow pages and the vacuum moves pages about: with the
+   * connection's 2 MiB cache (db.ts) a pass over 2,000 payloads of 50 KB took 120-145 ms against 50-56 ms (bench,
+   * disk suite).
    */
   private withRetentionCache<T>(step: () => T): T {
     const normal = this.db.pragma('cache_size', { simple: true }) as number;
