@@ -554,12 +554,10 @@ export class Engine {
     } catch (err) {
       // Nothing half-written is left behind (nor the folders made for it), and the caller learns which file could
       // not be written and why, in the file system's or SQLite's words: the problem is the copy, not the database.
-      for (const made of [target, madeDir]) {
-        try {
-          if (made) rmSync(made, { recursive: true, force: true });
-        } catch {
-          // Not there to remove (its folder could not be made).
-        }
+      try {
+        rmSync(madeDir ?? target, { recursive: true, force: true });
+      } catch {
+        // Not there to remove (its folder could not be made).
       }
       if (err instanceof MnemoError || typeof (err as { code?: unknown }).code !== 'string') throw err;
       throw new MnemoError(ErrorCode.STORAGE, `cannot write the backup to ${target}: ${(err as Error).message}`);

@@ -542,7 +542,6 @@ function skipValue(bytes: Uint8Array, i: number): number {
   return bytes.length;
 }
 
-/** Where the value of `key` is in the JSON object that starts at `start` (its own keys only), if it is there. */
 /**
  * Where the value of `key` starts in the JSON object at `bytes[start]`: the values before it are skipped, the value
  * itself is not (the vocabulary is read in its own passes).
