@@ -65,9 +65,9 @@ describe('embedder', () => {
     });
   });
 
-  it('a batch of 40 texts of different lengths embeds as its texts do one at a time', async () => {
-    // Padded to the longest in each model call (up to 32 texts, similar lengths together) and cut to the pack's
-    // max tokens: neither may change a text's vector.
+  it('a batch larger than one model run embeds as its texts do one at a time', async () => {
+    // 40 texts of 1 to 50 words hold more tokens than one run takes (worker.ts, TOKENS_PER_RUN), so the worker cuts
+    // the batch into several runs of different widths.
     const words = ['code', 'file', 'test', 'cache', 'latency', 'server', 'index', 'sqlite'];
     const texts = Array.from({ length: 40 }, (_, i) =>
       Array.from({ length: 1 + ((i * 7) % 50) }, (_, k) => words[(i + k) % words.length]).join(' '),
