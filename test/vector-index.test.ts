@@ -117,6 +117,65 @@ describe('the quantised vector index', () => {
     },
   );
 
+  it('loads in steps: writes made while it pauses between steps get their codes too', async () => {
+    // 40,000 vectors make three steps of the code pass (16,384 each); with 64 dimensions a search's Hamming shortlist
+    // is 5,000 of them, so a vector left without its code (all zero bits, about 32 from its own query's) is missed.
+    const rnd = new SeededRandom(11);
+    const vectors = new Map<number, Float32Array>();
+    const index = new QuantizedIndex(64);
+    index.beginLoad();
+    for (let id = 1; id <= 40_000; id++) {
+      const v = rnd.normals(64, 1);
+      vectors.set(id, v);
+      index.add(id, v);
+    }
+    let pauses = 0;
+    const removed: number[] = [];
+    // Searched for below (a search of every vector would take a minute): whatever was written during the pauses,
+    // the vectors at the end (moved into removed slots), and a sample of the rest.
+    const checked = new Set<number>(Array.from({ length: 200 }, (_, i) => 39_801 + i));
+    for (let i = 0; i < 300; i++) checked.add(1 + Math.floor(rnd.next() * 40_000));
+    await index.endLoad(async () => {
+      pauses++;
+      // Replaced (a slot the code pass may have passed), removed from the front (the last vector moves into its
+      // slot), and added at the end.
+      for (let i = 0; i < 50; i++) {
+        const id = 1 + Math.floor(rnd.next() * 40_000);
+        if (!vectors.has(id)) continue;
+        const v = rnd.normals(64, 1);
+        vectors.set(id, v);
+        index.add(id, v);
+        checked.add(id);
+      }
+      for (let id = pauses * 10; id < pauses * 10 + 5; id++)
+        if (vectors.delete(id)) {
+          index.remove(id);
+          removed.push(id);
+        }
+      for (let i = 0; i < 20; i++) {
+        const id = 100_000 + pauses * 100 + i;
+        const v = rnd.normals(64, 1);
+        vectors.set(id, v);
+        index.add(id, v);
+        checked.add(id);
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    });
+    expect(pauses).toBeGreaterThanOrEqual(4);
+    expect(index.size).toBe(vectors.size);
+    const missed = [...checked].filter((id) => vectors.has(id) && index.search(vectors.get(id)!, 1)[0]?.id !== id);
+    expect(missed).toEqual([]);
+    for (const id of removed) expect(index.has(id)).toBe(false);
+    // Written after the load as well (the index is no longer loading).
+    index.add(7, vectors.get(9)!);
+    expect(
+      index
+        .search(vectors.get(9)!, 2)
+        .map((h) => h.id)
+        .sort((a, b) => a - b),
+    ).toEqual([7, 9]);
+  });
+
   it('scores within 2e-3 of the float cosine, and removes and replaces entries', () => {
     const rnd = new SeededRandom(3);
     const index = new QuantizedIndex(64);

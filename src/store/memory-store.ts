@@ -464,7 +464,7 @@ export class MemoryStore implements MemoryStorage {
    * Loads the quantised index of `model` from its int8 table, a page at a time so a large database does not hold
    * the event loop: until it is ready, KNN uses the exact scan. Writes made while it loads go into it too.
    */
-  async loadIndex(model: ModelRecord, pageSize = 5000): Promise<void> {
+  async loadIndex(model: ModelRecord, pageSize = 2048): Promise<void> {
     const index = new QuantizedIndex(model.dimension);
     index.reserve(
       (this.sql(`SELECT count(*) FROM ${quantTable(model.id)}`)
@@ -488,7 +488,8 @@ export class MemoryStore implements MemoryStorage {
       after = rows[rows.length - 1]!.id;
       await new Promise((resolve) => setImmediate(resolve));
     }
-    index.endLoad();
+    await index.endLoad(() => new Promise((resolve) => setImmediate(resolve)));
+    if (this.index?.index !== index || !this.db.open) return;
     this.index.ready = true;
   }
 
