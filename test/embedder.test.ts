@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Embedder } from '../dist/embed/embedder.js';
 import type { PackManifest } from '../dist/embed/manifest.js';
-import { ErrorCode, MnemoError } from '../dist/engine-index.js';
+import { Engine, ErrorCode, MnemoError } from '../dist/engine-index.js';
 import { ORT_PATH } from '../dist/embed/ort.js';
 import { miniLmShapedPack, REPO, TINY_MAX_TOKENS, tinyPack } from './helpers/packs.js';
 
@@ -279,6 +279,39 @@ describe('model pack checks', () => {
     });
     // The bundled runtime has no CUDA provider (mnemo never downloads it): asking for one fails at start, plainly.
     await openFails(tinyPack(), /failed to load in the worker pool: .*cuda/i, { runtime: { providers: ['cuda'] } });
+  });
+
+  it('opens the database while the workers load; a pack that fails its checksums leaves it as it was', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'mnemo-open-'));
+    const dbPath = join(home, 'mnemo.db');
+    const good = await Engine.open({ modelDir: tinyPack(), dbPath, embedder: { threads: 1 } });
+    await good.storeBatch([{ content: 'kept across a failed start' }]);
+    const models = good.storage.models();
+    await good.close();
+    // Another model, damaged: its record and vector table must not be made.
+    const dir = join(mkdtempSync(join(tmpdir(), 'mnemo-pack-')), 'pack');
+    cpSync(tinyPack(2), dir, { recursive: true });
+    const bytes = readFileSync(join(dir, 'model.onnx'));
+    bytes[bytes.length - 10]! ^= 0xff;
+    writeFileSync(join(dir, 'model.onnx'), bytes);
+    await expect(Engine.open({ modelDir: dir, dbPath, embedder: { threads: 1 } })).rejects.toThrow(/SHA-256/);
+    // The same model again, damaged: the index of a model the database knows loads only after the checksums pass.
+    const again = join(mkdtempSync(join(tmpdir(), 'mnemo-pack-')), 'pack');
+    cpSync(tinyPack(), again, { recursive: true });
+    const same = readFileSync(join(again, 'model.onnx'));
+    same[same.length - 10]! ^= 0xff;
+    writeFileSync(join(again, 'model.onnx'), same);
+    await expect(Engine.open({ modelDir: again, dbPath, embedder: { threads: 1 } })).rejects.toThrow(/SHA-256/);
+    const reopened = await Engine.open({ modelDir: tinyPack(), dbPath, embedder: { threads: 1 } });
+    expect(reopened.storage.models()).toEqual(models);
+    await reopened.indexed;
+    expect((await reopened.search({ text: 'kept', mode: 'hybrid', limit: 5, filter: {} })).hits).toHaveLength(1);
+    await reopened.close();
+    // A database that cannot be opened fails the start only once the workers have loaded (a worker stopped inside
+    // ONNX Runtime's model load aborts the process, and this test's with it).
+    const broken = join(home, 'broken.db');
+    writeFileSync(broken, Buffer.alloc(8192, 0x41));
+    await expect(Engine.open({ modelDir: tinyPack(), dbPath: broken, embedder: { threads: 1 } })).rejects.toThrow();
   });
 });
 

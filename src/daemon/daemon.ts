@@ -217,18 +217,20 @@ export class Daemon {
       }
       this.state.state = 'loading model';
       const threads = this.options.threads ?? config.threads;
-      const engine = await Engine.open({
+      const opening = Engine.open({
         modelDir: choice.dir,
         dbPath: this.paths.dbPath,
         embedder: { ...(threads ? { threads } : {}), ...(config.runtime ? { runtime: config.runtime } : {}) },
         ...(config.trashDays ? { trashRetentionMs: config.trashDays * 86_400_000 } : {}),
       });
+      // Context budgets are counted from the first hook on: the counter's ranks load now (15-20 ms, while the
+      // workers load the model), not in the first SessionStart.
+      loadTokenCounter();
+      const engine = await opening;
       if (this.stopping) {
         await engine.close();
         return;
       }
-      // Context budgets are counted from the first hook on: its ranks load now, not in the first SessionStart.
-      loadTokenCounter();
       const hooks = new HookHandler(engine, {
         ...(config.context ? { context: config.context } : {}),
         compressor: { ...(config.sessionIdleMinutes ? { idleMs: config.sessionIdleMinutes * 60_000 } : {}) },

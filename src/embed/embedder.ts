@@ -84,6 +84,19 @@ export class Embedder {
 
   /** Loads and verifies the pack, starts the pool and returns once every worker has run the model. */
   static async open(dir: string, options: EmbedderOptions = {}): Promise<Embedder> {
+    return Embedder.start(dir, options).ready;
+  }
+
+  /**
+   * Opens the pack (its manifest and file sizes: it throws here when they are wrong), starts the workers loading the
+   * model and this thread checking the pack's checksums (`verified`); `ready` is open()'s promise. The caller has the
+   * pack at once, so this thread can do other work while the workers load (a few hundred milliseconds: Engine.open
+   * opens the database and its vector index meanwhile).
+   */
+  static start(
+    dir: string,
+    options: EmbedderOptions = {},
+  ): { pack: ModelPack; verified: Promise<void>; ready: Promise<Embedder> } {
     const threads = options.threads ?? DEFAULT_THREADS;
     checkInt('threads', threads, 1, 64);
     if (options.maxBatch !== undefined) checkInt('maxBatch', options.maxBatch, 1, 1024);
@@ -109,14 +122,17 @@ export class Embedder {
     // The workers load the model while this thread checks its checksums (each takes a core; a start is shorter by
     // the check, 60-80 ms for a 22 MB model). Nothing is embedded before both are done, and a damaged file is
     // reported as such even when the workers failed on it too.
-    const [verified, warmed] = await Promise.allSettled([verifyPack(pack), embedder.warm()]);
-    if (verified.status === 'rejected' || warmed.status === 'rejected') await pool.destroy();
-    if (verified.status === 'rejected') throw verified.reason;
-    if (warmed.status === 'rejected') {
-      const why = (warmed.reason as Error).message;
-      throw modelError(`model ${pack.manifest.name} failed to load in the worker pool: ${why}`);
-    }
-    return embedder;
+    const verifying = verifyPack(pack);
+    const ready = Promise.allSettled([verifying, embedder.warm()]).then(async ([verified, warmed]) => {
+      if (verified.status === 'rejected' || warmed.status === 'rejected') await pool.destroy();
+      if (verified.status === 'rejected') throw verified.reason;
+      if (warmed.status === 'rejected') {
+        const why = (warmed.reason as Error).message;
+        throw modelError(`model ${pack.manifest.name} failed to load in the worker pool: ${why}`);
+      }
+      return embedder;
+    });
+    return { pack, verified: verifying, ready };
   }
 
   get dimension(): number {
