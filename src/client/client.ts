@@ -103,7 +103,7 @@ export class MnemoClient {
           started = true;
         }
         options.onWait?.('starting');
-        await sleep(50);
+        await sleep(START_POLL_MS);
         continue;
       }
       const hello = await client.hello();
@@ -133,8 +133,7 @@ export class MnemoClient {
           `the daemon did not get ready within ${startTimeoutMs} ms (${hello.state})`,
         );
       options.onWait?.(hello.state);
-      // A hello is a fraction of a millisecond of the daemon's time; polling often takes little off `ready`.
-      await sleep(25);
+      await sleep(START_POLL_MS);
     }
   }
 
@@ -265,5 +264,13 @@ export function startDaemonProcess(env: NodeJS.ProcessEnv = process.env, extraAr
   child.unref();
   return child.pid;
 }
+
+/**
+ * How often a client waiting for a daemon that is starting tries again: to connect (a failed connect to a socket not
+ * yet there costs microseconds) and, once connected, to ask `hello` whether it is ready (a fraction of a millisecond of
+ * the daemon's time, while its main thread mostly waits for the model to load). Each wait adds on average half of
+ * this to a start (it was 50 ms before the socket was there and 25 ms after, issue 14).
+ */
+export const START_POLL_MS = 10;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { connect, startDaemonProcess, type MnemoClient } from '../../client/client.js';
+import { connect, START_POLL_MS, startDaemonProcess, type MnemoClient } from '../../client/client.js';
 import { ErrorCode, MnemoError } from '../../errors.js';
 import { resolvePaths } from '../../paths.js';
 import { alive, intValue, print, say, tryConnect, type Command, type Parsed } from '../command.js';
@@ -23,6 +23,8 @@ const threads = {
 async function launch(values: Parsed['values']) {
   // Before the daemon's modules load: a re-executed process would load them again.
   (await import('../../daemon/process-tuning.js')).tuneDaemonProcess();
+  // V8's compiled code of the daemon's modules and its workers', kept on disk for the next start.
+  (await import('../../compile-cache.js')).useCompileCache();
   const { startDaemon } = await import('../../daemon/daemon.js');
   return startDaemon({
     ownProcess: true,
@@ -151,7 +153,7 @@ async function waitStarted(
           `the daemon did not start: ${cause ?? (err as Error).message} (logs: ${paths.logDir})`,
         );
       }
-      await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, START_POLL_MS));
     }
   }
 }
