@@ -610,10 +610,16 @@ async function daemonSuite(snapshot) {
 
 async function rssAt(db, size) {
   const env = homeWith(db);
-  const t0 = performance.now();
-  const r = mnemo(env, 'start', ...daemonThreads);
-  if (r.status !== 0) throw new Error(r.stderr);
-  const ready = performance.now() - t0;
+  // The median of three starts, as at 10k: the first of a new home also fills the daemon's compile cache.
+  const starts = [];
+  for (let i = 0; i < 3; i++) {
+    if (i > 0) mnemo(env, 'stop');
+    const t0 = performance.now();
+    const r = mnemo(env, 'start', ...daemonThreads);
+    if (r.status !== 0) throw new Error(r.stderr);
+    starts.push(performance.now() - t0);
+  }
+  const ready = stats(starts).median;
   const client = await connect({ env });
   try {
     const { pid } = await client.hello();
