@@ -47,6 +47,8 @@ export interface EngineOptions {
   trashRetentionMs?: number;
   /** From how many memories a hybrid search runs its keyword side on its own thread (search/keyword-thread.ts). */
   parallelKeywordMin?: number;
+  /** The model's load, already started with Embedder.start (modelDir and embedder are then not used). */
+  loading?: ReturnType<typeof Embedder.start>;
 }
 
 const DAY_MS = 86_400_000;
@@ -162,7 +164,7 @@ export class Engine {
     // (before, its pages held up the checksum's reads: at 100k memories the start took 1.1 s instead of 0.45).
     // A model not seen before is recorded only once the workers have it, so a damaged pack leaves the database as it
     // was.
-    const loading = Embedder.start(options.modelDir, options.embedder);
+    const loading = options.loading ?? Embedder.start(options.modelDir, options.embedder);
     let storage: MemoryStore | undefined;
     let indexed: Promise<void> | undefined;
     try {

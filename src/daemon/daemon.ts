@@ -11,6 +11,7 @@ import { FAILED_STATE, PROTOCOL_VERSION } from '../protocol/messages.js';
 import { loadTokenCounter } from '../search/tokens.js';
 import { Dispatcher, type DaemonState } from './dispatch.js';
 import { DaemonLock } from './lock.js';
+import { dropEarlyModel, type EarlyModel } from './early-model.js';
 import { LogFile } from './log-file.js';
 import { KeyedLatency, LatencyRing } from './metrics.js';
 import { DEFAULT_LIMITS, DaemonServer, type ServerLimits } from './server.js';
@@ -29,6 +30,8 @@ export interface DaemonOptions {
   listenFd?: number;
   /** Install SIGTERM/SIGINT handlers and exit the process when stopped (the real daemon; tests leave it off). */
   ownProcess?: boolean;
+  /** The model's load, started before the daemon's modules were imported (`mnemo daemon`: daemon/early-model.ts). */
+  early?: EarlyModel;
 }
 
 export interface DaemonFiles {
@@ -87,6 +90,15 @@ export class Daemon {
 
   /** Starts a daemon: resolves once it listens (the model loads after; see `ready`). */
   static async start(options: DaemonOptions = {}): Promise<Daemon> {
+    try {
+      return await Daemon.listening(options);
+    } catch (err) {
+      await dropEarlyModel(options.early);
+      throw err;
+    }
+  }
+
+  private static async listening(options: DaemonOptions): Promise<Daemon> {
     const env = options.env ?? process.env;
     const paths = resolvePaths(env);
     // Socket activation (systemd): the listening socket is descriptor 3, passed with LISTEN_FDS for this very process.
@@ -204,8 +216,9 @@ export class Daemon {
   private async load(): Promise<void> {
     const started = performance.now();
     try {
-      const config = readConfig(this.paths);
-      const choice = chooseModel(this.paths, this.env, this.options.modelDir, config);
+      const early = this.options.early;
+      const config = early?.config ?? readConfig(this.paths);
+      const choice = early?.choice ?? chooseModel(this.paths, this.env, this.options.modelDir, config);
       this.state.notice = choice.notice;
       if (choice.build) {
         this.state.state = 'building the offline model pack (first start only)';
@@ -216,11 +229,12 @@ export class Daemon {
         if (this.stopping) return;
       }
       this.state.state = 'loading model';
-      const threads = this.options.threads ?? config.threads;
+      const threads = early ? early.threads : (this.options.threads ?? config.threads);
       const opening = Engine.open({
         modelDir: choice.dir,
         dbPath: this.paths.dbPath,
         embedder: { ...(threads ? { threads } : {}), ...(config.runtime ? { runtime: config.runtime } : {}) },
+        ...(early ? { loading: early.loading } : {}),
         ...(config.trashDays ? { trashRetentionMs: config.trashDays * 86_400_000 } : {}),
       });
       // Context budgets are counted from the first hook on: the counter's ranks load now (15-20 ms, while the

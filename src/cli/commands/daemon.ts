@@ -25,11 +25,16 @@ async function launch(values: Parsed['values']) {
   (await import('../../daemon/process-tuning.js')).tuneDaemonProcess();
   // V8's compiled code of the daemon's modules and its workers', kept on disk for the next start.
   (await import('../../compile-cache.js')).useCompileCache();
+  const modelDir = typeof values.model === 'string' ? values.model : undefined;
+  const threads = values.threads !== undefined ? intValue('threads', values.threads) : undefined;
+  // The workers start loading the model now, while this thread imports the daemon's modules.
+  const early = (await import('../../daemon/early-model.js')).startModelEarly(process.env, modelDir, threads);
   const { startDaemon } = await import('../../daemon/daemon.js');
   return startDaemon({
     ownProcess: true,
-    ...(typeof values.model === 'string' ? { modelDir: values.model } : {}),
-    ...(values.threads !== undefined ? { threads: intValue('threads', values.threads) } : {}),
+    ...(modelDir !== undefined ? { modelDir } : {}),
+    ...(threads !== undefined ? { threads } : {}),
+    ...(early ? { early } : {}),
   });
 }
 
