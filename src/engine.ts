@@ -175,12 +175,15 @@ export class Engine {
       if (known?.dimension === manifest.dimension)
         indexed = loading.verified.then(() => store.loadIndex(known)).catch(() => {});
     } catch (err) {
-      storage?.close();
-      // A worker is never stopped while it loads the model (that aborts the process): the load finishes first.
-      await loading.ready.then(
-        (embedder) => embedder.close(),
-        () => {},
-      );
+      try {
+        storage?.close();
+      } finally {
+        // A worker is never stopped while it loads the model (that aborts the process): the load finishes first.
+        await loading.ready.then(
+          (embedder) => embedder.close(),
+          () => {},
+        );
+      }
       throw err;
     }
     let embedder: Embedder;
@@ -195,8 +198,11 @@ export class Engine {
       const model = storage.attachModel(manifest.name, fingerprint, manifest.dimension);
       return new Engine(storage, dbPath, embedder, model, options.now ?? Date.now, options, indexed);
     } catch (err) {
-      storage.close();
-      await embedder.close();
+      try {
+        storage.close();
+      } finally {
+        await embedder.close();
+      }
       throw err;
     }
   }

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Embedder } from '../dist/embed/embedder.js';
 import type { PackManifest } from '../dist/embed/manifest.js';
@@ -311,7 +311,10 @@ describe('model pack checks', () => {
     // ONNX Runtime's model load aborts the process, and this test's with it).
     const broken = join(home, 'broken.db');
     writeFileSync(broken, Buffer.alloc(8192, 0x41));
-    await expect(Engine.open({ modelDir: tinyPack(), dbPath: broken, embedder: { threads: 1 } })).rejects.toThrow();
+    await expect(Engine.open({ modelDir: tinyPack(), dbPath: broken, embedder: { threads: 1 } })).rejects.toThrow(
+      /not a database/,
+    );
+    for (const d of [home, dirname(dir), dirname(again)]) rmSync(d, { recursive: true, force: true });
   });
 });
 

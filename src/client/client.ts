@@ -90,7 +90,8 @@ export class MnemoClient {
     const path = options.socketPath ?? socketPathFor(env);
     const timeoutMs = options.timeoutMs ?? 30_000;
     const startTimeoutMs = options.startTimeoutMs ?? 60_000;
-    const deadline = Date.now() + startTimeoutMs;
+    const began = Date.now();
+    const deadline = began + startTimeoutMs;
     let started = false;
     for (;;) {
       let client: MnemoClient;
@@ -103,7 +104,7 @@ export class MnemoClient {
           started = true;
         }
         options.onWait?.('starting');
-        await sleep(START_POLL_MS);
+        await sleep(pollAfter(began));
         continue;
       }
       const hello = await client.hello();
@@ -133,7 +134,7 @@ export class MnemoClient {
           `the daemon did not get ready within ${startTimeoutMs} ms (${hello.state})`,
         );
       options.onWait?.(hello.state);
-      await sleep(START_POLL_MS);
+      await sleep(pollAfter(began));
     }
   }
 
@@ -272,5 +273,9 @@ export function startDaemonProcess(env: NodeJS.ProcessEnv = process.env, extraAr
  * this to a start (it was 50 ms before the socket was there and 25 ms after, issue 14).
  */
 export const START_POLL_MS = 10;
+
+/** The wait before the next try: START_POLL_MS for the first 2 s, then 100 ms (a first start that builds the offline
+ * pack takes several seconds, and a connection and `hello` every 10 ms for all of it would be for nothing). */
+const pollAfter = (since: number): number => (Date.now() - since < 2000 ? START_POLL_MS : 100);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,4 +1,4 @@
-import { chmodSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import pino, { type Logger } from 'pino';
 import { HookHandler } from '../capture/hook.js';
@@ -10,7 +10,7 @@ import { makeDir, resolvePaths, type MnemoPaths } from '../paths.js';
 import { FAILED_STATE, PROTOCOL_VERSION } from '../protocol/messages.js';
 import { loadTokenCounter } from '../search/tokens.js';
 import { Dispatcher, type DaemonState } from './dispatch.js';
-import { DaemonLock } from './lock.js';
+import { claimRuntime, type DaemonLock } from './lock.js';
 import { dropEarlyModel, type EarlyModel } from './early-model.js';
 import { LogFile } from './log-file.js';
 import { KeyedLatency, LatencyRing } from './metrics.js';
@@ -32,6 +32,8 @@ export interface DaemonOptions {
   ownProcess?: boolean;
   /** The model's load, started before the daemon's modules were imported (`mnemo daemon`: daemon/early-model.ts). */
   early?: EarlyModel;
+  /** The daemon's lock, already taken (with claimRuntime, before the early load: a daemon refused loads nothing). */
+  lock?: DaemonLock;
 }
 
 export interface DaemonFiles {
@@ -93,6 +95,7 @@ export class Daemon {
     try {
       return await Daemon.listening(options);
     } catch (err) {
+      options.lock?.release();
       await dropEarlyModel(options.early);
       throw err;
     }
@@ -116,12 +119,9 @@ export class Daemon {
           'for Unix sockets; use a shorter MNEMO_HOME or XDG_RUNTIME_DIR',
       );
     }
-    // Everything the daemon writes (database, WAL, lock, logs) is the owner's alone.
-    if (options.ownProcess) process.umask(0o077);
-    makeDir(paths.runtimeDir);
-    chmodSync(paths.runtimeDir, 0o700);
+    const lock = options.lock ?? claimRuntime(paths, options.ownProcess === true);
     makeDir(paths.logDir);
-    const daemon = new Daemon(paths, env, options, DaemonLock.acquire(paths.lockPath));
+    const daemon = new Daemon(paths, env, options, lock);
     try {
       await daemon.listen();
     } catch (err) {
@@ -239,7 +239,16 @@ export class Daemon {
       });
       // Context budgets are counted from the first hook on: the counter's ranks load now (15-20 ms, while the
       // workers load the model), not in the first SessionStart.
-      loadTokenCounter();
+      try {
+        loadTokenCounter();
+      } catch (err) {
+        // Not before the load has finished: a worker stopped inside it aborts the process.
+        await opening.then(
+          (engine) => engine.close(),
+          () => {},
+        );
+        throw err;
+      }
       const engine = await opening;
       if (this.stopping) {
         await engine.close();

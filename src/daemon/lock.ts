@@ -1,5 +1,7 @@
 import Database from 'better-sqlite3';
+import { chmodSync } from 'node:fs';
 import { ErrorCode, MnemoError } from '../errors.js';
+import { makeDir, type MnemoPaths } from '../paths.js';
 
 /**
  * The one-daemon-per-user lock: an exclusive SQLite transaction held on a small lock file for the daemon's whole life.
@@ -41,4 +43,15 @@ export class DaemonLock {
     }
     this.db.close();
   }
+}
+
+/**
+ * Makes the runtime folder (0700) and takes the daemon's lock in it. For the daemon process itself (`ownProcess`),
+ * everything it writes from here on (database, WAL, lock, logs) is the owner's alone: umask 077.
+ */
+export function claimRuntime(paths: MnemoPaths, ownProcess: boolean): DaemonLock {
+  if (ownProcess) process.umask(0o077);
+  makeDir(paths.runtimeDir);
+  chmodSync(paths.runtimeDir, 0o700);
+  return DaemonLock.acquire(paths.lockPath);
 }

@@ -27,11 +27,15 @@ async function launch(values: Parsed['values']) {
   (await import('../../compile-cache.js')).useCompileCache();
   const modelDir = typeof values.model === 'string' ? values.model : undefined;
   const threads = values.threads !== undefined ? intValue('threads', values.threads) : undefined;
-  // The workers start loading the model now, while this thread imports the daemon's modules.
+  // The lock first (a daemon refused loads no model), then the workers start loading the model while this thread
+  // imports the daemon's modules.
+  const { claimRuntime } = await import('../../daemon/lock.js');
+  const lock = claimRuntime(resolvePaths(), true);
   const early = (await import('../../daemon/early-model.js')).startModelEarly(process.env, modelDir, threads);
   const { startDaemon } = await import('../../daemon/daemon.js');
   return startDaemon({
     ownProcess: true,
+    lock,
     ...(modelDir !== undefined ? { modelDir } : {}),
     ...(threads !== undefined ? { threads } : {}),
     ...(early ? { early } : {}),
