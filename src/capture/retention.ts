@@ -1,4 +1,5 @@
 import type { CaptureStorage } from '../store/storage.js';
+import { nextTurn } from '../next-turn.js';
 
 export interface RetentionOptions {
   /** How long raw tool payloads are kept, in milliseconds (config `payloadDays`; default 14 days). */
@@ -19,8 +20,6 @@ const BATCH = 200;
 const PAGES_PER_STEP = 1000;
 
 const TABLE_SIZES_MAX_AGE_MS = 10 * 60_000;
-
-const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * Raw tool payloads are for a short look back (what exactly did that command print?); the compressed memories and
@@ -88,13 +87,13 @@ export class PayloadRetention {
         const n = this.capture.prunePayloads(before, BATCH);
         pruned += n;
         if (n < BATCH) break;
-        await turn();
+        await nextTurn();
       }
       while (!this.stopped) {
         const free = this.capture.reclaimPages(PAGES_PER_STEP);
         reclaimedPages += Math.min(free, PAGES_PER_STEP);
         if (free <= PAGES_PER_STEP) break;
-        await turn();
+        await nextTurn();
       }
       if (pruned > 0 || reclaimedPages > 0) this.sizes = null;
     } catch (err) {

@@ -8,6 +8,7 @@ import { quantTable } from './migrations.js';
 import { CaptureStore } from './capture-store.js';
 import type { CaptureStorage, MemoryStorage } from './storage.js';
 import { QuantizedIndex } from './vector-index.js';
+import { nextTurn } from '../next-turn.js';
 
 export const MIN_HASH_PREFIX = 6;
 /**
@@ -486,9 +487,9 @@ export class MemoryStore implements MemoryStorage {
           index.addQuantized(r.id, new Int8Array(r.q.buffer, r.q.byteOffset, r.q.byteLength), r.scale);
       if (rows.length < pageSize) break;
       after = rows[rows.length - 1]!.id;
-      await new Promise((resolve) => setImmediate(resolve));
+      await nextTurn();
     }
-    await index.endLoad(() => new Promise((resolve) => setImmediate(resolve)));
+    await index.endLoad(nextTurn);
     if (this.index?.index !== index || !this.db.open) return;
     this.index.ready = true;
   }

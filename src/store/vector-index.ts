@@ -151,8 +151,7 @@ export class QuantizedIndex {
         counted = to;
         if (counted < this.n) await pause();
       }
-      for (let d = 0; d < this.dim; d++) this.mean[d] = sum[d]! / Math.max(1, counted);
-      this.meanCount = counted;
+      this.setMean(sum, counted);
       await pause();
     }
     while (this.encodedUpTo < this.n) {
@@ -173,11 +172,16 @@ export class QuantizedIndex {
     }
   }
 
+  /** The centring mean from the sum of `count` vectors. */
+  private setMean(sum: Float64Array, count: number): void {
+    for (let d = 0; d < this.dim; d++) this.mean[d] = sum[d]! / Math.max(1, count);
+    this.meanCount = count;
+  }
+
   private recentre(): void {
     const sum = new Float64Array(this.dim);
     this.sumInto(sum, 0, this.n);
-    for (let d = 0; d < this.dim; d++) this.mean[d] = sum[d]! / Math.max(1, this.n);
-    this.meanCount = this.n;
+    this.setMean(sum, this.n);
     for (let i = 0; i < this.n; i++) this.encode(i);
   }
 
