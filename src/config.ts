@@ -3,6 +3,7 @@ import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import { ErrorCode, MnemoError } from './errors.js';
 import type { ContextConfig } from './capture/context.js';
+import type { EmbedderOptions } from './embed/embedder.js';
 import { DEFAULT_MODEL, OFFLINE_PACK_NAME } from './embed/registry.js';
 import type { MnemoPaths } from './paths.js';
 import { badArgsFrom, int, num, text } from './protocol/fields.js';
@@ -81,6 +82,12 @@ export function readConfig(paths: MnemoPaths): MnemoConfig {
     throw new MnemoError(ErrorCode.BAD_ARGS, `${path}: ${badArgsFrom(r.error, known).message}`);
   }
   return withoutUndefined(r.data);
+}
+
+/** The embedding workers' options: the config's runtime and thread count, `threads` (a --threads flag) winning. */
+export function embedderOptions(config: MnemoConfig, threads?: number): EmbedderOptions {
+  const count = threads ?? config.threads;
+  return { ...(count ? { threads: count } : {}), ...(config.runtime ? { runtime: config.runtime } : {}) };
 }
 
 function withoutUndefined(o: Record<string, unknown>): Record<string, unknown> {

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, rmSync, statfsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { Embedder, type EmbedderOptions } from './embed/embedder.js';
+import { Embedder, type EmbedderLoad, type EmbedderOptions } from './embed/embedder.js';
 import { badArgs, ErrorCode, MnemoError } from './errors.js';
 import { resolvePaths } from './paths.js';
 import type { FilterArgs, NewMemoryArgs, SearchMode } from './protocol/ops.js';
@@ -48,7 +48,7 @@ export interface EngineOptions {
   /** From how many memories a hybrid search runs its keyword side on its own thread (search/keyword-thread.ts). */
   parallelKeywordMin?: number;
   /** The model's load, already started with Embedder.start (modelDir and embedder are then not used). */
-  loading?: ReturnType<typeof Embedder.start>;
+  loading?: EmbedderLoad;
 }
 
 const DAY_MS = 86_400_000;
@@ -161,47 +161,30 @@ export class Engine {
     const dbPath = options.dbPath ?? resolvePaths().dbPath;
     // The workers load the model for most of a start (300-500 ms on 2 cores); meanwhile this thread opens the
     // database and, for a model it has recorded before, loads its vector index once the pack's checksums have passed
-    // (before, its pages held up the checksum's reads: at 100k memories the start took 1.1 s instead of 0.45).
+    // (before them, its pages held up the checksum's reads: at 100k memories the daemon's load took 1.15 s, not 0.45).
     // A model not seen before is recorded only once the workers have it, so a damaged pack leaves the database as it
     // was.
     const loading = options.loading ?? Embedder.start(options.modelDir, options.embedder);
     let storage: MemoryStore | undefined;
-    let indexed: Promise<void> | undefined;
+    let embedder: Embedder | undefined;
     try {
-      storage = new MemoryStore(openDb(dbPath));
+      const store = (storage = new MemoryStore(openDb(dbPath)));
       const { fingerprint, manifest } = loading.pack;
-      const known = storage.models().find((m) => m.fingerprint === fingerprint);
-      const store = storage;
-      if (known?.dimension === manifest.dimension)
-        indexed = loading.verified.then(() => store.loadIndex(known)).catch(() => {});
+      const known = store.models().find((m) => m.fingerprint === fingerprint);
+      const indexed =
+        known?.dimension === manifest.dimension
+          ? loading.verified.then(() => store.loadIndex(known)).catch(() => {})
+          : undefined;
+      embedder = await loading.ready;
+      const model = store.attachModel(manifest.name, fingerprint, manifest.dimension);
+      return new Engine(store, dbPath, embedder, model, options.now ?? Date.now, options, indexed);
     } catch (err) {
       try {
         storage?.close();
       } finally {
-        // A worker is never stopped while it loads the model (that aborts the process): the load finishes first.
-        await loading.ready.then(
-          (embedder) => embedder.close(),
-          () => {},
-        );
-      }
-      throw err;
-    }
-    let embedder: Embedder;
-    try {
-      embedder = await loading.ready;
-    } catch (err) {
-      storage.close();
-      throw err;
-    }
-    try {
-      const { manifest, fingerprint } = embedder.pack;
-      const model = storage.attachModel(manifest.name, fingerprint, manifest.dimension);
-      return new Engine(storage, dbPath, embedder, model, options.now ?? Date.now, options, indexed);
-    } catch (err) {
-      try {
-        storage.close();
-      } finally {
-        await embedder.close();
+        // Whatever failed, the workers' load has finished before their pool closes (one stopped inside it aborts the
+        // process): discard() waits for it.
+        await (embedder ? embedder.close() : loading.discard());
       }
       throw err;
     }

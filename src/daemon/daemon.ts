@@ -2,7 +2,7 @@ import { renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import pino, { type Logger } from 'pino';
 import { HookHandler } from '../capture/hook.js';
-import { chooseModel, readConfig } from '../config.js';
+import { chooseModel, embedderOptions, readConfig } from '../config.js';
 import { Engine, VERSION } from '../engine.js';
 import { ErrorCode, MnemoError } from '../errors.js';
 import { CLI_PATH } from '../install-paths.js';
@@ -11,7 +11,7 @@ import { FAILED_STATE, PROTOCOL_VERSION } from '../protocol/messages.js';
 import { loadTokenCounter } from '../search/tokens.js';
 import { Dispatcher, type DaemonState } from './dispatch.js';
 import { claimRuntime, type DaemonLock } from './lock.js';
-import { dropEarlyModel, type EarlyModel } from './early-model.js';
+import type { EarlyModel } from './early-model.js';
 import { LogFile } from './log-file.js';
 import { KeyedLatency, LatencyRing } from './metrics.js';
 import { DEFAULT_LIMITS, DaemonServer, type ServerLimits } from './server.js';
@@ -96,7 +96,7 @@ export class Daemon {
       return await Daemon.listening(options);
     } catch (err) {
       options.lock?.release();
-      await dropEarlyModel(options.early);
+      await options.early?.loading.discard();
       throw err;
     }
   }
@@ -229,11 +229,10 @@ export class Daemon {
         if (this.stopping) return;
       }
       this.state.state = 'loading model';
-      const threads = early ? early.threads : (this.options.threads ?? config.threads);
       const opening = Engine.open({
         modelDir: choice.dir,
         dbPath: this.paths.dbPath,
-        embedder: { ...(threads ? { threads } : {}), ...(config.runtime ? { runtime: config.runtime } : {}) },
+        embedder: embedderOptions(config, this.options.threads),
         ...(early ? { loading: early.loading } : {}),
         ...(config.trashDays ? { trashRetentionMs: config.trashDays * 86_400_000 } : {}),
       });

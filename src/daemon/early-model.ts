@@ -1,13 +1,12 @@
-import { chooseModel, readConfig, type MnemoConfig, type ModelChoice } from '../config.js';
-import { Embedder } from '../embed/embedder.js';
+import { chooseModel, embedderOptions, readConfig, type MnemoConfig, type ModelChoice } from '../config.js';
+import { Embedder, type EmbedderLoad } from '../embed/embedder.js';
 import { resolvePaths } from '../paths.js';
 
 /** A model load started before the daemon's own modules were imported (see startModelEarly). */
 export interface EarlyModel {
   config: MnemoConfig;
   choice: ModelChoice;
-  threads: number | undefined;
-  loading: ReturnType<typeof Embedder.start>;
+  loading: EmbedderLoad;
 }
 
 /**
@@ -22,27 +21,11 @@ export function startModelEarly(env: NodeJS.ProcessEnv, modelDir?: string, threa
     const config = readConfig(paths);
     const choice = chooseModel(paths, env, modelDir, config);
     if (choice.build) return null;
-    const count = threads ?? config.threads;
-    const loading = Embedder.start(choice.dir, {
-      ...(count ? { threads: count } : {}),
-      ...(config.runtime ? { runtime: config.runtime } : {}),
-    });
+    const loading = Embedder.start(choice.dir, embedderOptions(config, threads));
     // A failure is reported by the daemon's load, which awaits this promise.
     loading.ready.catch(() => {});
-    return { config, choice, threads: count, loading };
+    return { config, choice, loading };
   } catch {
     return null;
   }
-}
-
-/**
- * Lets an early load finish and closes its pool, for a daemon that does not start after all (another one holds the
- * lock): whatever ends the process next must not stop a worker inside ONNX Runtime's model load, which aborts it
- * (docs/ARCHITECTURE.md).
- */
-export async function dropEarlyModel(early: EarlyModel | undefined): Promise<void> {
-  await early?.loading.ready.then(
-    (embedder) => embedder.close(),
-    () => {},
-  );
 }

@@ -43,6 +43,17 @@ const WORKER = new URL('./worker.js', import.meta.url).pathname;
  * concurrent queries/s, not 2x (issue 14).
  */
 export const DEFAULT_THREADS = 1;
+/** A model load under way (Embedder.start). */
+export interface EmbedderLoad {
+  pack: ModelPack;
+  /** The pack's checksums have passed. */
+  verified: Promise<void>;
+  /** Every worker has run the model. */
+  ready: Promise<Embedder>;
+  /** For a load no longer wanted: lets it finish, then closes what it opened. */
+  discard(): Promise<void>;
+}
+
 /** The longest close() waits for threads that are still loading the model (piscina's own close timeout). */
 const CLOSE_WAIT_MS = 30_000;
 /** batch x tokens² per model call: 8 texts of 128 tokens, 2 of 256, 32 of 64. */
@@ -93,10 +104,7 @@ export class Embedder {
    * pack at once, so this thread can do other work while the workers load (a few hundred milliseconds: Engine.open
    * opens the database and its vector index meanwhile).
    */
-  static start(
-    dir: string,
-    options: EmbedderOptions = {},
-  ): { pack: ModelPack; verified: Promise<void>; ready: Promise<Embedder> } {
+  static start(dir: string, options: EmbedderOptions = {}): EmbedderLoad {
     const threads = options.threads ?? DEFAULT_THREADS;
     checkInt('threads', threads, 1, 64);
     if (options.maxBatch !== undefined) checkInt('maxBatch', options.maxBatch, 1, 1024);
@@ -132,7 +140,17 @@ export class Embedder {
       }
       return embedder;
     });
-    return { pack, verified: verifying, ready };
+    return {
+      pack,
+      verified: verifying,
+      ready,
+      // A worker is never stopped while it loads the model (that aborts the process): the load finishes first.
+      discard: () =>
+        ready.then(
+          (loaded) => loaded.close(),
+          () => {},
+        ),
+    };
   }
 
   get dimension(): number {
@@ -145,22 +163,43 @@ export class Embedder {
 
   /**
    * Each worker loads the model and runs it once before piscina counts it as ready, so it is enough to see every
-   * thread answer. Tasks go to idle threads first; a few rounds of `threads` concurrent tasks reach them all.
+   * thread answer. A failed run fails the warm-up, once its round has settled: open() then destroys the pool, and a
+   * thread stopped inside ONNX Runtime's run aborts the process.
    */
   private async warm(): Promise<void> {
-    const seen = new Set<number>();
-    for (let round = 0; round < 20 && seen.size < this.threads; round++) {
-      // Every run of a round settles before a failure is reported: open() then destroys the pool, and a thread
-      // stopped inside ONNX Runtime's run aborts the process.
-      const results = await Promise.allSettled(
-        Array.from({ length: this.threads }, () => this.pool.run({ texts: ['warm up'] })),
-      );
-      for (const r of results) {
-        if (r.status === 'rejected') throw r.reason;
-        seen.add(r.value.threadId);
-      }
-    }
+    let round = 0;
+    const seen = await this.roundsToEveryThread(
+      { texts: ['warm up'] },
+      () => round++ < 20,
+      (reason) => {
+        throw reason;
+      },
+    );
     this.warmed = seen.size;
+  }
+
+  /**
+   * Rounds of one `task` per pool thread until every thread has answered one, or `more()` says stop; returns the
+   * threads that answered. Tasks go to idle threads first, so a few rounds reach them all; a thread still loading the
+   * model takes none until it is up. Each failed task goes to `failed` once its whole round has settled.
+   */
+  private async roundsToEveryThread(
+    task: EmbedTask,
+    more: () => boolean,
+    failed: (reason: unknown) => void,
+  ): Promise<Set<number>> {
+    const answered = new Set<number>();
+    while (more()) {
+      const threads = this.pool.threads.map((t) => t.threadId);
+      const results = await Promise.allSettled(threads.map(() => this.pool.run(task)));
+      for (const r of results) {
+        if (r.status === 'rejected') failed(r.reason);
+        else answered.add(r.value.threadId);
+      }
+      if (this.pool.threads.every((t) => answered.has(t.threadId))) break;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    return answered;
   }
 
   /** How many distinct worker threads answered during open(): all of them, unless warming gave up. */
@@ -324,14 +363,11 @@ export class Embedder {
    */
   private async untilEveryThreadIsUp(): Promise<void> {
     const deadline = Date.now() + CLOSE_WAIT_MS;
-    const answered = new Set<number>();
-    while (Date.now() < deadline) {
-      const threads = this.pool.threads.map((t) => t.threadId);
-      if (threads.every((id) => answered.has(id))) return;
-      const results = await Promise.allSettled(threads.map(() => this.pool.run({ texts: [] })));
-      for (const r of results) if (r.status === 'fulfilled') answered.add(r.value.threadId);
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    await this.roundsToEveryThread(
+      { texts: [] },
+      () => Date.now() < deadline,
+      () => {},
+    );
   }
 }
 
