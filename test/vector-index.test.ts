@@ -194,6 +194,40 @@ describe('the quantised vector index', () => {
     expect(index.size).toBe(499);
   });
 
+  it('grows its memory in place with every vector intact, at dimensions the kernels pad', () => {
+    // 100 and 37 dimensions are padded to 112 and 48 bytes a vector; the index grows from 1,024 slots by half each
+    // time, moving the vectors up over what searches left in the scratch above them, which the padding must not keep.
+    for (const dim of [100, 37]) {
+      const rnd = new SeededRandom(dim);
+      const index = new QuantizedIndex(dim);
+      const vectors = new Map<number, Float32Array>();
+      for (let id = 1; id <= 6000; id++) {
+        const v = rnd.normals(dim, 1);
+        vectors.set(id, v);
+        index.add(id, v);
+        if (id % 500 === 0) {
+          expect(index.search(v, 1)[0]!.id).toBe(id);
+          for (let r = id - 400; r < id - 390; r++) if (vectors.delete(r)) index.remove(r);
+        }
+      }
+      expect(index.size).toBe(vectors.size);
+      const ids = [...vectors.keys()];
+      for (let i = 0; i < 40; i++) {
+        const id = ids[Math.floor(rnd.next() * ids.length)]!;
+        const hits = index.search(vectors.get(id)!, 10);
+        expect(hits[0]!.id).toBe(id);
+        // The kernels' int8-by-int16 dot products against the same sum in float over each vector's int8 copy.
+        const query = vectors.get(id)!;
+        const norm = Math.hypot(...query);
+        for (const h of hits) {
+          const { q, scale } = QuantizedIndex.quantize(vectors.get(h.id)!);
+          const expected = 1 - scale * q.reduce((sum, x, d) => sum + (x * query[d]!) / norm, 0);
+          expect(Math.abs(h.distance - expected)).toBeLessThan(1e-4);
+        }
+      }
+    }
+  });
+
   it('serves the engine above the exact-scan size, kept in step with stores and deletes', async () => {
     const t = await openTestEngine();
     try {
