@@ -120,8 +120,10 @@ export class Engine {
   private readonly accessTimer: NodeJS.Timeout;
   private readonly trashTimer: NodeJS.Timeout;
   private readonly trashRetentionMs: number;
-  /** Resolves when the in-memory vector index has loaded. */
+  /** Resolves when the in-memory vector index has loaded (or failed to: indexError). */
   readonly indexed: Promise<void>;
+  /** Why the vector index did not load, if it did not: semantic search then scans every vector, and health says so. */
+  private indexError: string | null = null;
   /** Memories with no vector from the current model (after a model switch, until a reindex). */
   private missingVectors: number;
   private closed = false;
@@ -137,7 +139,7 @@ export class Engine {
     model: ModelRecord,
     now: () => number,
     options: Pick<EngineOptions, 'trashRetentionMs' | 'parallelKeywordMin'>,
-    indexed?: Promise<void>,
+    indexed?: Promise<string | null>,
   ) {
     this.storage = storage;
     this.dbPath = dbPath;
@@ -148,7 +150,9 @@ export class Engine {
     this.now = now;
     this.missingVectors = this.storage.vectorCoverage(model).withoutVector;
     // The quantised KNN index loads in the background (open() may have started it); until then the exact scan serves.
-    this.indexed = indexed ?? this.storage.loadIndex(model).catch(() => {});
+    this.indexed = (indexed ?? indexLoad(this.storage, model)).then((error) => {
+      this.indexError = error;
+    });
     this.accessTimer = setInterval(() => this.storage.flushAccess(), ACCESS_FLUSH_MS);
     this.accessTimer.unref();
     this.trashRetentionMs = options.trashRetentionMs ?? DEFAULT_TRASH_RETENTION_MS;
@@ -171,10 +175,7 @@ export class Engine {
       const store = (storage = new MemoryStore(openDb(dbPath)));
       const { fingerprint, manifest } = loading.pack;
       const known = store.models().find((m) => m.fingerprint === fingerprint);
-      const indexed =
-        known?.dimension === manifest.dimension
-          ? loading.verified.then(() => store.loadIndex(known)).catch(() => {})
-          : undefined;
+      const indexed = known?.dimension === manifest.dimension ? indexLoad(store, known, loading.verified) : undefined;
       embedder = await loading.ready;
       const model = store.attachModel(manifest.name, fingerprint, manifest.dimension);
       return new Engine(store, dbPath, embedder, model, options.now ?? Date.now, options, indexed);
@@ -627,6 +628,11 @@ export class Engine {
           'new memories and captured events fail when it is full',
       );
     }
+    if (this.indexError)
+      warnings.push(
+        `the vector index did not load (${this.indexError}): semantic search scans every vector, ` +
+          'which is slower above 8,192 memories; `mnemo restart` tries again',
+      );
     if (coverage.withoutVector > 0) {
       warnings.push(
         `${coverage.withoutVector} memories have no vector from ${this.model.name} (the model changed): ` +
@@ -684,6 +690,23 @@ export class Engine {
 }
 
 /** JSON merge patch (RFC 7396): a null value removes the key, objects merge recursively. */
+/**
+ * Loads `model`'s vector index in the background once `after` has resolved. Never rejects: resolves to null, or to
+ * why the load failed (the engine then keeps to the exact scan and health says so).
+ */
+function indexLoad(
+  store: MemoryStorage,
+  model: ModelRecord,
+  after: Promise<unknown> = Promise.resolve(),
+): Promise<string | null> {
+  return after
+    .then(() => store.loadIndex(model))
+    .then(
+      () => null,
+      (err: unknown) => (err instanceof Error ? err.message : String(err)),
+    );
+}
+
 function mergePatch(target: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...target };
   for (const [key, value] of Object.entries(patch)) {

@@ -10,6 +10,7 @@ import { PACK_CACHE } from './helpers/packs.js';
 import { wordVectorsPath } from '../dist/embed/packs/offline-pack.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 
 const WORDS = (
   'daemon socket cache index sqlite vector search memory hook session prompt tool commit branch refactor bug fix ' +
@@ -281,4 +282,34 @@ describe('the quantised vector index', () => {
       await t.close();
     }
   }, 120_000);
+
+  it('says so in health when the index cannot load, and searches by the exact scan meanwhile', async () => {
+    const t = await openTestEngine();
+    try {
+      const texts = sentences(40, 9).map((s, i) => `${s} #${i}`);
+      await t.api.storeBatch({ memories: texts.map((content) => ({ content })) });
+      await t.engine.close();
+      // One int8 row of the wrong length, as a damaged or foreign row would be: the index refuses it.
+      const db = new Database(t.dbPath);
+      const modelId = db.prepare('SELECT id FROM embedding_models').pluck().get() as number;
+      db.prepare(
+        `UPDATE vecq_m${modelId} SET q = zeroblob(5) WHERE memory_id = (SELECT min(memory_id) FROM vecq_m${modelId})`,
+      ).run();
+      db.close();
+      const again = await Engine.open({ modelDir: tinyPack(), dbPath: t.dbPath, embedder: { threads: 1 } });
+      try {
+        await again.indexed;
+        const health = again.health();
+        expect(health.status).toBe('degraded');
+        expect(health.warnings.join('\n')).toMatch(/vector index did not load \(vector has 5 dimensions/);
+        expect((again.storage as MemoryStore).indexState?.ready).toBe(false);
+        const r = await again.search({ text: texts[7]!, mode: 'semantic', limit: 1, filter: {} });
+        expect(r.hits[0]?.memory.content).toBe(texts[7]);
+      } finally {
+        await again.close();
+      }
+    } finally {
+      await t.close();
+    }
+  });
 });
