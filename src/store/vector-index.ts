@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
  * An in-memory quantised index over one model's vectors, for KNN at sizes where sqlite-vec's exact brute force gets
  * slow (about 3 ms per 10k vectors of 384 floats, measured here; 63 ms at 100k).
  *
- * Two passes, both over compact copies of the vectors, both in WebAssembly (vector-kernels.wat; in plain JavaScript
- * they took 5.3 ms at 100k vectors and 60 ms at a million):
+ * Two passes, both over compact copies of the vectors, both in WebAssembly (vector-kernels.wat; a search took 5.3 ms
+ * at 100k vectors and 60 ms at a million in plain JavaScript, 1.8 and 12-13 ms with them, in process here):
  * 1. Hamming distance between one-bit codes: the signs of each vector minus the mean vector (centring matters:
  *    sentence embeddings share a common direction that would otherwise set most bits the same way). 48 bytes per
  *    384-dimensional vector.
@@ -13,8 +13,9 @@ import { readFileSync } from 'node:fs';
  *    tell less apart) is re-scored by cosine similarity against int8 copies of the vectors (one scale per vector)
  *    and the query in int16: within about 2e-3 of the float value.
  * The codes and int8 copies live in the index's own WebAssembly memory, which grows in place (typed arrays were
- * copied at each growth). Memory: dimension (rounded up to 16) + 4 + 8 (the id) + dimension/8 (rounded up to 8) +
- * 10 (scratch) bytes per vector (462 bytes at 384 dimensions: 46 MB at 100k).
+ * copied at each growth). Memory per vector: the int8 copy (the dimension rounded up to 16), a 4-byte scale, the code
+ * (dimension/8 rounded up to 8) and 10 bytes of search scratch: 446 bytes at 384 dimensions (45 MB at 100k), plus
+ * the id and its map entry.
  */
 /** Vectors per step of endLoad(): about 10 ms of work at 384 dimensions. */
 const LOAD_CHUNK = 16_384;
