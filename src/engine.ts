@@ -120,10 +120,8 @@ export class Engine {
   private readonly accessTimer: NodeJS.Timeout;
   private readonly trashTimer: NodeJS.Timeout;
   private readonly trashRetentionMs: number;
-  /** Resolves when the in-memory vector index has loaded (or failed to: indexError). */
+  /** Resolves when the in-memory vector index has loaded, or failed to (storage.indexFailure() says why). */
   readonly indexed: Promise<void>;
-  /** Why the vector index did not load, if it did not: semantic search then scans every vector, and health says so. */
-  private indexError: string | null = null;
   /** Memories with no vector from the current model (after a model switch, until a reindex). */
   private missingVectors: number;
   private closed = false;
@@ -139,7 +137,7 @@ export class Engine {
     model: ModelRecord,
     now: () => number,
     options: Pick<EngineOptions, 'trashRetentionMs' | 'parallelKeywordMin'>,
-    indexed?: Promise<string | null>,
+    indexed?: Promise<void>,
   ) {
     this.storage = storage;
     this.dbPath = dbPath;
@@ -150,9 +148,7 @@ export class Engine {
     this.now = now;
     this.missingVectors = this.storage.vectorCoverage(model).withoutVector;
     // The quantised KNN index loads in the background (open() may have started it); until then the exact scan serves.
-    this.indexed = (indexed ?? indexLoad(this.storage, model)).then((error) => {
-      this.indexError = error;
-    });
+    this.indexed = indexed ?? indexLoad(this.storage, model);
     this.accessTimer = setInterval(() => this.storage.flushAccess(), ACCESS_FLUSH_MS);
     this.accessTimer.unref();
     this.trashRetentionMs = options.trashRetentionMs ?? DEFAULT_TRASH_RETENTION_MS;
@@ -628,10 +624,11 @@ export class Engine {
           'new memories and captured events fail when it is full',
       );
     }
-    if (this.indexError)
+    const indexFailure = this.storage.indexFailure();
+    if (indexFailure)
       warnings.push(
-        `the vector index did not load (${this.indexError}): semantic search scans every vector, ` +
-          'which is slower above 8,192 memories; `mnemo restart` tries again',
+        `the vector index is off (${indexFailure}): semantic search scans every vector, ` +
+          'which is slower above 8,192 memories; `mnemo restart` builds it again',
       );
     if (coverage.withoutVector > 0) {
       warnings.push(
@@ -691,20 +688,15 @@ export class Engine {
 
 /** JSON merge patch (RFC 7396): a null value removes the key, objects merge recursively. */
 /**
- * Loads `model`'s vector index in the background once `after` has resolved. Never rejects: resolves to null, or to
- * why the load failed (the engine then keeps to the exact scan and health says so).
+ * Loads `model`'s vector index in the background once `after` has resolved. Never rejects: a failed load leaves the
+ * exact scan serving, and the store keeps why (storage.indexFailure(), which health reports).
  */
 function indexLoad(
   store: MemoryStorage,
   model: ModelRecord,
   after: Promise<unknown> = Promise.resolve(),
-): Promise<string | null> {
-  return after
-    .then(() => store.loadIndex(model))
-    .then(
-      () => null,
-      (err: unknown) => (err instanceof Error ? err.message : String(err)),
-    );
+): Promise<void> {
+  return after.then(() => store.loadIndex(model)).catch(() => {});
 }
 
 function mergePatch(target: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Embedder } from '../dist/embed/embedder.js';
 import { SeededRandom } from '../dist/embed/packs/onnx-builder.js';
-import { QuantizedIndex } from '../dist/store/vector-index.js';
+import { IndexFullError, QuantizedIndex } from '../dist/store/vector-index.js';
 import { openTestEngine } from './helpers/engine.js';
 import { tinyPack } from './helpers/packs.js';
 import { Engine } from '../dist/engine-index.js';
@@ -229,6 +229,29 @@ describe('the quantised vector index', () => {
     }
   });
 
+  it('refuses more than its 4 GiB, and queries it cannot score', () => {
+    // 1,536 dimensions: 1,738 bytes a vector, so about 2.47 million fit (reserved, not touched: no RSS).
+    const index = new QuantizedIndex(1536);
+    expect(() => index.reserve(2_600_000)).toThrow(IndexFullError);
+    index.reserve(2_400_000);
+    expect(() => index.reserve(2_500_000)).toThrow(/full: 24\d{5} vectors of 1536 dimensions/);
+    const small = new QuantizedIndex(768);
+    const rnd = new SeededRandom(5);
+    const vectors = Array.from({ length: 100 }, () => rnd.normals(768, 1));
+    vectors.forEach((v, i) => small.add(i + 1, v));
+    expect(
+      small.search(
+        Float32Array.from(vectors[3]!, (x, d) => (d === 9 ? Number.NaN : x)),
+        5,
+      ),
+    ).toEqual([]);
+    expect(() => small.search(new Float32Array(384), 5)).toThrow(RangeError);
+    // A row of -128s (no quantize() makes one, a damaged table can): the int16 query is scaled so the sum still fits.
+    small.addQuantized(500, new Int8Array(768).fill(-128), 1 / (128 * Math.sqrt(768)));
+    const query = new Float32Array(768).fill(-1);
+    expect(small.search(query, 1)[0]).toEqual({ id: 500, distance: expect.closeTo(0, 4) as number });
+  });
+
   it('serves the engine above the exact-scan size, kept in step with stores and deletes', async () => {
     const t = await openTestEngine();
     try {
@@ -301,8 +324,17 @@ describe('the quantised vector index', () => {
         await again.indexed;
         const health = again.health();
         expect(health.status).toBe('degraded');
-        expect(health.warnings.join('\n')).toMatch(/vector index did not load \(vector has 5 dimensions/);
-        expect((again.storage as MemoryStore).indexState?.ready).toBe(false);
+        expect(health.warnings.join('\n')).toMatch(/vector index is off \(vector has 5 dimensions/);
+        // Given up, not left half-loaded: a write goes to the tables, and the exact scan finds it.
+        expect((again.storage as MemoryStore).indexState).toBeNull();
+        await again.store({ content: 'written after the index was given up' });
+        const late = await again.search({
+          text: 'written after the index was given up',
+          mode: 'semantic',
+          limit: 1,
+          filter: {},
+        });
+        expect(late.hits[0]?.memory.content).toBe('written after the index was given up');
         const r = await again.search({ text: texts[7]!, mode: 'semantic', limit: 1, filter: {} });
         expect(r.hits[0]?.memory.content).toBe(texts[7]);
       } finally {

@@ -65,6 +65,8 @@ export class MemoryStore implements MemoryStorage {
   private readonly pendingAccess = new Map<number, { count: number; at: number }>();
   /** The quantised index of one model (the engine's), once loadIndex() has run. */
   private index: { modelId: number; index: QuantizedIndex; ready: boolean } | null = null;
+  /** Why the quantised index was given up, if it was (health says so). */
+  private indexFailed: string | null = null;
 
   /** Memories in the database, kept as writes happen (a hint for query planning, not an exact count). */
   private cachedCount: number;
@@ -248,9 +250,14 @@ export class MemoryStore implements MemoryStorage {
       scale,
     );
     // The in-memory index follows the table; a rolled-back transaction is undone in it by the caller (rollbackIndex).
+    // An index that cannot take the vector (full) is given up, not the write: the exact scan serves without it.
     if (this.index?.modelId === model.id) {
-      this.index.index.addQuantized(id, q, scale);
-      this.touchedInTxn.push(id);
+      try {
+        this.index.index.addQuantized(id, q, scale);
+        this.touchedInTxn.push(id);
+      } catch (err) {
+        this.dropIndex(err);
+      }
     }
   }
 
@@ -267,11 +274,15 @@ export class MemoryStore implements MemoryStorage {
       const index = this.index;
       if (index) {
         const row = this.sql(`SELECT q, scale FROM ${quantTable(index.modelId)} WHERE memory_id = ?`);
-        for (const id of this.touchedInTxn) {
-          const r = row.get(id) as { q: Buffer; scale: number } | undefined;
-          if (r)
-            index.index.addQuantized(id, new Int8Array(r.q.buffer, r.q.byteOffset, r.q.byteLength).slice(), r.scale);
-          else index.index.remove(id);
+        try {
+          for (const id of this.touchedInTxn) {
+            const r = row.get(id) as { q: Buffer; scale: number } | undefined;
+            if (r)
+              index.index.addQuantized(id, new Int8Array(r.q.buffer, r.q.byteOffset, r.q.byteLength).slice(), r.scale);
+            else index.index.remove(id);
+          }
+        } catch (restoreErr) {
+          this.dropIndex(restoreErr);
         }
       }
       throw err;
@@ -466,13 +477,25 @@ export class MemoryStore implements MemoryStorage {
    * the event loop: until it is ready, KNN uses the exact scan. Writes made while it loads go into it too.
    */
   async loadIndex(model: ModelRecord, pageSize = 2048): Promise<void> {
-    const index = new QuantizedIndex(model.dimension);
+    let index: QuantizedIndex | undefined;
+    try {
+      index = new QuantizedIndex(model.dimension);
+      await this.fillIndex(index, model, pageSize);
+    } catch (err) {
+      // A load that failed (a damaged row, an index too large) leaves no half-loaded index taking writes; one that
+      // another load has replaced leaves that one alone.
+      if (index === undefined || this.index?.index === index) this.dropIndex(err);
+      throw err;
+    }
+  }
+
+  private async fillIndex(index: QuantizedIndex, model: ModelRecord, pageSize: number): Promise<void> {
+    this.index = { modelId: model.id, index, ready: false };
     index.reserve(
       (this.sql(`SELECT count(*) FROM ${quantTable(model.id)}`)
         .pluck()
         .get() as number) + 64,
     );
-    this.index = { modelId: model.id, index, ready: false };
     const page = this.sql(
       `SELECT memory_id AS id, q, scale FROM ${quantTable(model.id)} WHERE memory_id > ? ORDER BY memory_id LIMIT ?`,
     );
@@ -492,6 +515,16 @@ export class MemoryStore implements MemoryStorage {
     await index.endLoad(nextTurn);
     if (this.index?.index !== index || !this.db.open) return;
     this.index.ready = true;
+  }
+
+  /** Gives up the quantised index (KNN then uses the exact scan) and keeps why, for health. */
+  private dropIndex(err: unknown): void {
+    this.index = null;
+    this.indexFailed = err instanceof Error ? err.message : String(err);
+  }
+
+  indexFailure(): string | null {
+    return this.indexFailed;
   }
 
   get indexState(): { size: number; ready: boolean } | null {

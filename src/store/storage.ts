@@ -36,6 +36,8 @@ export interface MemoryStorage {
   idsMissingVector(model: ModelRecord, limit: number): number[];
   /** Loads the approximate KNN index of a model in the background; exact search serves until then. */
   loadIndex(model: ModelRecord): Promise<void>;
+  /** Why the approximate index was given up (it failed to load or to take a vector), if it was. */
+  indexFailure(): string | null;
 
   // Writing: each call is atomic; an acknowledged write is durable.
   /**

@@ -20,6 +20,11 @@ import { readFileSync } from 'node:fs';
 /** Vectors per step of endLoad(): about 10 ms of work at 384 dimensions. */
 const LOAD_CHUNK = 16_384;
 const PAGE = 65_536;
+/** A 32-bit WebAssembly memory holds at most 4 GiB (about 9.6 million vectors of 384 dimensions). */
+const MEMORY_LIMIT = 65_536 * PAGE;
+
+/** The index cannot hold more vectors: its memory is at the 4 GiB a WebAssembly memory can have. */
+export class IndexFullError extends RangeError {}
 
 interface Kernels {
   hamming(codes: number, words: number, n: number, query: number, dist: number, hist: number): void;
@@ -47,7 +52,8 @@ function layout(dim: number, capacity: number) {
   const queryCode = 0;
   const query16 = align16(codeBytes);
   const hist = query16 + stride * 2;
-  const codes = align16(hist + (dim + 2) * 4);
+  // One count per possible distance (the code's padding bits included, which are 0 once a code is written).
+  const codes = align16(hist + (codeBytes * 8 + 2) * 4);
   const vectors = codes + capacity * codeBytes;
   const dist = vectors + capacity * stride;
   const slots = align16(dist + capacity * 2);
@@ -118,7 +124,14 @@ export class QuantizedIndex {
    */
   private grow(need: number, exact = false): void {
     if (need <= this.capacity) return;
-    const cap = exact ? Math.max(need, this.capacity) : Math.max(need, Math.ceil(this.capacity * 1.5), 1024);
+    let cap = exact ? Math.max(need, this.capacity) : Math.max(need, Math.ceil(this.capacity * 1.5), 1024);
+    if (layout(this.dim, cap).end > MEMORY_LIMIT) {
+      let most = Math.floor(MEMORY_LIMIT / (this.at.codeBytes + this.stride + 10));
+      while (layout(this.dim, most).end > MEMORY_LIMIT) most--;
+      if (need > most)
+        throw new IndexFullError(`the vector index is full: ${most} vectors of ${this.dim} dimensions fill its 4 GiB`);
+      cap = most;
+    }
     const old = this.at;
     const next = layout(this.dim, cap);
     const pages = Math.ceil(next.end / PAGE) - this.memory.buffer.byteLength / PAGE;
@@ -267,8 +280,8 @@ export class QuantizedIndex {
     for (let d = 0; d < this.dim; d++) if (query[d]! > this.mean[d]!) code[d >>> 5]! |= 1 << (d & 31);
     let max = 0;
     for (let d = 0; d < this.dim; d++) max = Math.max(max, Math.abs(query[d]!));
-    // The largest int16 value at which a dot product with int8 values cannot overflow an i32.
-    const top = Math.min(32767, Math.floor(0x7fffffff / (127 * this.stride)));
+    // The largest int16 value at which a dot product with int8 values (down to -128) cannot overflow an i32.
+    const top = Math.min(32767, Math.floor(0x7fffffff / (128 * this.stride)));
     const f = max > 0 ? top / max : 0;
     const q16 = new Int16Array(this.memory.buffer, this.at.query16, this.stride).fill(0);
     for (let d = 0; d < this.dim; d++) q16[d] = Math.round(query[d]! * f);
@@ -301,15 +314,19 @@ export class QuantizedIndex {
     k: number,
     options: { allowed?: (id: number) => boolean; shortlist?: number } = {},
   ): { id: number; distance: number }[] {
+    if (vector.length !== this.dim)
+      throw new RangeError(`query has ${vector.length} dimensions, the index ${this.dim}`);
     const n = this.n;
     if (n === 0 || k <= 0) return [];
     let norm = 0;
     for (let d = 0; d < vector.length; d++) norm += vector[d]! * vector[d]!;
+    // A query with a NaN or an infinity is near nothing.
+    if (!Number.isFinite(norm)) return [];
     norm = Math.sqrt(norm) || 1;
     const query = vector.map((x) => x / norm);
     const at = this.at;
     const f = this.writeQuery(query);
-    const hist = new Uint32Array(this.memory.buffer, at.hist, this.dim + 2).fill(0);
+    const hist = new Uint32Array(this.memory.buffer, at.hist, at.codeBytes * 8 + 2).fill(0);
     this.kernels.hamming(at.codes, at.codeBytes / 8, n, at.queryCode, at.dist, at.hist);
     const allowed = options.allowed;
     let admitted = n;

@@ -6,7 +6,7 @@
   (import "env" "memory" (memory 1))
 
   ;; For each of `n` one-bit codes of `words` 64-bit words (at `codes`, one after another): the Hamming distance to
-  ;; the query's code (at `query`), as a u16 at `dist`, counted into the u32 histogram at `hist` (dimension + 2
+  ;; the query's code (at `query`), as a u16 at `dist`, counted into the u32 histogram at `hist` (words * 64 + 2
   ;; entries, zeroed by the caller). Scalar popcnt: SIMD's i8x16.popcnt was slower here (11 against 7.5 ms over a
   ;; million codes of 384 bits; x86 without AVX-512 has no byte-wise popcount, so V8 emulates it).
   (func (export "hamming")
