@@ -1,9 +1,10 @@
 /**
  * The keyword side of a search on a second, read-only connection in a worker thread (keyword-worker.ts), so that at
  * scale a hybrid search costs the larger of its two sides instead of their sum: the vector side runs on this thread
- * meanwhile. Measured in process at 100k memories (issue 14): keyword side 3.3-4.2 ms, vector side 5.2 ms, hybrid
- * 9.8-10.2 ms one after the other. Below PARALLEL_KEYWORD_MIN memories the keyword side takes 1-2 ms and the thread
- * (its own isolate and connection, about 8 MiB) is not started.
+ * meanwhile. Below PARALLEL_KEYWORD_MIN memories the thread (its own isolate and connection) is not started: at 100k
+ * memories, with the vector side in WebAssembly (1.2 ms), a hybrid search took 4.3-4.7 ms in process with it and
+ * 4.8-5.0 without, and the daemon held 14 MiB more with it (226 against 212 MiB after warm-up, native-bench/memory.js).
+ * At a million memories the keyword side takes about 27 ms and the vector side 13, and side by side they take 27.
  *
  * The thread starts on the first search that could use it and serves from the next one; a thread that fails (or a
  * search it cannot answer) leaves the search to run on this thread, so results never depend on it. Its connection
@@ -14,7 +15,7 @@ import type { MemoryFilter } from '../store/types.js';
 import type { SearchMode } from './retrieve.js';
 
 /** The store size from which the keyword side runs on its own thread. */
-export const PARALLEL_KEYWORD_MIN = 20_000;
+export const PARALLEL_KEYWORD_MIN = 200_000;
 
 export interface KeywordRequest {
   id: number;
