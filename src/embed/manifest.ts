@@ -68,9 +68,15 @@ export function readManifest(dir: string): PackManifest {
   return { ...m, queryPrefix: m.queryPrefix ?? '', documentPrefix: m.documentPrefix ?? '' } as PackManifest;
 }
 
+/**
+ * Reads in 1 MiB chunks: above the daemon's malloc mmap threshold (daemon-env.ts), so each goes back to the system
+ * when freed, and faster: hashing the 22 MB MiniLM pack took 44-49 ms against 82-118 with the default 64 KiB chunks,
+ * which also left the main malloc arena 12.5 MiB larger in process (the daemon reused that space later: its RSS after
+ * warm-up was the same, 169 against 168 MiB at 10k memories).
+ */
 export async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
 
