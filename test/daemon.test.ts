@@ -81,6 +81,8 @@ describe('daemon over its socket', () => {
       expect(await c.hook({ event: 'Stop', payload: '{"session_id":"s"}' })).toEqual({ stdout: '', exitCode: 0 });
       const status = await c.status();
       expect(status).toMatchObject({ pid: own.proc.pid, state: 'ready', memories: 2 });
+      // The quantised index follows every write: three stored, one deleted.
+      expect(status.vectorIndex).toEqual({ size: 2, ready: true });
       expect((status.requestsMs as { count: number }).count).toBeGreaterThan(10);
       expect(await codeOf(c.get({ hash: 'ffffffff' }))).toBe(ErrorCode.NOT_FOUND);
     } finally {

@@ -158,6 +158,7 @@ export const HANDLERS: { [K in Op]: Handler<K> } = {
         connections: daemon.connections(),
         requestsMs: daemon.latency.percentiles(),
         compressionQueue: daemon.hooks?.capture.queueCounts() ?? null,
+        vectorIndex: engine?.storage.indexState ?? null,
         notice: daemon.notice,
         warnings: [
           ...(health?.warnings ?? []),

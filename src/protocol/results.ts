@@ -175,6 +175,8 @@ export interface StatusResult {
   connections: number;
   requestsMs: { count: number; errors: number; p50: number; p95: number; p99: number };
   compressionQueue: Record<string, number> | null;
+  /** The quantised vector index: vectors in it, and whether it has loaded (until then KNN is an exact scan). */
+  vectorIndex: { size: number; ready: boolean } | null;
   notice: string | null;
   warnings: string[];
 }

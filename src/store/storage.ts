@@ -38,6 +38,8 @@ export interface MemoryStorage {
   loadIndex(model: ModelRecord): Promise<void>;
   /** Why the approximate index was given up (it failed to load or to take a vector), if it was. */
   indexFailure(): string | null;
+  /** The approximate index's size and whether it has loaded; null when there is none. */
+  readonly indexState: { size: number; ready: boolean } | null;
 
   // Writing: each call is atomic; an acknowledged write is durable.
   /**
