@@ -686,7 +686,6 @@ export class Engine {
   }
 }
 
-/** JSON merge patch (RFC 7396): a null value removes the key, objects merge recursively. */
 /**
  * Loads `model`'s vector index in the background once `after` has resolved. Never rejects: a failed load leaves the
  * exact scan serving, and the store keeps why (storage.indexFailure(), which health reports).
@@ -699,6 +698,7 @@ function indexLoad(
   return after.then(() => store.loadIndex(model)).catch(() => {});
 }
 
+/** JSON merge patch (RFC 7396): a null value removes the key, objects merge recursively. */
 function mergePatch(target: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...target };
   for (const [key, value] of Object.entries(patch)) {

@@ -51,16 +51,16 @@ export interface KeywordHit {
   bm25: number;
 }
 
+/** A term in at least this many memories is common: its document count is cached (termDocs). */
+const COMMON_TERM_DOCS = 1000;
+
+/** How long the vector index's load holds the event loop between yields. */
+const LOAD_SLICE_MS = 16;
+
 /**
  * All SQL over memories, tags, the FTS index and the per-model vector tables. Synchronous (better-sqlite3): every
  * method is one short transaction or one query, and the embedder's async work happens before a write starts.
  */
-/** How long the vector index's load holds the event loop between yields. */
-const LOAD_SLICE_MS = 16;
-
-/** A term in at least this many memories is common: its document count is cached (termDocs). */
-const COMMON_TERM_DOCS = 1000;
-
 export class MemoryStore implements MemoryStorage {
   readonly db: Db;
   private readonly stmts: ReturnType<typeof prepare>;
@@ -254,14 +254,11 @@ export class MemoryStore implements MemoryStorage {
     );
     // The in-memory index follows the table; a rolled-back transaction is undone in it by the caller (rollbackIndex).
     // An index that cannot take the vector (full) is given up, not the write: the exact scan serves without it.
-    if (this.index?.modelId === model.id) {
-      try {
-        this.index.index.addQuantized(id, q, scale);
+    if (this.index?.modelId === model.id)
+      this.updateIndex((index) => {
+        index.addQuantized(id, q, scale);
         this.touchedInTxn.push(id);
-      } catch (err) {
-        this.dropIndex(err);
-      }
-    }
+      });
   }
 
   /** Ids added to the index in the running transaction: taken out again if it rolls back. */
@@ -277,16 +274,14 @@ export class MemoryStore implements MemoryStorage {
       const index = this.index;
       if (index) {
         const row = this.sql(`SELECT q, scale FROM ${quantTable(index.modelId)} WHERE memory_id = ?`);
-        try {
+        this.updateIndex((quantized) => {
           for (const id of this.touchedInTxn) {
             const r = row.get(id) as { q: Buffer; scale: number } | undefined;
             if (r)
-              index.index.addQuantized(id, new Int8Array(r.q.buffer, r.q.byteOffset, r.q.byteLength).slice(), r.scale);
-            else index.index.remove(id);
+              quantized.addQuantized(id, new Int8Array(r.q.buffer, r.q.byteOffset, r.q.byteLength).slice(), r.scale);
+            else quantized.remove(id);
           }
-        } catch (restoreErr) {
-          this.dropIndex(restoreErr);
-        }
+        });
       }
       throw err;
     } finally {
@@ -527,6 +522,19 @@ export class MemoryStore implements MemoryStorage {
     await index.endLoad(nextTurn);
     if (this.index?.index !== index || !this.db.open) return;
     this.index.ready = true;
+  }
+
+  /**
+   * Changes the quantised index; an index that cannot take the change (full, a damaged row) is given up, never the
+   * write around it: the exact scan serves without it.
+   */
+  private updateIndex(change: (index: QuantizedIndex) => void): void {
+    if (!this.index) return;
+    try {
+      change(this.index.index);
+    } catch (err) {
+      this.dropIndex(err);
+    }
   }
 
   /** Gives up the quantised index (KNN then uses the exact scan) and keeps why, for health. */
