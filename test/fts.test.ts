@@ -189,6 +189,126 @@ describe('stemming (issue 12)', () => {
   });
 });
 
+describe('BM25 with a smaller length normalisation (issue 12)', () => {
+  const openStore = async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { openDb } = await import('../dist/store/db.js');
+    const { MemoryStore } = await import('../dist/store/memory-store.js');
+    const store = new MemoryStore(openDb(join(mkdtempSync(join(tmpdir(), 'mnemo-bm25-')), 'm.db')));
+    const model = store.attachModel('m', 'f', 4);
+    const add = (contents: string[]) =>
+      store.insertMany(
+        contents.map((content, i) => ({
+          memory: {
+            hash: createHash('sha256').update(content).digest('hex'),
+            content,
+            type: 'note',
+            project: null,
+            sessionId: null,
+            tags: [],
+            metadata: {},
+            createdAt: i,
+          },
+          vector: null,
+        })),
+        model,
+      );
+    return { store, add };
+  };
+  const texts = [
+    'Painting again: I painted the lake at sunrise, and the painting is drying.',
+    'A naïve café painter paints every Sunday; paint everywhere.',
+    'painting',
+    'The retry queue drops a job after five attempts, and the dead-letter table keeps the payload for a week.',
+    'Lunch at noon.',
+    'We chose SQLite with FTS5 for the keyword side because it ships with the database and needs no server.',
+    'SUNRISE over the lake (again): the kids painted it too',
+  ];
+
+  it("reads the index's own totals and lengths, so at b 0.75 it gives exactly FTS5's bm25()", async () => {
+    const { rescore } = await import('../dist/search/bm25.js');
+    const { indexForm } = await import('../dist/search/fts-query.js');
+    const { store, add } = await openStore();
+    add(texts);
+    const words = texts.join(' ').match(/[\p{L}\p{N}]+/gu)!;
+    expect(store.ftsTotals()).toEqual({ docs: texts.length, tokens: words.length });
+    const queries = [['painting'], ['paints', 'lake'], ['sunrise', 'kids', 'painted'], ['cafe'], ['sqlite', 'keyword']];
+    for (const query of queries) {
+      // FTS5 stems the query's words itself; the document counts are of the stems, as the index holds them.
+      const candidates = store.keyword(query.map((w) => `"${w}"`).join(' OR '), 10);
+      expect(candidates.length).toBeGreaterThan(0);
+      const docs = store.termDocs(query.map(indexForm));
+      expect(docs.size).toBe(query.length);
+      const again = rescore(candidates, docs, store.ftsTotals()!, 1.2, 0.75);
+      const fts5 = new Map(candidates.map((c) => [c.id, c.bm25]));
+      for (const h of again) expect(h.bm25).toBeCloseTo(fts5.get(h.id)!, 9);
+    }
+    store.close();
+  });
+
+  it('at b 0.5 a fuller memory that holds the word twice outranks a one-word one that FTS5 puts first', async () => {
+    const { keywordSide } = await import('../dist/search/retrieve.js');
+    const { store, add } = await openStore();
+    add(texts);
+    // FTS5's b of 0.75 puts the one-word memory first; mnemo's ranking does not.
+    const fts5 = store.keyword('"painting"', 10).map((h) => h.content);
+    expect(fts5[0]).toBe('painting');
+    const ours = keywordSide(store, { mode: 'keyword', limit: 10, filter: {}, text: 'painting' });
+    const byId = new Map(store.keyword('"painting"', 10).map((h) => [h.id, h.content]));
+    expect(byId.get(ours[0]!.id)).toMatch(/^Painting again/);
+    expect(ours.map((h) => byId.get(h.id))).toContain('painting');
+    expect(ours.every((h) => h.score > 0 && h.score < 1)).toBe(true);
+    store.close();
+  });
+
+  it('counts words as the index does: folded, any case, by stem, not inside other words', async () => {
+    const { frequencyCounter } = await import('../dist/search/bm25.js');
+    const count = frequencyCounter(['paint', 'cafe', 'sunris', 'kid']);
+    expect(Object.fromEntries(count(texts[1]!))).toEqual({ paint: 2, cafe: 1, sunris: 0, kid: 0 });
+    expect(Object.fromEntries(count(texts[6]!))).toEqual({ paint: 1, cafe: 0, sunris: 1, kid: 1 });
+    expect(Object.fromEntries(count('repaint unpainted'))).toEqual({ paint: 0, cafe: 0, sunris: 0, kid: 0 });
+  });
+});
+
+describe('episodes (issue 12)', () => {
+  it('groups by session, else by runs within the window; a hit moves toward its episode best', async () => {
+    const { episodesOf, withEpisodes, NEIGHBOUR_WINDOW_MS } = await import('../dist/search/retrieve.js');
+    const min = 60_000;
+    const places = new Map([
+      [1, { project: 'p', sessionId: 's1', createdAt: 0 }],
+      [2, { project: 'p', sessionId: 's1', createdAt: 5 * 3600_000 }],
+      [3, { project: 'p', sessionId: null, createdAt: 0 }],
+      [4, { project: 'p', sessionId: null, createdAt: 20 * min }],
+      [5, { project: 'p', sessionId: null, createdAt: 40 * min }],
+      [6, { project: 'p', sessionId: null, createdAt: 40 * min + NEIGHBOUR_WINDOW_MS + 1 }],
+      [7, { project: 'q', sessionId: null, createdAt: 20 * min }],
+      [8, { project: null, sessionId: null, createdAt: 21 * min }],
+    ]);
+    const e = episodesOf(places);
+    expect(e.get(1)).toBe(e.get(2));
+    expect(new Set([e.get(3), e.get(4), e.get(5)]).size).toBe(1);
+    expect(new Set([e.get(1), e.get(3), e.get(6), e.get(7), e.get(8)]).size).toBe(5);
+
+    const hits = [
+      { id: 3, score: 0.9 },
+      { id: 6, score: 0.5 },
+      { id: 5, score: 0.3 },
+      { id: 7, score: 0.2 },
+      { id: 42, score: 0.1 },
+    ];
+    const out = withEpisodes(hits, places, 0.5);
+    const score = new Map(out.map((h) => [h.id, h.score]));
+    expect(score.get(3)).toBe(0.9); // the best of its episode keeps its score
+    expect(score.get(6)).toBe(0.5); // alone in its episode
+    expect(score.get(7)).toBe(0.2);
+    expect(score.get(42)).toBe(0.1); // no place known
+    expect(score.get(5)).toBeCloseTo((0.3 + 0.5 * 0.9) / 1.5, 12);
+    expect(out.map((h) => h.id)).toEqual([3, 6, 5, 7, 42]);
+    expect(withEpisodes(hits, places, 0)).toBe(hits);
+  });
+});
+
 describe('redaction', () => {
   it('catches common secret shapes without breaking the text around them', async () => {
     const { redact, redactDeep } = await import('../dist/store/redact.js');
@@ -266,9 +386,10 @@ describe.skipIf(!wordVectorsPath())('hybrid ranking on the offline pack (issue 1
   it('brings up the memory stored beside a match, never above it', async () => {
     const hybrid = await search('Which painting did you finish?', 'hybrid');
     expect(hybrid[0]!.content).toMatch(/painting/);
-    // The reply holds no word of the question, yet comes second: half the score of the turn before it.
+    // The reply holds no word of the question, yet comes second: half the score of the turn before it as its
+    // neighbour, then a third of the way from there to the best of its episode (the same turn): two thirds of it.
     expect(hybrid[1]!.content).toBe('a sunrise over the lake, with my kids');
-    expect(hybrid[1]!.score).toBeCloseTo(hybrid[0]!.score / 2, 1);
+    expect(hybrid[1]!.score).toBeCloseTo((hybrid[0]!.score * 2) / 3, 6);
     // A day later is not a neighbour.
     const store = t.engine.storage;
     const ids = store

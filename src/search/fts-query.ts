@@ -4,17 +4,22 @@ import { STOP_WORDS } from './stopwords.js';
 /** Most terms taken from one query: a 10 KB paste must not become a 2,000-term FTS program. */
 export const MAX_FTS_TERMS = 32;
 
+/** Text with the diacritics of Latin letters removed, as the index's remove_diacritics 2 does (ASCII unchanged). */
+export const foldDiacritics = (text: string): string =>
+  /[^\p{ASCII}]/u.test(text)
+    ? text
+        .normalize('NFD')
+        .replace(/([A-Za-z])\p{M}+/gu, '$1')
+        .normalize('NFC')
+    : text;
+
 /**
  * The words of free text as FTS5's unicode61 tokenizer indexes them: runs of letters, digits and marks, lower-cased,
- * with diacritics of Latin letters removed (the index uses remove_diacritics 2). At most MAX_FTS_TERMS, no repeats.
+ * with diacritics of Latin letters removed. At most MAX_FTS_TERMS, no repeats.
  */
 export function ftsTerms(text: string): string[] {
   const terms = new Set<string>();
-  const folded = text
-    .normalize('NFD')
-    .replace(/([A-Za-z])\p{M}+/gu, '$1')
-    .normalize('NFC');
-  for (const word of folded.matchAll(/[\p{L}\p{N}\p{M}]+/gu)) {
+  for (const word of foldDiacritics(text).matchAll(/[\p{L}\p{N}\p{M}]+/gu)) {
     terms.add(word[0].toLowerCase());
     if (terms.size >= MAX_FTS_TERMS) break;
   }

@@ -11,7 +11,7 @@ import type {
   ToolEventRow,
 } from './capture-store.js';
 import type { KeywordHit, MemoryPatch, NewMemory, VectorHit } from './memory-store.js';
-import type { MemoryFilter, MemoryRow, ModelRecord } from './types.js';
+import type { MemoryFilter, MemoryPlace, MemoryRow, ModelRecord } from './types.js';
 
 /**
  * The storage contract: everything the engine, search and capture ask of a database, and nothing else. The SQLite
@@ -83,8 +83,12 @@ export interface MemoryStorage {
   nearest(vector: Float32Array, k: number, model: ModelRecord, filter?: MemoryFilter): VectorHit[];
   /** Documents holding each term (terms no memory holds are left out). */
   termDocs(terms: readonly string[]): Map<string, number>;
-  /** Full-text matches for an FTS query, BM25 best first. */
+  /** Full-text matches for an FTS query, FTS5's BM25 best first, each with its text and FTS5 length. */
   keyword(ftsQuery: string, k: number, filter?: MemoryFilter): KeywordHit[];
+  /** The full-text index's row and token counts (FTS5's own), or null when they cannot be read. */
+  ftsTotals(): { docs: number; tokens: number } | null;
+  /** Each memory's project, session and creation time. */
+  placesOf(ids: readonly number[]): Map<number, MemoryPlace>;
   /** For each id, the memories just before and after it in time (same project, within windowMs), within the filter. */
   neighbours(
     ids: readonly number[],

@@ -35,3 +35,10 @@ export interface ModelRecord {
   dimension: number;
   vecTable: string;
 }
+
+/** Where a memory sits: its project, session and creation time (episodes, search/retrieve.ts). */
+export interface MemoryPlace {
+  project: string | null;
+  sessionId: string | null;
+  createdAt: number;
+}
