@@ -39,6 +39,12 @@ export const NEIGHBOUR_SHARE = 0.5;
 export const NEIGHBOUR_WINDOW_MS = 30 * 60 * 1000;
 /** A hit's score moves toward the best of its episode by this weight (withEpisodes). */
 export const EPISODE_WEIGHT = 0.5;
+/**
+ * How many of the best hits lift their neighbours and are grouped into episodes. Episodes over the best 40 rank as
+ * they do over every hit (LoCoMo development half, hybrid: recall@10 0.707 against 0.708; over the best 20, 0.691),
+ * and read a quarter of the rows (0.65 ms for 159 hits at 100k memories, measured).
+ */
+const CONTEXT_DEPTH = 40;
 
 export interface RetrieveOptions {
   mode: SearchMode;
@@ -104,7 +110,7 @@ export function retrieve(store: MemoryStorage, model: ModelRecord, o: RetrieveOp
   if (o.mode === 'semantic') return semantic.map((h) => ({ ...h, semantic: h.score })).slice(0, o.limit);
   if (o.mode === 'keyword') return keyword.map((h) => ({ ...h, keyword: h.score })).slice(0, o.limit);
   const hits = withNeighbours(store, fuse(keyword, semantic), o.filter);
-  return withEpisodes(hits, store.placesOf(hits.map((h) => h.id))).slice(0, o.limit);
+  return withEpisodes(hits, store.placesOf(hits.slice(0, CONTEXT_DEPTH).map((h) => h.id))).slice(0, o.limit);
 }
 
 const hasDirection = (v: Float32Array): boolean => v.some((x) => Math.abs(x) > 1e-6);
@@ -165,7 +171,7 @@ export function withNeighbours(
     if (id !== null && s * share > (lifted.get(id) ?? 0)) lifted.set(id, s * share);
   };
   for (const n of store.neighbours(
-    hits.slice(0, 40).map((h) => h.id),
+    hits.slice(0, CONTEXT_DEPTH).map((h) => h.id),
     NEIGHBOUR_WINDOW_MS,
     filter,
   )) {
@@ -182,7 +188,8 @@ export function withNeighbours(
  * A memory is read in its episode too: the session it was recorded in, or for memories without one, those of its
  * project stored within NEIGHBOUR_WINDOW_MS of each other. Each hit's score becomes (score + EPISODE_WEIGHT * best) /
  * (1 + EPISODE_WEIGHT), where best is the best score among the hits of its episode: a hit alone in its episode, or the
- * best of it, keeps its score; the others move toward it. Passage retrieval has long weighed a passage by the document
+ * best of it, keeps its score; the others move toward it. Hits without a place are left as they are: the search
+ * passes the places of its best CONTEXT_DEPTH. Passage retrieval has long weighed a passage by the document
  * it is in (Callan 1994); here the document is the session, whose strongest match says what it was about.
  * LoCoMo development half, hybrid, categories 1-4 (recall@5 / recall@10 / MRR@10, with BM25's b at 0.5): 0.581 /
  * 0.670 / 0.494 without, 0.597 / 0.691 / 0.503 at a weight of 0.2, 0.610 / 0.708 / 0.508 at 0.5, 0.617 / 0.711 /
@@ -220,7 +227,11 @@ export function episodesOf(places: ReadonlyMap<number, MemoryPlace>): Map<number
       if (p.sessionId !== null) out.set(id, `s:${p.sessionId}`);
       return p.sessionId === null;
     })
-    .sort(([, a], [, b]) => (a.project ?? '').localeCompare(b.project ?? '') || a.createdAt - b.createdAt);
+    .sort(([, a], [, b]) => {
+      const pa = a.project ?? '';
+      const pb = b.project ?? '';
+      return pa < pb ? -1 : pa > pb ? 1 : a.createdAt - b.createdAt;
+    });
   let run = 0;
   loose.forEach(([id, p], i) => {
     const prev = loose[i - 1]?.[1];
