@@ -78,6 +78,8 @@ export interface SearchQuery {
   minScore?: number;
   /** 0..1: how much creation time counts against the match (see applyRecency). */
   recencyBoost?: number;
+  /** Count the hits as read (the default); false for work no one reads yet (context prepared ahead). */
+  countAccess?: boolean;
 }
 
 export interface UpdatePatch {
@@ -315,7 +317,11 @@ export class Engine {
       const rows = this.storage.rowsByIds(scored.map((h) => h.id));
       scored = applyRecency(scored, (id) => rows.get(id)?.created_at ?? 0, recency, this.now());
     }
-    const hits = this.hits(scored.filter((h) => h.score >= (q.minScore ?? 0)).slice(0, q.limit));
+    const hits = this.hits(
+      scored.filter((h) => h.score >= (q.minScore ?? 0)).slice(0, q.limit),
+      undefined,
+      q.countAccess ?? true,
+    );
     return notice ? { hits, notice } : { hits };
   }
 
@@ -334,10 +340,21 @@ export class Engine {
     };
   }
 
-  /** Memories matching the filter, newest first. */
-  list(filter: MemoryFilter, limit: number, offset = 0): Memory[] {
+  /** Memories matching the filter, newest first; countAccess as in SearchQuery. */
+  list(filter: MemoryFilter, limit: number, offset = 0, countAccess = true): Memory[] {
     this.assertOpen();
     const rows = this.storage.list(filter, limit, offset);
+    return this.hits(
+      rows.map((r) => ({ id: r.id, score: 1 })),
+      new Map(rows.map((r) => [r.id, r])),
+      countAccess,
+    ).map((h) => h.memory);
+  }
+
+  /** The memories of these full hashes that are still stored, in the order given; counted as read. */
+  byHashes(hashes: readonly string[]): Memory[] {
+    this.assertOpen();
+    const rows = hashes.map((h) => this.storage.rowByHash(h)).filter((r): r is MemoryRow => r !== undefined);
     return this.hits(
       rows.map((r) => ({ id: r.id, score: 1 })),
       new Map(rows.map((r) => [r.id, r])),
@@ -373,15 +390,16 @@ export class Engine {
   }
 
   /** Ranked ids as memories (tags included), in rank order; a read counts as an access. */
-  private hits(scored: ScoredId[], known?: ReadonlyMap<number, MemoryRow>): Hit[] {
+  private hits(scored: ScoredId[], known?: ReadonlyMap<number, MemoryRow>, countAccess = true): Hit[] {
     const ids = scored.map((h) => h.id);
     const rows = known ?? this.storage.rowsByIds(ids);
     const tags = this.storage.tagsOf(ids);
     const present = scored.filter((h) => rows.has(h.id));
-    this.storage.touch(
-      present.map((h) => h.id),
-      this.now(),
-    );
+    if (countAccess)
+      this.storage.touch(
+        present.map((h) => h.id),
+        this.now(),
+      );
     return present.map((h) => ({
       memory: this.storage.toMemory(rows.get(h.id)!, tags.get(h.id) ?? []),
       score: h.score,

@@ -348,3 +348,95 @@ describe('context that earns its tokens', () => {
     }
   });
 });
+
+describe('SessionStart context prepared ahead (issue 14)', () => {
+  const project = '/tmp/compress-proj';
+  const contextOf = (r: { stdout: string }) =>
+    (JSON.parse(r.stdout) as { hookSpecificOutput: { additionalContext: string } }).hookSpecificOutput
+      .additionalContext;
+  /** Counts the engine's searches, calling through to the real method. */
+  const countSearches = (engine: TestEngine['engine']) => {
+    const search = engine.search.bind(engine);
+    const counter = { n: 0 };
+    engine.search = (q) => {
+      counter.n++;
+      return search(q);
+    };
+    return counter;
+  };
+  const accessOf = (t: TestEngine, hash: string) => {
+    t.engine.storage.flushAccess();
+    return t.engine.storage.rowByHash(hash)!.access_count;
+  };
+
+  it('gives the same context again without searching, counts what it gives, follows every change at once', async () => {
+    const t = await openTestEngine();
+    try {
+      const decision = await t.api.store({
+        content: 'Decision: refunds are stored as integer cents',
+        tags: ['decision'],
+        project,
+      });
+      await t.api.storeBatch({
+        memories: [
+          { content: 'the deploy pipeline runs on tags', project },
+          { content: 'tests use a temp home directory', project },
+        ],
+      });
+      const h = new HookHandler(t.engine, { compressor: { intervalMs: 60_000 } });
+      const first = contextOf(await send(h, 'SessionStart', { session_id: 's1', source: 'startup' }));
+      expect(first).toMatch(/integer cents/);
+      const searches = countSearches(t.engine);
+      const before = accessOf(t, decision.hash);
+      const second = contextOf(await send(h, 'SessionStart', { session_id: 's2', source: 'startup' }));
+      expect(second).toBe(first);
+      expect(searches.n).toBe(0);
+      expect(accessOf(t, decision.hash)).toBe(before + 1);
+
+      // A new memory is in the very next SessionStart, a deleted one is not.
+      await t.api.store({ content: 'Decision: the ledger is append-only', tags: ['decision'], project });
+      const third = contextOf(await send(h, 'SessionStart', { session_id: 's3', source: 'startup' }));
+      expect(third).toMatch(/append-only/);
+      expect(searches.n).toBeGreaterThan(0);
+      t.engine.delete({ hashes: [decision.hash], filter: {}, dryRun: false });
+      const fourth = contextOf(await send(h, 'SessionStart', { session_id: 's4', source: 'startup' }));
+      expect(fourth).not.toMatch(/integer cents/);
+      expect(fourth).toMatch(/append-only/);
+
+      // After /compact the session's own turns come first: picked on the spot.
+      const n = searches.n;
+      await send(h, 'SessionStart', { session_id: 's4', source: 'compact' });
+      expect(searches.n).toBeGreaterThan(n);
+      await h.stop();
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('prepares the picks again once writes are still, counting nothing as read until it is given', async () => {
+    const t = await openTestEngine();
+    try {
+      await t.api.store({ content: 'Decision: retries back off exponentially', tags: ['decision'], project });
+      const h = new HookHandler(t.engine, { compressor: { intervalMs: 60_000 } });
+      await send(h, 'SessionStart', { session_id: 's1', source: 'startup' });
+      const added = await t.api.store({
+        content: 'Decision: never retry a declined card',
+        tags: ['decision'],
+        project,
+      });
+      const searches = countSearches(t.engine);
+      // Checked every second; prepared at the first check that sees the same change as the one before.
+      await new Promise((r) => setTimeout(r, 2600));
+      const prepared = searches.n;
+      expect(prepared).toBeGreaterThan(0);
+      expect(accessOf(t, added.hash)).toBe(0);
+      const text = contextOf(await send(h, 'SessionStart', { session_id: 's2', source: 'startup' }));
+      expect(text).toMatch(/declined card/);
+      expect(searches.n).toBe(prepared);
+      expect(accessOf(t, added.hash)).toBe(1);
+      await h.stop();
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -4,6 +4,7 @@ import { compactOf } from '../search/compact.js';
 import { DEFAULT_RELEVANCE_BAR, relevantHits, type RelevanceBar } from '../search/relevance.js';
 import { renderCompact } from '../search/render.js';
 import type { CaptureStorage } from '../store/storage.js';
+import type { MemoryFilter } from '../store/types.js';
 import { gist } from './compress.js';
 import { currentBranch, recentCommitSubjects, type Project } from './project.js';
 
@@ -33,6 +34,17 @@ export const DEFAULT_CONTEXT: ContextConfig = {
   promptMinKeyword: DEFAULT_RELEVANCE_BAR.minKeyword,
   promptMinSemanticLead: DEFAULT_RELEVANCE_BAR.minSemanticLead,
 };
+
+/** How often remembered SessionStart picks are checked for changes (and prepared again once still). */
+const PREPARE_INTERVAL_MS = 1000;
+/** Projects whose SessionStart picks are kept prepared. */
+const PREPARED_PROJECTS = 16;
+
+interface StartKey {
+  text: string;
+  branch: string | null;
+  subjects: string[];
+}
 
 /** Branch names that say nothing about the work on them. */
 const PLAIN_BRANCHES = new Set(['main', 'master', 'trunk', 'develop', 'dev', 'HEAD']);
@@ -92,6 +104,16 @@ export class ContextBuilder {
    */
   private readonly unwritten: { sessionId: string; hashes: readonly string[]; write: () => void }[] = [];
 
+  /**
+   * SessionStart's picks per project, kept with what they were picked from (startKey) and prepared again after the
+   * memories change (prepareChanged): a SessionStart whose key still matches only reads them back and renders them.
+   * `seen` is the key at the last check, so a change is prepared only once it has been still for an interval.
+   */
+  private readonly prepared = new Map<string, { key: string; seen: string; hashes: string[]; project: Project }>();
+  private prepareTimer: NodeJS.Timeout | null = null;
+  private preparing = false;
+  private stopped = false;
+
   /** The prompt hook's relevance bar, from the config (its keyword bar scaled as the default one is). */
   private readonly promptBar: RelevanceBar;
 
@@ -131,49 +153,20 @@ export class ContextBuilder {
   }
 
   async sessionStart(sessionId: string, project: Project, source: string | undefined): Promise<string> {
-    const e = this.engine;
-    const inProject = { project: project.root };
-    const branch = currentBranch(project);
-    const subjects = recentCommitSubjects(project, 5);
-    const lastSummary = e.list({ ...inProject, types: ['session-summary'] }, 1);
-    const topicBranch = branch && !PLAIN_BRANCHES.has(branch) ? branch : '';
-    const branchQuery = [topicBranch.replace(/[-_/]+/g, ' '), ...subjects].filter(Boolean).join('\n');
-    const projectQuery = [project.name, topicBranch, gist(lastSummary[0]?.content, 200)].filter(Boolean).join(' ');
-    // Started first: a worker embeds the project query while this thread reads the listings and runs the keyword
-    // search, and the semantic search finishes when it is awaited below.
-    const near = projectQuery
-      ? e.search({ text: projectQuery, mode: 'semantic', limit: 4, filter: inProject })
-      : undefined;
-    void near?.catch(() => {});
-    const memories = (r: { hits: Hit[] }) => r.hits.map((h) => h.memory);
-
-    const sections: Memory[][] = [];
-    if (source === 'compact' || source === 'clear' || source === 'resume') {
-      // The agent lost (or is picking up) this session's own context: its recent turns come first. After /clear the
-      // session has a new id, so "its own" turns are those of the session it replaced.
-      const turns = (id: string) => e.list({ ...inProject, sessionId: id, types: ['observation'] }, 5);
-      const own = turns(sessionId);
-      const previous = source === 'clear' ? this.capture.previousSession(project.root, sessionId) : undefined;
-      if (own.length === 0 && previous) own.push(...turns(previous.id));
-      sections.push(own);
+    // After /compact, /clear or a resume the session's own turns come first: always picked on the spot.
+    const own = source === 'compact' || source === 'clear' || source === 'resume';
+    const key = this.startKey(project);
+    let picked: Memory[] | null = null;
+    const ready = own ? undefined : this.prepared.get(project.root);
+    if (ready && ready.key === key.text) {
+      // Read again by hash: counted as read, and should one be gone after all, picked anew.
+      const again = this.engine.byHashes(ready.hashes);
+      if (again.length === ready.hashes.length && again.every((m) => m.sessionId !== sessionId)) picked = again;
     }
-    sections.push(lastSummary.filter((m) => m.sessionId !== sessionId));
-    const flagged = { tags: ['decision', 'important'] };
-    sections.push(e.list({ ...inProject, ...flagged }, 4));
-    sections.push(
-      e
-        .list(flagged, 8)
-        .filter((m) => m.project === null)
-        .slice(0, 2),
-    );
-    // Branch names and commit subjects are literal words (file, ticket and feature names): a keyword match, which
-    // also keeps SessionStart fast (a hybrid search here cost 6 ms of its 12 at 10k memories, measured).
-    if (branchQuery)
-      sections.push(memories(await e.search({ text: branchQuery, mode: 'keyword', limit: 4, filter: inProject })));
-    sections.push(e.list(inProject, 6).filter((m) => m.type !== 'session-summary'));
-    if (near) sections.push((await near).hits.filter((h) => (h.semantic ?? 0) >= 0.3).map((h) => h.memory));
-
-    const picked = distinct(sections.flat(), this.config.sessionStartMax);
+    if (!picked) {
+      picked = await this.pickAtStart(sessionId, project, source, key, true);
+      if (!own) this.remember(project, key, picked);
+    }
     return this.render(
       'SessionStart',
       sessionId,
@@ -184,6 +177,112 @@ export class ContextBuilder {
       (n) =>
         `mnemo: ${n} ${n === 1 ? 'memory' : 'memories'} from ${project.name} (\`mnemo get <hash>\` shows one in full)`,
     );
+  }
+
+  /**
+   * What SessionStart's picks depend on besides the session: the memories (their change mark), the branch and the
+   * latest commit subjects (two small file reads).
+   */
+  private startKey(project: Project): StartKey {
+    const branch = currentBranch(project);
+    const subjects = recentCommitSubjects(project, 5);
+    return { text: [this.engine.storage.changeMark(), branch ?? '', ...subjects].join('\n'), branch, subjects };
+  }
+
+  private remember(project: Project, key: StartKey, picked: Memory[]): void {
+    if (!this.prepared.has(project.root) && this.prepared.size >= PREPARED_PROJECTS)
+      this.prepared.delete(this.prepared.keys().next().value!);
+    this.prepared.set(project.root, { key: key.text, seen: key.text, hashes: picked.map((m) => m.hash), project });
+    if (!this.prepareTimer && !this.stopped) {
+      this.prepareTimer = setInterval(() => void this.prepareChanged(), PREPARE_INTERVAL_MS);
+      this.prepareTimer.unref();
+    }
+  }
+
+  /**
+   * SessionStart's picks prepared again, off the hook path, for each remembered project whose memories, branch or
+   * commits changed, once they have been still for one interval (compression writes in bursts). Nothing is counted
+   * as read until a SessionStart gives it.
+   */
+  private async prepareChanged(): Promise<void> {
+    if (this.preparing || this.stopped) return;
+    this.preparing = true;
+    try {
+      for (const entry of [...this.prepared.values()]) {
+        const key = this.startKey(entry.project);
+        if (key.text === entry.key) continue;
+        if (key.text !== entry.seen) {
+          entry.seen = key.text;
+          continue;
+        }
+        const picked = await this.pickAtStart('', entry.project, 'startup', key, false);
+        if (this.stopped) return;
+        this.remember(entry.project, key, picked);
+      }
+    } catch (err) {
+      if (!this.stopped) this.onProblem('preparing the SessionStart context failed', err);
+    } finally {
+      this.preparing = false;
+    }
+  }
+
+  /** Stops preparing context ahead; the hook handler calls it when the daemon stops. */
+  stop(): void {
+    this.stopped = true;
+    if (this.prepareTimer) clearInterval(this.prepareTimer);
+    this.prepareTimer = null;
+  }
+
+  /** SessionStart's memories: several sources answered in one round, merged without duplicates in priority order. */
+  private async pickAtStart(
+    sessionId: string,
+    project: Project,
+    source: string | undefined,
+    { branch, subjects }: StartKey,
+    countAccess: boolean,
+  ): Promise<Memory[]> {
+    const e = this.engine;
+    const inProject = { project: project.root };
+    const list = (filter: MemoryFilter, limit: number) => e.list(filter, limit, 0, countAccess);
+    const lastSummary = list({ ...inProject, types: ['session-summary'] }, 1);
+    const topicBranch = branch && !PLAIN_BRANCHES.has(branch) ? branch : '';
+    const branchQuery = [topicBranch.replace(/[-_/]+/g, ' '), ...subjects].filter(Boolean).join('\n');
+    const projectQuery = [project.name, topicBranch, gist(lastSummary[0]?.content, 200)].filter(Boolean).join(' ');
+    // Started first: a worker embeds the project query while this thread reads the listings and runs the keyword
+    // search, and the semantic search finishes when it is awaited below.
+    const near = projectQuery
+      ? e.search({ text: projectQuery, mode: 'semantic', limit: 4, filter: inProject, countAccess })
+      : undefined;
+    void near?.catch(() => {});
+    const memories = (r: { hits: Hit[] }) => r.hits.map((h) => h.memory);
+
+    const sections: Memory[][] = [];
+    if (source === 'compact' || source === 'clear' || source === 'resume') {
+      // The agent lost (or is picking up) this session's own context: its recent turns come first. After /clear the
+      // session has a new id, so "its own" turns are those of the session it replaced.
+      const turns = (id: string) => list({ ...inProject, sessionId: id, types: ['observation'] }, 5);
+      const own = turns(sessionId);
+      const previous = source === 'clear' ? this.capture.previousSession(project.root, sessionId) : undefined;
+      if (own.length === 0 && previous) own.push(...turns(previous.id));
+      sections.push(own);
+    }
+    sections.push(lastSummary.filter((m) => m.sessionId !== sessionId));
+    const flagged = { tags: ['decision', 'important'] };
+    sections.push(list({ ...inProject, ...flagged }, 4));
+    sections.push(
+      list(flagged, 8)
+        .filter((m) => m.project === null)
+        .slice(0, 2),
+    );
+    // Branch names and commit subjects are literal words (file, ticket and feature names): a keyword match, which
+    // also keeps SessionStart fast (a hybrid search here cost 6 ms of its 12 at 10k memories, measured).
+    if (branchQuery)
+      sections.push(
+        memories(await e.search({ text: branchQuery, mode: 'keyword', limit: 4, filter: inProject, countAccess })),
+      );
+    sections.push(list(inProject, 6).filter((m) => m.type !== 'session-summary'));
+    if (near) sections.push((await near).hits.filter((h) => (h.semantic ?? 0) >= 0.3).map((h) => h.memory));
+    return distinct(sections.flat(), this.config.sessionStartMax);
   }
 
   async userPrompt(

@@ -68,6 +68,7 @@ export class HookHandler {
   }
 
   async stop(): Promise<void> {
+    this.context.stop();
     this.context.flush();
     await this.retention.stop();
     await this.compressor.stop();

@@ -101,6 +101,8 @@ export class MemoryStore implements MemoryStorage {
   /** Document counts of common index terms (termDocs), and the memory count they were read at. */
   private readonly commonTermDocs = new Map<string, number>();
   private termDocsAt = 0;
+  /** Writes to memories, tags and vectors through this store (changeMark); access counts are not writes here. */
+  private writes = 0;
 
   constructor(db: Db) {
     this.db = db;
@@ -111,6 +113,14 @@ export class MemoryStore implements MemoryStorage {
 
   get memoryCount(): number {
     return this.cachedCount;
+  }
+
+  /**
+   * Changes when the memories may have changed: a write through this store (counted before it starts, so a failed
+   * one counts too) or a commit by another connection (SQLite's data_version). Access counts do not change it.
+   */
+  changeMark(): string {
+    return `${this.writes}.${this.sql('PRAGMA data_version').pluck().get() as number}`;
   }
 
   /** For a second, read-only connection (search/keyword-worker.ts), which never sees writes: the writer's count. */
@@ -202,6 +212,7 @@ export class MemoryStore implements MemoryStorage {
     items: { memory: NewMemory; vector: Float32Array | null }[],
     model: ModelRecord,
   ): { row: MemoryRow; created: boolean }[] {
+    this.writes++;
     const vecInsert = this.vectorInsert(model);
     const written = this.withIndexRollback(() =>
       this.db.transaction(() =>
@@ -237,6 +248,7 @@ export class MemoryStore implements MemoryStorage {
 
   /** Stores (or replaces) vectors of existing memories under `model`, in one transaction. */
   putVectors(items: { id: number; vector: Float32Array }[], model: ModelRecord): void {
+    this.writes++;
     const stmt = this.vectorInsert(model);
     const remove = this.sql(`DELETE FROM ${model.vecTable} WHERE memory_id = ?`);
     this.withIndexRollback(() =>
@@ -253,6 +265,7 @@ export class MemoryStore implements MemoryStorage {
   dropOtherModels(keep: ModelRecord): string[] {
     const others = this.models().filter((m) => m.id !== keep.id);
     if (others.length === 0) return [];
+    this.writes++;
     this.db.transaction(() => {
       for (const m of others) {
         this.db.exec(`DROP TABLE IF EXISTS ${m.vecTable}`);
@@ -319,6 +332,7 @@ export class MemoryStore implements MemoryStorage {
   }
 
   addTags(id: number, tags: readonly string[]): void {
+    this.writes++;
     for (const tag of tags) this.stmts.insertTag.run(id, tag);
   }
 
@@ -364,6 +378,7 @@ export class MemoryStore implements MemoryStorage {
   }
 
   update(id: number, patch: MemoryPatch): void {
+    this.writes++;
     this.db.transaction(() => {
       const sets: string[] = [];
       const params: unknown[] = [];
@@ -392,6 +407,7 @@ export class MemoryStore implements MemoryStorage {
   /** Deletes memories with their tags (cascade), index entries (trigger) and vectors of every model. */
   deleteIds(ids: readonly number[]): number {
     if (ids.length === 0) return 0;
+    this.writes++;
     const models = this.models();
     const deleted = this.db.transaction(() => {
       let count = 0;

@@ -27,6 +27,8 @@ import type { MemoryFilter, MemoryPlace, MemoryRow, ModelRecord } from './types.
 export interface MemoryStorage {
   /** Memories stored, kept as writes happen (a planning hint). */
   readonly memoryCount: number;
+  /** Changes whenever memories, their tags or vectors may have changed (by this store or another connection). */
+  changeMark(): string;
 
   // Models and their vector spaces: two models' vectors are never compared.
   attachModel(name: string, fingerprint: string, dimension: number): ModelRecord;
