@@ -268,6 +268,40 @@ describe('BM25 with a smaller length normalisation (issue 12)', () => {
     expect(Object.fromEntries(count(texts[1]!))).toEqual({ paint: 2, cafe: 1, sunris: 0, kid: 0 });
     expect(Object.fromEntries(count(texts[6]!))).toEqual({ paint: 1, cafe: 0, sunris: 1, kid: 1 });
     expect(Object.fromEntries(count('repaint unpainted'))).toEqual({ paint: 0, cafe: 0, sunris: 0, kid: 0 });
+    // A capital sigma lower-cases to a final one when cut short; a one-letter stem ("ies" is "i").
+    const { indexForm } = await import('../dist/search/fts-query.js');
+    expect([...frequencyCounter([indexForm('αστερι')])('ΑΣΤΕΡΙ αστερι').values()]).toEqual([2]);
+    expect([...frequencyCounter([indexForm('ies')])('ies IES').values()]).toEqual([2]);
+  });
+
+  it('keeps every score finite and negative when a cached document count is off, even above the memory count', async () => {
+    const { rescore } = await import('../dist/search/bm25.js');
+    const candidates = [
+      // FTS5's scores (the fallback) in the other order, so a fallback shows.
+      { id: 1, content: 'paint the fence', length: 3, bm25: -0.9 },
+      { id: 2, content: 'paint paint', length: 2, bm25: -0.1 },
+    ];
+    for (const n of [0, 1, 999, 1000, 1100]) {
+      const out = rescore(candidates, new Map([['paint', n]]), { docs: 1000, tokens: 5000 });
+      expect(out.every((h) => Number.isFinite(h.bm25) && h.bm25 < 0)).toBe(true);
+      expect(out[0]!.id).toBe(2);
+    }
+  });
+
+  it('reads a long memory only in part, and still finds it', async () => {
+    const { COUNTED_CHARS } = await import('../dist/store/memory-store.js');
+    const { keywordSide } = await import('../dist/search/retrieve.js');
+    const { store, add } = await openStore();
+    const filler = 'lorem ipsum dolor '.repeat(20_000);
+    add(['zeppelin ' + filler, filler + ' zeppelin', 'a zeppelin hangar']);
+    const hits = store.keyword('"zeppelin"', 10);
+    expect(hits.length).toBe(3);
+    expect(hits.every((h) => h.content.length <= COUNTED_CHARS)).toBe(true);
+    expect(Math.max(...hits.map((h) => h.length))).toBeGreaterThan(60_000);
+    const ranked = keywordSide(store, { mode: 'keyword', limit: 10, filter: {}, text: 'zeppelin' });
+    expect(ranked.length).toBe(3);
+    expect(ranked.every((h) => h.score > 0 && h.score < 1)).toBe(true);
+    store.close();
   });
 });
 
@@ -284,11 +318,14 @@ describe('episodes (issue 12)', () => {
       [6, { project: 'p', sessionId: null, createdAt: 40 * min + NEIGHBOUR_WINDOW_MS + 1 }],
       [7, { project: 'q', sessionId: null, createdAt: 20 * min }],
       [8, { project: null, sessionId: null, createdAt: 21 * min }],
+      [9, { project: '', sessionId: null, createdAt: 22 * min }],
+      [10, { project: null, sessionId: null, createdAt: 23 * min }],
     ]);
     const e = episodesOf(places);
     expect(e.get(1)).toBe(e.get(2));
     expect(new Set([e.get(3), e.get(4), e.get(5)]).size).toBe(1);
-    expect(new Set([e.get(1), e.get(3), e.get(6), e.get(7), e.get(8)]).size).toBe(5);
+    expect(new Set([e.get(1), e.get(3), e.get(6), e.get(7), e.get(8), e.get(9)]).size).toBe(6);
+    expect(e.get(10)).toBe(e.get(8)); // no project is not the project ''
 
     const hits = [
       { id: 3, score: 0.9 },

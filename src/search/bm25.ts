@@ -1,3 +1,4 @@
+import { COUNTED_CHARS } from '../store/memory-store.js';
 import { foldDiacritics, indexForm } from './fts-query.js';
 
 /**
@@ -27,13 +28,17 @@ export interface Candidate {
   bm25: number;
 }
 
-/** Words as FTS5's unicode61 tokenizer reads them (see ftsTerms); one fixed expression, compiled once. */
+/**
+ * Words as FTS5's unicode61 tokenizer reads them for Latin text (see ftsTerms; it folds some other scripts' marks and
+ * letters differently, and a memory whose words are then not found keeps FTS5's score); compiled once.
+ */
 const WORDS = /[\p{L}\p{N}\p{M}]+/gu;
 
 /**
  * Counts how often each stem occurs in a text, reading words as the index does (folded, lower-cased, stemmed). Only
- * words that begin with the first two letters of a stem are stemmed: Porter's algorithm rewrites suffixes and keeps
- * those (checked on the 4,715 distinct words of the LoCoMo development half and this repository's documentation).
+ * words that begin with a stem's first two letters are stemmed (or its only one: "ies" is "i"): Porter's algorithm
+ * rewrites suffixes (checked on the 4,715 distinct words of the LoCoMo development half and this repository's
+ * documentation, and on 28,476 words of documentation by a reviewer).
  */
 export function frequencyCounter(stems: readonly string[]): (text: string) => Map<string, number> {
   const prefixes = new Set(stems.map((s) => s.slice(0, 2)));
@@ -41,8 +46,10 @@ export function frequencyCounter(stems: readonly string[]): (text: string) => Ma
   return (text) => {
     const counts = new Map<string, number>(stems.map((s) => [s, 0]));
     if (stems.length === 0) return counts;
-    for (const m of foldDiacritics(text).matchAll(WORDS)) {
-      if (!prefixes.has(m[0].slice(0, 2).toLowerCase())) continue;
+    for (const m of foldDiacritics(text.slice(0, COUNTED_CHARS)).matchAll(WORDS)) {
+      // Three letters lower-cased, then two: a final sigma is only final at the end of the word.
+      const start = m[0].slice(0, 3).toLowerCase();
+      if (!prefixes.has(start.slice(0, 2)) && !prefixes.has(start.slice(0, 1))) continue;
       const word = m[0].toLowerCase();
       let stem = stemOf.get(word);
       if (stem === undefined) stemOf.set(word, (stem = indexForm(word)));
@@ -55,9 +62,10 @@ export function frequencyCounter(stems: readonly string[]): (text: string) => Ma
 
 /**
  * FTS5's candidates ranked again by BM25 with BM25_K1 and BM25_B, with FTS5's idf (log((N - n + 0.5) / (n + 0.5)),
- * at least 1e-6) and the memory's FTS5 length against the index's average, so only b differs from bm25(). `docs` maps
- * each query stem to the memories holding it. Scores are negative like bm25()'s; a candidate in which no stem is found
- * (a word FTS5 folds otherwise) keeps FTS5's score. Best first.
+ * 1e-6 where that is not positive) and the memory's FTS5 length against the index's average, so only b differs from
+ * bm25(). `docs` maps each query stem to the memories holding it (a cached count may be a tenth off: it is held
+ * within 1..N). Scores are negative like bm25()'s; a candidate in which no stem is found (a word FTS5 folds
+ * otherwise, or beyond COUNTED_CHARS) keeps FTS5's score. Best first.
  */
 export function rescore(
   candidates: readonly Candidate[],
@@ -68,7 +76,11 @@ export function rescore(
 ): { id: number; bm25: number }[] {
   const stems = [...docs.keys()];
   const idf = new Map(
-    stems.map((s) => [s, Math.max(1e-6, Math.log((stats.docs - docs.get(s)! + 0.5) / (docs.get(s)! + 0.5)))]),
+    stems.map((s) => {
+      const n = Math.min(Math.max(1, docs.get(s)!), stats.docs);
+      const v = Math.log((stats.docs - n + 0.5) / (n + 0.5));
+      return [s, v > 0 ? v : 1e-6];
+    }),
   );
   const average = stats.tokens / Math.max(1, stats.docs);
   const frequencies = frequencyCounter(stems);

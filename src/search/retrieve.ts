@@ -228,18 +228,21 @@ export function episodesOf(places: ReadonlyMap<number, MemoryPlace>): Map<number
       return p.sessionId === null;
     })
     .sort(([, a], [, b]) => {
-      const pa = a.project ?? '';
-      const pb = b.project ?? '';
+      const pa = projectKey(a);
+      const pb = projectKey(b);
       return pa < pb ? -1 : pa > pb ? 1 : a.createdAt - b.createdAt;
     });
   let run = 0;
   loose.forEach(([id, p], i) => {
     const prev = loose[i - 1]?.[1];
-    if (!prev || prev.project !== p.project || p.createdAt - prev.createdAt > NEIGHBOUR_WINDOW_MS) run = i;
+    if (!prev || projectKey(prev) !== projectKey(p) || p.createdAt - prev.createdAt > NEIGHBOUR_WINDOW_MS) run = i;
     out.set(id, `t:${run}`);
   });
   return out;
 }
+
+/** A memory's project as a sort key: no project sorts apart from every named one. */
+const projectKey = (p: MemoryPlace): string => (p.project === null ? '' : `/${p.project}`);
 
 /**
  * The words worth matching. BM25 ranks by rare words; a word most memories hold adds almost nothing to a score but
@@ -252,7 +255,7 @@ export function selectTerms(store: Pick<MemoryStorage, 'termDocs' | 'memoryCount
   return chooseTerms(store, terms).terms;
 }
 
-/** selectTerms, with the document count of each kept word's stem (empty when a lone word needed no count). */
+/** selectTerms, with the document count of each kept word's stem. */
 function chooseTerms(
   store: Pick<MemoryStorage, 'termDocs' | 'memoryCount'>,
   terms: string[],
