@@ -274,7 +274,7 @@ describe('BM25 with a smaller length normalisation (issue 12)', () => {
     expect([...frequencyCounter([indexForm('ies')])('ies IES').values()]).toEqual([2]);
   });
 
-  it('keeps every score finite and negative when a cached document count is off, even above the memory count', async () => {
+  it('keeps every score finite and negative when a cached document count is off, even above N', async () => {
     const { rescore } = await import('../dist/search/bm25.js');
     const candidates = [
       // FTS5's scores (the fallback) in the other order, so a fallback shows.
