@@ -113,6 +113,8 @@ export class ContextBuilder {
   private prepareTimer: NodeJS.Timeout | null = null;
   private preparing = false;
   private stopped = false;
+  /** The store's change mark at the last check (prepareChanged). */
+  private checkedMark: string | null = null;
 
   /** The prompt hook's relevance bar, from the config (its keyword bar scaled as the default one is). */
   private readonly promptBar: RelevanceBar;
@@ -200,12 +202,17 @@ export class ContextBuilder {
   }
 
   /**
-   * SessionStart's picks prepared again, off the hook path, for each remembered project whose memories, branch or
-   * commits changed, once they have been still for one interval (compression writes in bursts). Nothing is counted
-   * as read until a SessionStart gives it.
+   * SessionStart's picks prepared again, off the hook path, for each remembered project whose memories changed (and
+   * its branch or commits, read then), once they have been still for one interval (compression writes in bursts).
+   * Nothing is counted as read until a SessionStart gives it.
    */
   private async prepareChanged(): Promise<void> {
     if (this.preparing || this.stopped) return;
+    // The common case, an idle daemon: the memories have not changed since the last check and nothing waits to be
+    // prepared, so no file is read. (A branch switch or a commit alone is then seen by the next SessionStart itself.)
+    const mark = this.engine.storage.changeMark();
+    if (mark === this.checkedMark && ![...this.prepared.values()].some((e) => e.seen !== e.key)) return;
+    this.checkedMark = mark;
     this.preparing = true;
     try {
       for (const entry of [...this.prepared.values()]) {
