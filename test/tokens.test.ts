@@ -49,6 +49,15 @@ describe('the cl100k token counter (compact ranks, issue 14)', () => {
     expect(wrong.slice(0, 3)).toEqual([]);
   });
 
+  it('counts the same from memory as afresh, past the number of texts it remembers', () => {
+    const texts = corpus().filter((t) => t.length > 0 && t.length <= 1024);
+    expect(texts.length).toBeGreaterThan(600);
+    const first = texts.map((t) => countTokens(t));
+    const again = texts.map((t) => countTokens(t));
+    expect(again).toEqual(first);
+    expect(first).toEqual(texts.map((t) => reference(t)));
+  });
+
   it('counts special-token text as plain text instead of refusing it', () => {
     expect(() => gptTokenizerCount('a memory about <|endoftext|>')).toThrow();
     expect(countTokens('a memory about <|endoftext|>')).toBe(reference('a memory about <|endoftext|>'));

@@ -91,5 +91,9 @@ export function renderCompact(memories: readonly CompactMemory[], options: Rende
   // A header alone, with nothing under it, says nothing.
   if (shown === 0 && headerLines > 0 && omitted === 0) lines.splice(0, headerLines);
   const text = lines.join('\n');
-  return { text, tokens: countTokens(text), shown, omitted };
+  // Additive: the lines' counts, the last one's without its line break (each line's count is remembered: tokens.ts).
+  const last = lines.at(-1);
+  const tokens =
+    additive && last !== undefined ? used - countTokens(`${last}\n`) + countTokens(last) : countTokens(text);
+  return { text, tokens, shown, omitted };
 }

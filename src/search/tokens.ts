@@ -9,7 +9,28 @@ import { readFileSync } from 'node:fs';
  * table, about 2 MiB resident, where gpt-tokenizer's Map of 100,256 strings held 35 MiB of the daemon's RSS (issue 14,
  * measured with native-bench/memory-parts.js). Special tokens such as <|endoftext|> count as the plain text they are.
  */
-export const countTokens = (text: string): number => (text.length === 0 ? 0 : counter().count(text));
+export function countTokens(text: string): number {
+  if (text.length === 0) return 0;
+  if (text.length > REMEMBERED_MAX_CHARS) return counter().count(text);
+  let n = remembered.get(text);
+  if (n === undefined) {
+    n = counter().count(text);
+    if (remembered.size >= REMEMBERED) remembered.delete(remembered.keys().next().value!);
+    remembered.set(text, n);
+  }
+  return n;
+}
+
+/**
+ * Counts of recent texts: context is rendered from the same lines again and again (a SessionStart prepared ahead
+ * renders the same memories each time; renderCompact counts each line, then the whole text), and counting was most
+ * of a prepared SessionStart's time (0.58 of 1.45 ms in process, 2,000 memories). Bounded: at most REMEMBERED texts
+ * of at most REMEMBERED_MAX_CHARS (a rendered line), the oldest dropped first (at most about 1 MiB, usually
+ * under 150 KB).
+ */
+const REMEMBERED = 512;
+const REMEMBERED_MAX_CHARS = 1024;
+const remembered = new Map<string, number>();
 
 /** Loads the ranks now (about 15 ms) instead of at the first count; the daemon does it before it reports ready. */
 export function loadTokenCounter(): void {
