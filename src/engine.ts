@@ -343,21 +343,24 @@ export class Engine {
   /** Memories matching the filter, newest first; countAccess as in SearchQuery. */
   list(filter: MemoryFilter, limit: number, offset = 0, countAccess = true): Memory[] {
     this.assertOpen();
-    const rows = this.storage.list(filter, limit, offset);
-    return this.hits(
-      rows.map((r) => ({ id: r.id, score: 1 })),
-      new Map(rows.map((r) => [r.id, r])),
-      countAccess,
-    ).map((h) => h.memory);
+    return this.memoriesOf(this.storage.list(filter, limit, offset), countAccess);
   }
 
   /** The memories of these full hashes that are still stored, in the order given; counted as read. */
   byHashes(hashes: readonly string[]): Memory[] {
     this.assertOpen();
-    const rows = hashes.map((h) => this.storage.rowByHash(h)).filter((r): r is MemoryRow => r !== undefined);
+    return this.memoriesOf(
+      hashes.map((h) => this.storage.rowByHash(h)).filter((r): r is MemoryRow => r !== undefined),
+      true,
+    );
+  }
+
+  /** Rows already read as memories (tags included), in their order. */
+  private memoriesOf(rows: MemoryRow[], countAccess: boolean): Memory[] {
     return this.hits(
       rows.map((r) => ({ id: r.id, score: 1 })),
       new Map(rows.map((r) => [r.id, r])),
+      countAccess,
     ).map((h) => h.memory);
   }
 

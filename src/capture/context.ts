@@ -46,6 +46,9 @@ interface StartKey {
   subjects: string[];
 }
 
+/** SessionStart sources after which the session's own recent turns come first (the agent lost or resumes them). */
+const OWN_TURNS_FIRST = new Set(['compact', 'clear', 'resume']);
+
 /** Branch names that say nothing about the work on them. */
 const PLAIN_BRANCHES = new Set(['main', 'master', 'trunk', 'develop', 'dev', 'HEAD']);
 
@@ -156,7 +159,7 @@ export class ContextBuilder {
 
   async sessionStart(sessionId: string, project: Project, source: string | undefined): Promise<string> {
     // After /compact, /clear or a resume the session's own turns come first: always picked on the spot.
-    const own = source === 'compact' || source === 'clear' || source === 'resume';
+    const own = OWN_TURNS_FIRST.has(source ?? '');
     const key = this.startKey(project);
     let picked: Memory[] | null = null;
     const ready = own ? undefined : this.prepared.get(project.root);
@@ -264,7 +267,7 @@ export class ContextBuilder {
     const memories = (r: { hits: Hit[] }) => r.hits.map((h) => h.memory);
 
     const sections: Memory[][] = [];
-    if (source === 'compact' || source === 'clear' || source === 'resume') {
+    if (OWN_TURNS_FIRST.has(source ?? '')) {
       // The agent lost (or is picking up) this session's own context: its recent turns come first. After /clear the
       // session has a new id, so "its own" turns are those of the session it replaced.
       const turns = (id: string) => list({ ...inProject, sessionId: id, types: ['observation'] }, 5);

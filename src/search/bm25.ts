@@ -1,5 +1,5 @@
 import { COUNTED_CHARS } from '../store/memory-store.js';
-import { foldDiacritics, indexForm } from './fts-query.js';
+import { FTS_WORD, foldDiacritics, indexForm } from './fts-query.js';
 
 /**
  * BM25's parameters for mnemo's keyword ranking. FTS5's bm25() has k1 1.2 and b 0.75 built in; memories are short
@@ -29,13 +29,8 @@ export interface Candidate {
 }
 
 /**
- * Words as FTS5's unicode61 tokenizer reads them for Latin text (see ftsTerms; it folds some other scripts' marks and
- * letters differently, and a memory whose words are then not found keeps FTS5's score); compiled once.
- */
-const WORDS = /[\p{L}\p{N}\p{M}]+/gu;
-
-/**
- * Counts how often each stem occurs in a text, reading words as the index does (folded, lower-cased, stemmed). Only
+ * Counts how often each stem occurs in a text, reading words as the index does (FTS_WORD, folded, lower-cased,
+ * stemmed; a memory whose words are not found so keeps FTS5's score, see rescore). Only
  * words that begin with a stem's first two letters are stemmed (or its only one: "ies" is "i"): Porter's algorithm
  * rewrites suffixes (checked on the 4,715 distinct words of the LoCoMo development half and this repository's
  * documentation, and on 28,476 words of documentation by a reviewer).
@@ -46,7 +41,7 @@ export function frequencyCounter(stems: readonly string[]): (text: string) => Ma
   return (text) => {
     const counts = new Map<string, number>(stems.map((s) => [s, 0]));
     if (stems.length === 0) return counts;
-    for (const m of foldDiacritics(text.slice(0, COUNTED_CHARS)).matchAll(WORDS)) {
+    for (const m of foldDiacritics(text.slice(0, COUNTED_CHARS)).matchAll(FTS_WORD)) {
       // Three letters lower-cased, then two: a final sigma is only final at the end of the word.
       const start = m[0].slice(0, 3).toLowerCase();
       if (!prefixes.has(start.slice(0, 2)) && !prefixes.has(start.slice(0, 1))) continue;

@@ -14,12 +14,18 @@ export const foldDiacritics = (text: string): string =>
     : text;
 
 /**
+ * A word as FTS5's unicode61 tokenizer reads one in Latin text: a run of letters, digits and marks (it folds some
+ * other scripts' marks and letters differently). Global: for matchAll, which copies it.
+ */
+export const FTS_WORD = /[\p{L}\p{N}\p{M}]+/gu;
+
+/**
  * The words of free text as FTS5's unicode61 tokenizer indexes them: runs of letters, digits and marks, lower-cased,
  * with diacritics of Latin letters removed. At most MAX_FTS_TERMS, no repeats.
  */
 export function ftsTerms(text: string): string[] {
   const terms = new Set<string>();
-  for (const word of foldDiacritics(text).matchAll(/[\p{L}\p{N}\p{M}]+/gu)) {
+  for (const word of foldDiacritics(text).matchAll(FTS_WORD)) {
     terms.add(word[0].toLowerCase());
     if (terms.size >= MAX_FTS_TERMS) break;
   }
