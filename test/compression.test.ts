@@ -425,7 +425,20 @@ describe('SessionStart context prepared ahead (issue 14)', () => {
         project,
       });
       const searches = countSearches(t.engine);
-      // Checked every second; prepared at the first check that sees the same change as the one before.
+      // Not while hooks keep coming: a hook must not wait behind the preparation's searches.
+      for (let i = 0; i < 10; i++) {
+        await send(h, 'PostToolUse', {
+          session_id: 's1',
+          tool_name: 'Bash',
+          tool_use_id: `busy-${i}`,
+          tool_input: { command: 'npm test' },
+          tool_response: { stdout: 'ok' },
+        });
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      expect(searches.n).toBe(0);
+      // Checked every second; prepared at the first check that sees the same change as the one before, with no hook
+      // for a second.
       await new Promise((r) => setTimeout(r, 2600));
       const prepared = searches.n;
       expect(prepared).toBeGreaterThan(0);

@@ -35,7 +35,10 @@ export const DEFAULT_CONTEXT: ContextConfig = {
   promptMinSemanticLead: DEFAULT_RELEVANCE_BAR.minSemanticLead,
 };
 
-/** How often remembered SessionStart picks are checked for changes (and prepared again once still). */
+/**
+ * How often remembered SessionStart picks are checked for changes; they are prepared again once the change has been
+ * still for one check and no hook has come for as long (the preparation's searches run on the daemon's one thread).
+ */
 const PREPARE_INTERVAL_MS = 1000;
 /** Projects whose SessionStart picks are kept prepared. */
 const PREPARED_PROJECTS = 16;
@@ -118,6 +121,8 @@ export class ContextBuilder {
   private stopped = false;
   /** The store's change mark at the last check (prepareChanged). */
   private checkedMark: string | null = null;
+  /** When the last hook came (performance.now()). */
+  private lastHook = Number.NEGATIVE_INFINITY;
 
   /** The prompt hook's relevance bar, from the config (its keyword bar scaled as the default one is). */
   private readonly promptBar: RelevanceBar;
@@ -206,11 +211,12 @@ export class ContextBuilder {
 
   /**
    * SessionStart's picks prepared again, off the hook path, for each remembered project whose memories changed (and
-   * its branch or commits, read then), once they have been still for one interval (compression writes in bursts).
-   * Nothing is counted as read until a SessionStart gives it.
+   * its branch or commits, read then), once they have been still for one interval (compression writes in bursts) and
+   * no hook has come for as long (a hook must not wait behind the preparation's searches). Nothing is counted as read
+   * until a SessionStart gives it.
    */
   private async prepareChanged(): Promise<void> {
-    if (this.preparing || this.stopped) return;
+    if (this.preparing || this.stopped || performance.now() - this.lastHook < PREPARE_INTERVAL_MS) return;
     // The common case, an idle daemon: the memories have not changed since the last check and nothing waits to be
     // prepared, so no file is read. (A branch switch or a commit alone is then seen by the next SessionStart itself.)
     const mark = this.engine.storage.changeMark();
@@ -234,6 +240,11 @@ export class ContextBuilder {
     } finally {
       this.preparing = false;
     }
+  }
+
+  /** The hook handler tells of each hook: context is prepared ahead only between them, never beside one. */
+  hookSeen(): void {
+    this.lastHook = performance.now();
   }
 
   /** Stops preparing context ahead; the hook handler calls it when the daemon stops. */

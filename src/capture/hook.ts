@@ -75,6 +75,7 @@ export class HookHandler {
   }
 
   async handle(event: HookEvent, payload: Buffer): Promise<HookResult> {
+    this.context.hookSeen();
     const parsed = parseHookInput(payload);
     if (!parsed.ok) {
       this.options.onProblem?.(`ignored a ${event} hook`, parsed.reason);
