@@ -31,6 +31,7 @@ import { SCHEMA_VERSION } from './store/migrations.js';
 import { contentHash, normalizeContent } from './store/normalize.js';
 import { redact, redactDeep } from './store/redact.js';
 import type { MemoryFilter, MemoryRow, ModelRecord } from './store/types.js';
+import { nextTurn } from './next-turn.js';
 import { VERSION } from './version.js';
 
 export { VERSION };
@@ -124,8 +125,11 @@ export class Engine {
   private readonly trashRetentionMs: number;
   /** Resolves when the in-memory vector index has loaded, or failed to (storage.indexFailure() says why). */
   readonly indexed: Promise<void>;
-  /** Memories with no vector from the current model (after a model switch, until a reindex). */
-  private missingVectors: number;
+  /**
+   * Memories with no vector from the current model (after a model switch, until a reindex); null until first needed
+   * (missing()): counting the vector table is not on the way to ready (17-23 ms at 100k memories, warm).
+   */
+  private missingVectors: number | null = null;
   private closed = false;
   /** What SQLite said when it found the database damaged, once it has. */
   private damage: string | null = null;
@@ -148,7 +152,6 @@ export class Engine {
     this.embedder = embedder;
     this.model = model;
     this.now = now;
-    this.missingVectors = this.storage.vectorCoverage(model).withoutVector;
     // The quantised KNN index loads in the background (open() may have started it); until then the exact scan serves.
     this.indexed = indexed ?? indexLoad(this.storage, model);
     this.accessTimer = setInterval(() => this.storage.flushAccess(), ACCESS_FLUSH_MS);
@@ -162,10 +165,11 @@ export class Engine {
   static async open(options: EngineOptions): Promise<Engine> {
     const dbPath = options.dbPath ?? resolvePaths().dbPath;
     // The workers load the model for most of a start (300-500 ms on 2 cores); meanwhile this thread opens the
-    // database and, for a model it has recorded before, loads its vector index once the pack's checksums have passed
-    // (before them, its pages held up the checksum's reads: at 100k memories the daemon's load took 1.15 s, not 0.45).
-    // A model not seen before is recorded only once the workers have it, so a damaged pack leaves the database as it
-    // was.
+    // database. For a model it has recorded before, the vector index loads once the engine is handed over, not beside
+    // the workers' load: on 2 cores the two slowed each other, and its slices of 16 ms held up the first requests
+    // (at 100k memories, `mnemo start` to ready: median 920 ms with the load begun after the pack's checksums, 855
+    // with it begun after ready and the vector table no longer counted on the way, 16 starts each, alternating). A model not seen before is recorded only once the workers
+    // have it, so a damaged pack leaves the database as it was.
     const loading = options.loading ?? Embedder.start(options.modelDir, options.embedder);
     let storage: MemoryStore | undefined;
     let embedder: Embedder | undefined;
@@ -173,7 +177,8 @@ export class Engine {
       const store = (storage = new MemoryStore(openDb(dbPath)));
       const { fingerprint, manifest } = loading.pack;
       const known = store.models().find((m) => m.fingerprint === fingerprint);
-      const indexed = known?.dimension === manifest.dimension ? indexLoad(store, known, loading.verified) : undefined;
+      const indexed =
+        known?.dimension === manifest.dimension ? indexLoad(store, known, loading.ready.then(nextTurn)) : undefined;
       embedder = await loading.ready;
       const model = store.attachModel(manifest.name, fingerprint, manifest.dimension);
       return new Engine(store, dbPath, embedder, model, options.now ?? Date.now, options, indexed);
@@ -331,13 +336,19 @@ export class Engine {
    * keyword searches and say so.
    */
   private effectiveMode(mode: SearchMode): { mode: SearchMode; notice?: string } {
-    if (mode === 'keyword' || this.missingVectors === 0) return { mode };
+    if (mode === 'keyword') return { mode };
+    const missing = this.missing();
+    if (missing === 0) return { mode };
     return {
       mode: 'keyword',
       notice:
-        `semantic search is off until \`mnemo reindex\` embeds ${this.missingVectors} memories ` +
+        `semantic search is off until \`mnemo reindex\` embeds ${missing} memories ` +
         `with ${this.model.name}; these are keyword matches`,
     };
+  }
+
+  private missing(): number {
+    return (this.missingVectors ??= this.storage.vectorCoverage(this.model).withoutVector);
   }
 
   /** Memories matching the filter, newest first; countAccess as in SearchQuery. */
@@ -503,8 +514,7 @@ export class Engine {
     const memories = listed.map((r) => compactOf(this.storage.toMemory(r, tags.get(r.id) ?? [])));
     const ids = rows.map((r) => r.id);
     const deleted = s.dryRun ? 0 : s.purge ? this.storage.deleteIds(ids) : this.storage.trashIds(ids, this.now());
-    if (deleted > 0 && this.missingVectors > 0)
-      this.missingVectors = this.storage.vectorCoverage(this.model).withoutVector;
+    if (deleted > 0 && this.missingVectors !== 0) this.missingVectors = null;
     return { dryRun: s.dryRun, matched: rows.length, deleted, trashed: !s.dryRun && !s.purge, memories };
   }
 

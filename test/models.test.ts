@@ -259,6 +259,29 @@ describe.runIf(wordVectorsPath() !== null)('the offline pack', () => {
 });
 
 describe('switching models', () => {
+  it('counts the memories a switch left without vectors when first needed, and again after a delete', async () => {
+    const t = await openTestEngine();
+    const old = await t.engine.storeBatch(
+      ['caching keys expire hourly', 'payments retry twice'].map((content) => ({ content })),
+    );
+    await t.engine.close();
+    const engine = await Engine.open({ modelDir: tinyPack(2), dbPath: t.dbPath, embedder: { threads: 1 } });
+    try {
+      const api = new LocalMnemo(engine);
+      await api.store({ content: 'stored after the switch: payments retry with backoff' });
+      const before = await api.search({ query: 'payments retry', mode: 'semantic' });
+      expect(before.notice).toMatch(/embeds 2 memories with tiny-bert-s2/);
+      // Deleting the memories without a vector turns semantic search back on, with no reindex.
+      engine.delete({ hashes: old.map((r) => r.memory.hash), filter: {}, dryRun: false });
+      const after = await api.search({ query: 'payments retry', mode: 'semantic', format: 'full' });
+      expect(after.notice).toBeUndefined();
+      expect(after.format === 'full' && after.results[0]?.content).toMatch(/backoff/);
+    } finally {
+      await engine.close();
+      await t.close();
+    }
+  });
+
   it('detects a model switch: keyword with a notice, a resumable reindex, then vector search again', async () => {
     const t = await openTestEngine();
     const contents = Array.from({ length: 70 }, (_, i) => `memory number ${i} about ${i % 2 ? 'payments' : 'caching'}`);

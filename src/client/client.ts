@@ -64,6 +64,8 @@ export class MnemoClient {
   private closedReason: MnemoError | null = null;
   /** Why the daemon is about to close this connection (its id-0 error), once it said so. */
   private closingReason: MnemoError | null = null;
+  /** What the daemon said to the `hello` connect() asked on this connection. */
+  greeting: ResultOf<'hello'> | null = null;
 
   private constructor(
     private readonly socket: Socket,
@@ -122,7 +124,10 @@ export class MnemoClient {
         await sleep(200);
         continue;
       }
-      if (hello.ready || !(options.autostart || options.waitReady)) return client;
+      if (hello.ready || !(options.autostart || options.waitReady)) {
+        client.greeting = hello;
+        return client;
+      }
       if (isFailedState(hello.state)) {
         client.close();
         throw new MnemoError(ErrorCode.MODEL, `the daemon is up but ${hello.state}`);

