@@ -168,8 +168,9 @@ export class Engine {
     // database. For a model it has recorded before, the vector index loads once the engine is handed over, not beside
     // the workers' load: on 2 cores the two slowed each other, and its slices of 16 ms held up the first requests
     // (at 100k memories, `mnemo start` to ready: median 920 ms with the load begun after the pack's checksums, 855
-    // with it begun after ready and the vector table no longer counted on the way, 16 starts each, alternating). A model not seen before is recorded only once the workers
-    // have it, so a damaged pack leaves the database as it was.
+    // with it begun after ready and the vector table no longer counted on the way, 16 starts each, alternating). A
+    // model not seen before is recorded only once the workers have it, so a damaged pack leaves the database as it
+    // was.
     const loading = options.loading ?? Embedder.start(options.modelDir, options.embedder);
     let storage: MemoryStore | undefined;
     let embedder: Embedder | undefined;

@@ -122,7 +122,7 @@ export class Embedder {
       workerData,
       // The workers await ONNX Runtime's async run; a worker blocked in Atomics.wait would stall it.
       atomics: 'disabled',
-      // Its run and wait-time histograms, which mnemo never reads (0.7 MiB in a heap snapshot of a daemon after warm-up).
+      // Its run and wait-time histograms, which mnemo never reads (0.7 MiB in a heap snapshot of a warm daemon).
       recordTiming: false,
     });
     // A worker that dies outside a task (a model that cannot load, on a thread no task has reached yet) is reported
