@@ -634,6 +634,18 @@ export class Engine {
     };
   }
 
+  /**
+   * Starts embedding the query of a search about to be made, on a worker, and returns at once: that search finds the
+   * vector cached or being made (the prompt hook starts its prompt's before the commit that records it). Nothing
+   * when the search will not need a vector.
+   */
+  embedAhead(text: string): void {
+    this.assertOpen();
+    if (this.effectiveMode('hybrid').mode === 'keyword') return;
+    void this.embedder.embedQueries([text]).catch(() => {});
+    this.embedder.dispatchNow();
+  }
+
   /** Embeds query texts in one model call and caches them, so the searches that follow do not wait on the model. */
   async prepareQueries(texts: string[]): Promise<void> {
     this.assertOpen();

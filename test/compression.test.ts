@@ -336,12 +336,21 @@ describe('context that earns its tokens', () => {
         prompt_id: 'q1',
       });
       expect(r.stdout).toBe('');
+      const before = t.engine.embedder.stats;
       const hit = await send(h, 'UserPromptSubmit', {
         session_id: 'q',
         prompt: 'How are refunds stored in the payments ledger, integer cents?',
         prompt_id: 'q2',
       });
       expect(hit.stdout).toMatch(/refunds are stored as integer cents/);
+      // Its query was started on a worker before the prompt was recorded, and the search took that vector: one model
+      // run for the query, not two.
+      const after = t.engine.embedder.stats;
+      expect(after.cacheMisses - before.cacheMisses).toBe(1);
+      expect(after.cacheHits - before.cacheHits).toBe(1);
+      // A prompt too short to search for is not embedded at all.
+      await send(h, 'UserPromptSubmit', { session_id: 'q', prompt: 'ok, go', prompt_id: 'q3' });
+      expect(t.engine.embedder.stats.cacheMisses).toBe(after.cacheMisses);
       await h.stop();
     } finally {
       await t.close();

@@ -306,20 +306,32 @@ export class ContextBuilder {
     return distinct(sections.flat(), this.config.sessionStartMax);
   }
 
+  /** What the prompt hook searches with, or null for a prompt too short to search for. */
+  private promptQuery(prompt: string): string | null {
+    const words = prompt
+      .trim()
+      .split(/\s+/)
+      .filter((w) => /[\p{L}\p{N}]/u.test(w));
+    return words.length < 3 ? null : prompt.slice(0, 2000);
+  }
+
+  /** Starts embedding the prompt's query ahead of userPrompt (see Engine.embedAhead). */
+  embedAhead(prompt: string): void {
+    const query = this.promptQuery(prompt);
+    if (query !== null) this.engine.embedAhead(query);
+  }
+
   async userPrompt(
     sessionId: string,
     project: Project,
     prompt: string,
     promptNumber: number | null = null,
   ): Promise<string> {
-    const words = prompt
-      .trim()
-      .split(/\s+/)
-      .filter((w) => /[\p{L}\p{N}]/u.test(w));
-    if (words.length < 3) return '';
+    const query = this.promptQuery(prompt);
+    if (query === null) return '';
     const given = this.given(sessionId);
     const { hits } = await this.engine.search({
-      text: prompt.slice(0, 2000),
+      text: query,
       mode: 'hybrid',
       limit: 10,
       filter: { project: project.root },

@@ -95,7 +95,11 @@ export class HookHandler {
         return this.reply(() => this.context.sessionStart(input.sessionId, project, input.source));
       }
       case 'UserPromptSubmit': {
-        const { prompt } = this.recorder.userPrompt(input, project, now);
+        // The context searches with the prompt as it is kept; a worker starts embedding it now, so the commit that
+        // records it (an fsync) runs while it is embedded rather than before.
+        const text = this.recorder.promptText(input);
+        this.context.embedAhead(text);
+        const { prompt } = this.recorder.userPrompt(input, project, now, text);
         this.compressor.wake();
         // The stored prompt is already redacted (and capped): search with exactly that.
         return this.reply(() => this.context.userPrompt(input.sessionId, project, prompt.text, prompt.prompt_number));

@@ -22,8 +22,12 @@ export class Recorder {
     return this.store.sessionStart(facts(input, project), now);
   }
 
-  userPrompt(input: HookInput, project: Project, now: number) {
-    const text = capText(redact(input.prompt ?? ''), PROMPT_CAP).text;
+  /** A prompt as it is kept: redacted and capped. */
+  promptText(input: HookInput): string {
+    return capText(redact(input.prompt ?? ''), PROMPT_CAP).text;
+  }
+
+  userPrompt(input: HookInput, project: Project, now: number, text = this.promptText(input)) {
     return this.store.userPrompt(facts(input, project), { promptId: input.promptId, text }, now);
   }
 

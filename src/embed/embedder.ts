@@ -70,6 +70,8 @@ export class Embedder {
   private readonly maxBatch: number;
   private readonly windowMs: number;
   private readonly cache: LRUCache<string, Float32Array> | null;
+  /** Query texts being embedded: a second request for one waits for it instead of running the model again. */
+  private readonly embedding = new Map<string, Promise<Float32Array>>();
   private pending: Pending[] = [];
   private timer: NodeJS.Timeout | null = null;
   private drainQueued = false;
@@ -214,15 +216,22 @@ export class Embedder {
     const prefix = this.pack.manifest.queryPrefix;
     return Promise.all(
       texts.map(async (text) => {
-        const hit = this.cache?.get(text);
+        const hit = this.cache?.get(text) ?? this.embedding.get(text);
         if (hit) {
           this.counters.cacheHits++;
           return hit;
         }
         this.counters.cacheMisses++;
-        const vector = await this.enqueue(prefix + text);
-        this.cache?.set(text, vector);
-        return vector;
+        const vector = this.enqueue(prefix + text).then((v) => {
+          this.cache?.set(text, v);
+          return v;
+        });
+        this.embedding.set(text, vector);
+        try {
+          return await vector;
+        } finally {
+          this.embedding.delete(text);
+        }
       }),
     );
   }
