@@ -306,13 +306,14 @@ export class ContextBuilder {
     return distinct(sections.flat(), this.config.sessionStartMax);
   }
 
-  /** What the prompt hook searches with, or null for a prompt too short to search for. */
+  /**
+   * What the prompt hook searches with, or null for a prompt of fewer than 3 words with a letter or digit. Asked twice
+   * per prompt (embedAhead, userPrompt): it reads words only until it has 3, not a long prompt whole.
+   */
   private promptQuery(prompt: string): string | null {
-    const words = prompt
-      .trim()
-      .split(/\s+/)
-      .filter((w) => /[\p{L}\p{N}]/u.test(w));
-    return words.length < 3 ? null : prompt.slice(0, 2000);
+    let words = 0;
+    for (const [word] of prompt.matchAll(/\S+/g)) if (/[\p{L}\p{N}]/u.test(word) && ++words === 3) break;
+    return words < 3 ? null : prompt.slice(0, 2000);
   }
 
   /** Starts embedding the prompt's query ahead of userPrompt (see Engine.embedAhead). */

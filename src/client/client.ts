@@ -64,8 +64,8 @@ export class MnemoClient {
   private closedReason: MnemoError | null = null;
   /** Why the daemon is about to close this connection (its id-0 error), once it said so. */
   private closingReason: MnemoError | null = null;
-  /** What the daemon said to the `hello` connect() asked on this connection. */
-  greeting: ResultOf<'hello'> | null = null;
+  /** What the daemon said to the `hello` connect() asks on every connection it returns: no need to ask again. */
+  greeting!: ResultOf<'hello'>;
 
   private constructor(
     private readonly socket: Socket,

@@ -91,7 +91,7 @@ async function startDaemonCli({
   }
   const running = await tryConnect();
   if (running) {
-    const hello = await running.hello();
+    const hello = running.greeting;
     running.close();
     return {
       data: { running: true, alreadyRunning: true, ...hello },
@@ -123,7 +123,7 @@ async function startDaemonCli({
   const pid = startDaemonProcess(process.env, extra);
   const client = await waitStarted(pid, json, since);
   // The hello that found it ready: another one now could wait on the index load's first slice.
-  const hello = client.greeting ?? (await client.hello());
+  const hello = client.greeting;
   client.close();
   const ms = Math.round(performance.now() - began);
   return {
@@ -196,7 +196,7 @@ function startFailure(paths: ReturnType<typeof resolvePaths>, since: { out: numb
 async function stopDaemon(): Promise<{ stopped: number } | null> {
   const client = await tryConnect();
   if (!client) return null;
-  const { pid } = await client.hello();
+  const { pid } = client.greeting;
   await client.shutdown().catch(() => {});
   client.close();
   for (let i = 0; i < 300 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50));

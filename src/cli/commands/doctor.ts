@@ -107,7 +107,7 @@ export async function doctor(json: boolean): Promise<number> {
 
   try {
     const client = await connect({ connectTimeoutMs: 1000, timeoutMs: 5000 });
-    const hello = await client.hello();
+    const hello = client.greeting;
     client.close();
     if (hello.protocol !== PROTOCOL_VERSION)
       add('daemon', 'fail', `pid ${hello.pid} speaks protocol ${hello.protocol}; run mnemo restart`);

@@ -57,7 +57,7 @@ export const hooks: Command = {
           { scope: 'user', path: settingsPath('user', projectDir) },
         ].map((p) => ({ ...p, events: installedEvents(p.path) }));
         const client = await tryConnect();
-        const hello = client ? await client.hello() : null;
+        const hello = client?.greeting ?? null;
         client?.close();
         const daemon = hello
           ? { running: true, pid: hello.pid, ready: hello.ready, state: hello.state }
