@@ -219,15 +219,29 @@ describe.each(clients)('%s client without a daemon', (name, cmd) => {
       // Only the hook may have started it: the polling calls are told never to.
       const watching = { ...env, MNEMO_NO_AUTOSTART: '1' };
       let up = false;
+      let pid = 0;
       for (let i = 0; i < 300 && !up; i++) {
         await new Promise((r) => setTimeout(r, 100));
         const r = await run([...cmd, 'call', 'hello', '{}', '--json'], watching);
-        up = r.code === 0 && (JSON.parse(r.stdout || '{}') as { ready?: boolean }).ready === true;
+        const hello = JSON.parse((r.code === 0 && r.stdout) || '{}') as { ready?: boolean; pid?: number };
+        up = hello.ready === true;
+        pid = hello.pid ?? 0;
       }
       expect(up).toBe(true);
       const stop = await run([...cmd, 'call', 'shutdown'], watching);
       expect(stop.code).toBe(0);
-      for (let i = 0; i < 100 && existsSync(socketOf(env)); i++) await new Promise((r) => setTimeout(r, 50));
+      // Until the process has gone, not only its socket: at exit Node.js still writes the daemon's compile cache into
+      // the home the cleanup removes (seen: ENOTEMPTY on data/compile-cache).
+      const alive = () => {
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      for (let i = 0; i < 200 && (existsSync(socketOf(env)) || alive()); i++)
+        await new Promise((r) => setTimeout(r, 50));
     } finally {
       cleanup(env);
     }
