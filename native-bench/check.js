@@ -78,9 +78,20 @@ for (const [key, b] of Object.entries(base)) {
 }
 
 const regressions = findings.filter((f) => f.status === 'REGRESSED');
+// The machines these runs land on are not always the same kind (the baseline's AMD EPYC, later runs an Intel Xeon
+// about twice as fast at the same code): raw timings then compare two machines, and only the relative rows compare
+// the code.
+const otherMachine =
+  baseline.machine !== current.machine ? { baseline: baseline.machine, current: current.machine } : null;
 if (values.json) {
-  console.log(JSON.stringify({ tolerance, regressions: regressions.length, findings }, null, 2));
+  console.log(JSON.stringify({ tolerance, otherMachine, regressions: regressions.length, findings }, null, 2));
 } else {
+  if (otherMachine) {
+    console.log(
+      `bench:check: the baseline ran on ${otherMachine.baseline}, this run on ${otherMachine.current}: raw timings ` +
+        'compare the machines as much as the code; the relative rows compare the code',
+    );
+  }
   const fmt = (x) => (typeof x === 'number' ? (Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(3)) : '');
   console.log(
     `bench:check against ${values.baseline} (tolerance ${tolerance * 100}%; ` +

@@ -99,5 +99,14 @@ describe('the benchmark harness (smoke configuration: well-formed results, not t
     const noisy = join(dir, 'noisy.json');
     writeFileSync(noisy, JSON.stringify(both));
     expect(check(noisy).stdout).toMatch(/^ok +engine: search hybrid @1000/m);
+    // A run on another kind of machine is said to be one; the same machine is not.
+    expect(same.stdout).not.toMatch(/the baseline ran on/);
+    const elsewhere = join(dir, 'elsewhere.json');
+    writeFileSync(
+      elsewhere,
+      JSON.stringify({ ...result, machine: '2 cores (Another CPU), 8 GiB, node v24.0.0, linux' }),
+    );
+    const moved = check(elsewhere);
+    expect(moved.stdout).toMatch(/^bench:check: the baseline ran on .+, this run on 2 cores \(Another CPU\)/m);
   });
 });
