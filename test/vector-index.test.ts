@@ -195,6 +195,32 @@ describe('the quantised vector index', () => {
     expect(index.size).toBe(499);
   });
 
+  it('scores just the given ids from their int8 copies, as a filter asks', () => {
+    const rnd = new SeededRandom(4);
+    const index = new QuantizedIndex(100);
+    const vectors = Array.from({ length: 3000 }, () => rnd.normals(100, 1));
+    vectors.forEach((v, i) => index.add(i + 1, v));
+    const query = rnd.normals(100, 1);
+    // Every third id, and two the index does not hold (skipped).
+    const ids = [...Array.from({ length: 1000 }, (_, i) => 3 * i + 1), 99_999, -5];
+    const got = index.searchIds(query, ids, 25);
+    expect(got).toHaveLength(25);
+    const exact = ids
+      .filter((id) => id >= 1 && id <= 3000)
+      .map((id) => ({ id, d: cosineDistance(vectors[id - 1]!, query) }))
+      .sort((a, b) => a.d - b.d);
+    const kth = exact[24]!.d;
+    for (const r of got) {
+      expect(r.id % 3).toBe(1);
+      expect(Math.abs(r.distance - cosineDistance(vectors[r.id - 1]!, query))).toBeLessThan(2e-3);
+      expect(r.distance).toBeLessThanOrEqual(kth + 4e-3);
+    }
+    expect(got.map((r) => r.distance)).toEqual([...got.map((r) => r.distance)].sort((a, b) => a - b));
+    expect(index.searchIds(query, [], 5)).toEqual([]);
+    expect(index.searchIds(new Float32Array(100).fill(Number.NaN), ids, 5)).toEqual([]);
+    expect(() => index.searchIds(new Float32Array(99), ids, 5)).toThrow(RangeError);
+  });
+
   it('grows its memory in place with every vector intact, at dimensions the kernels pad', () => {
     // 100 and 37 dimensions are padded to 112 and 48 bytes a vector; the index grows from 1,024 slots by half each
     // time, moving the vectors up over what searches left in the scratch above them, which the padding must not keep.
@@ -270,7 +296,7 @@ describe('the quantised vector index', () => {
       expect(found.format === 'compact' && found.results[0]?.hash).toBe(gone.memory.hash);
       await t.api.delete({ hash: gone.hash });
       expect(t.store.indexState?.size).toBe(9000);
-      // A filter narrower than the exact-scan size goes to sqlite-vec; a wide one through the index: same answers.
+      // A filter admitting up to EXHAUSTIVE_MAX memories is scored id by id; a wider one through the one-bit pass.
       const narrow = await t.api.search({
         query: texts[10]!,
         mode: 'semantic',
@@ -305,6 +331,42 @@ describe('the quantised vector index', () => {
       await t.close();
     }
   }, 120_000);
+
+  it('serves a small store too once loaded, its hits in the order of the exact scan (by float vectors)', async () => {
+    const t = await openTestEngine();
+    try {
+      const texts = sentences(300, 11).map((s, i) => `${s} #${i}`);
+      await t.api.storeBatch({
+        memories: texts.map((content, i) => ({ content, project: i % 3 === 0 ? '/a' : '/b' })),
+      });
+      await t.engine.indexed;
+      expect(t.store.indexState).toEqual({ size: 300, ready: true });
+      const model = t.engine.model;
+      const exact = t.store.db.prepare(
+        `SELECT memory_id AS id, distance FROM ${model.vecTable}
+           WHERE embedding MATCH ? AND k = ? AND memory_id IN (SELECT value FROM json_each(?)) ORDER BY distance`,
+      );
+      const [q] = await t.engine.embedder.embedQueries([texts[17]!]);
+      const blob = Buffer.from(q!.buffer, q!.byteOffset, q!.byteLength);
+      for (const filter of [{}, { project: '/a' }]) {
+        const ids = t.store.idsMatching(filter);
+        const want = exact.all(blob, 20, JSON.stringify(ids)) as { id: number; distance: number }[];
+        const got = t.store.nearest(q!, 20, model, filter);
+        // The same distances rank by rank (float32 against float64 sums), so the same hits but for exact ties.
+        expect(got).toHaveLength(20);
+        got.forEach((h, r) => expect(h.distance).toBeCloseTo(want[r]!.distance, 5));
+        expect(got.every((h) => ids.includes(h.id))).toBe(true);
+      }
+      // It is the index that answers: with the float vectors gone, the exact scan finds nothing, the index still 20
+      // (then in the order of its int8 scores).
+      t.store.db.prepare(`DELETE FROM ${model.vecTable}`).run();
+      expect(exact.all(blob, 20, JSON.stringify(t.store.idsMatching({})))).toEqual([]);
+      expect(t.store.nearest(q!, 20, model)).toHaveLength(20);
+      expect(t.store.nearest(q!, 20, model, { project: '/a' })).toHaveLength(20);
+    } finally {
+      await t.close();
+    }
+  });
 
   it('says so in health when the index cannot load, and searches by the exact scan meanwhile', async () => {
     const t = await openTestEngine();

@@ -288,21 +288,22 @@ export class QuantizedIndex {
     return f;
   }
 
-  /** The `k` nearest among the given ids only, scored directly from the int8 copies (for narrow filters). */
+  /**
+   * The `k` nearest among the given (distinct) ids only, each scored from its int8 copy by the kernels' dot products,
+   * with no one-bit pass: for a filter that admits few memories. Ids not in the index are skipped.
+   */
   searchIds(vector: Float32Array, ids: readonly number[], k: number): { id: number; distance: number }[] {
-    let norm = 0;
-    for (let d = 0; d < vector.length; d++) norm += vector[d]! * vector[d]!;
-    norm = Math.sqrt(norm) || 1;
-    const out: { id: number; distance: number }[] = [];
+    const query = this.unitQuery(vector);
+    if (query === null || k <= 0) return [];
+    const f = this.writeQuery(query);
+    const slots = new Int32Array(this.memory.buffer, this.at.slots, this.n);
+    let count = 0;
     for (const id of ids) {
       const slot = this.slotOf.get(id);
-      if (slot === undefined) continue;
-      const o = slot * this.stride;
-      let dot = 0;
-      for (let j = 0; j < this.dim; j++) dot += this.q[o + j]! * vector[j]!;
-      out.push({ id, distance: 1 - (dot * this.scales[slot]!) / norm });
+      if (slot !== undefined && count < this.n) slots[count++] = slot;
     }
-    return out.sort((a, b) => a.distance - b.distance).slice(0, k);
+    this.kernels.dots(this.at.vectors, this.stride, this.at.query16, this.at.slots, count, this.at.dots);
+    return this.best(count, f, k);
   }
 
   /**
@@ -314,16 +315,9 @@ export class QuantizedIndex {
     k: number,
     options: { allowed?: (id: number) => boolean; shortlist?: number } = {},
   ): { id: number; distance: number }[] {
-    if (vector.length !== this.dim)
-      throw new RangeError(`query has ${vector.length} dimensions, the index ${this.dim}`);
+    const query = this.unitQuery(vector);
     const n = this.n;
-    if (n === 0 || k <= 0) return [];
-    let norm = 0;
-    for (let d = 0; d < vector.length; d++) norm += vector[d]! * vector[d]!;
-    // A query with a NaN or an infinity is near nothing.
-    if (!Number.isFinite(norm)) return [];
-    norm = Math.sqrt(norm) || 1;
-    const query = vector.map((x) => x / norm);
+    if (query === null || n === 0 || k <= 0) return [];
     const at = this.at;
     const f = this.writeQuery(query);
     const hist = new Uint32Array(this.memory.buffer, at.hist, at.codeBytes * 8 + 2).fill(0);
@@ -352,8 +346,24 @@ export class QuantizedIndex {
     // Re-score the shortlist, then keep the best k in a small sorted array (k is tens; the shortlist thousands).
     const count = this.kernels.shortlist(at.dist, n, cut, want - acc, at.slots);
     this.kernels.dots(at.vectors, this.stride, at.query16, at.slots, count, at.dots);
-    const slots = new Int32Array(this.memory.buffer, at.slots, count);
-    const dots = new Int32Array(this.memory.buffer, at.dots, count);
+    return this.best(count, f, k);
+  }
+
+  /** The query as a unit vector; null for one with a NaN or an infinity (near nothing). */
+  private unitQuery(vector: Float32Array): Float32Array | null {
+    if (vector.length !== this.dim)
+      throw new RangeError(`query has ${vector.length} dimensions, the index ${this.dim}`);
+    let norm = 0;
+    for (let d = 0; d < vector.length; d++) norm += vector[d]! * vector[d]!;
+    if (!Number.isFinite(norm)) return null;
+    norm = Math.sqrt(norm) || 1;
+    return vector.map((x) => x / norm);
+  }
+
+  /** The best `k` of the `count` slots scored in the scratch (their dot products with the query scaled by `f`). */
+  private best(count: number, f: number, k: number): { id: number; distance: number }[] {
+    const slots = new Int32Array(this.memory.buffer, this.at.slots, count);
+    const dots = new Int32Array(this.memory.buffer, this.at.dots, count);
     const bestSlot = new Int32Array(k).fill(-1);
     const bestDist = new Float64Array(k).fill(Number.POSITIVE_INFINITY);
     for (let c = 0; c < count; c++) {
