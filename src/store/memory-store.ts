@@ -17,7 +17,13 @@ export const MIN_HASH_PREFIX = 6;
  * scored one by one rather than through the one-bit pass.
  */
 export const EXHAUSTIVE_MAX = 8192;
-/** How many more candidates than asked for a small store's index hands to exactOrder(). */
+/**
+ * How many more candidates than asked for a small store's index hands to exactOrder(). The answer is the exact
+ * scan's unless more than this many memories sit within two int8 errors (about 4e-3) of the k-th: among
+ * near-duplicates a memory that close may take another's place. Widening until the band was clear, or handing such
+ * queries to the exact scan, made the models whose distances all sit together (the bench's random-weight pack, the
+ * offline pack) pay for reading hundreds of float vectors by id or for the scan itself.
+ */
 const RERANK_MARGIN = 10;
 /** sqlite-vec refuses a KNN `k` above this. */
 export const MAX_KNN_K = 4096;
@@ -458,38 +464,41 @@ export class MemoryStore implements MemoryStorage {
    * after it, so a narrow filter cannot starve the result. Once the quantised index has loaded, it answers at every
    * size: over everything (every vector scored up to EXHAUSTIVE_MAX, a shortlist above), over a wide filter's ids, or
    * (a filter admitting up to EXHAUSTIVE_MAX) scoring just those ids. sqlite-vec's exact scan, with a `memory_id IN
-   * (...)` constraint for filters, serves until then or if the index was given up. In process, 384 dimensions, k 40:
-   * the exact scan 1.2 ms at 2k memories and 4.8 at 8k, the index with the float order 0.61 and 0.97; with a filter
-   * admitting half of them, 1.5 and 5.9 against 0.66 and 1.52 (the filter's ids read included).
+   * (...)` constraint for filters, serves until then or if the index was given up. The index holds what this
+   * connection wrote since it loaded: one writer (the daemon, under its lock) is assumed. In process, 384
+   * dimensions, k 40: the exact scan 1.2 ms at 2k memories and 4.8 at 8k, the index with the float order 0.61 and
+   * 0.97; with a filter admitting half of them, 1.5 and 5.9 against 0.66 and 1.52 (the filter's ids read included).
    */
   nearest(vector: Float32Array, k: number, model: ModelRecord, filter: MemoryFilter = {}): VectorHit[] {
-    const kk = Math.max(1, Math.min(k, MAX_KNN_K));
+    const kk = Math.max(1, Math.min(Math.floor(k) || 1, MAX_KNN_K));
     const index = this.index?.modelId === model.id && this.index.ready ? this.index.index : null;
     if (index) {
       // A store the exact scan used to serve (up to EXHAUSTIVE_MAX) gets its order: every vector is scored, and the
       // best, RERANK_MARGIN more than asked for, are ordered by their float vectors. Above, the int8 scores order.
       const small = index.size <= EXHAUSTIVE_MAX;
-      const wide = small ? kk + RERANK_MARGIN : kk;
       const every = small ? { shortlist: index.size } : {};
-      let hits: VectorHit[];
-      if (!isFiltering(filter)) hits = index.search(vector, wide, every);
-      else {
-        const ids = this.idsMatching(filter);
-        if (ids.length === 0) return [];
-        if (ids.length > EXHAUSTIVE_MAX) {
-          const allowed = new Set(ids);
-          hits = index.search(vector, wide, { ...every, allowed: (id) => allowed.has(id) });
-        } else hits = index.searchIds(vector, ids, wide);
-      }
-      return small ? this.exactOrder(hits, vector, model, kk) : hits;
+      const ids = isFiltering(filter) ? this.idsMatching(filter) : null;
+      if (ids?.length === 0) return [];
+      let run: (wide: number) => VectorHit[];
+      if (ids === null) run = (wide) => index.search(vector, wide, every);
+      else if (ids.length > EXHAUSTIVE_MAX) {
+        const allowed = new Set(ids);
+        run = (wide) => index.search(vector, wide, { ...every, allowed: (id) => allowed.has(id) });
+      } else run = (wide) => index.searchIds(vector, ids, wide);
+      if (!small) return run(kk);
+      return this.exactOrder(run(kk + RERANK_MARGIN), vector, model, kk);
     }
+    return this.exactScan(vector, kk, model, isFiltering(filter) ? this.idsMatching(filter) : null);
+  }
+
+  /** sqlite-vec's exact KNN over every vector, or (a filter's) `ids` only, by a `memory_id IN (...)` constraint. */
+  private exactScan(vector: Float32Array, kk: number, model: ModelRecord, ids: readonly number[] | null): VectorHit[] {
     const blob = Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength);
-    if (!isFiltering(filter)) {
+    if (ids === null) {
       return this.sql(
         `SELECT memory_id AS id, distance FROM ${model.vecTable} WHERE embedding MATCH ? AND k = ? ORDER BY distance`,
       ).all(blob, kk) as VectorHit[];
     }
-    const ids = this.idsMatching(filter);
     if (ids.length === 0) return [];
     return this.sql(
       `SELECT memory_id AS id, distance FROM ${model.vecTable}

@@ -294,7 +294,7 @@ export class QuantizedIndex {
    */
   searchIds(vector: Float32Array, ids: readonly number[], k: number): { id: number; distance: number }[] {
     const query = this.unitQuery(vector);
-    if (query === null || k <= 0) return [];
+    if (query === null || this.n === 0 || !(k >= 1)) return [];
     const f = this.writeQuery(query);
     const slots = new Int32Array(this.memory.buffer, this.at.slots, this.n);
     let count = 0;
@@ -317,7 +317,7 @@ export class QuantizedIndex {
   ): { id: number; distance: number }[] {
     const query = this.unitQuery(vector);
     const n = this.n;
-    if (query === null || n === 0 || k <= 0) return [];
+    if (query === null || n === 0 || !(k >= 1)) return [];
     const at = this.at;
     const f = this.writeQuery(query);
     const hist = new Uint32Array(this.memory.buffer, at.hist, at.codeBytes * 8 + 2).fill(0);
@@ -361,7 +361,8 @@ export class QuantizedIndex {
   }
 
   /** The best `k` of the `count` slots scored in the scratch (their dot products with the query scaled by `f`). */
-  private best(count: number, f: number, k: number): { id: number; distance: number }[] {
+  private best(count: number, f: number, wanted: number): { id: number; distance: number }[] {
+    const k = Math.floor(wanted);
     const slots = new Int32Array(this.memory.buffer, this.at.slots, count);
     const dots = new Int32Array(this.memory.buffer, this.at.dots, count);
     const bestSlot = new Int32Array(k).fill(-1);
