@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { alive } from '../dist/cli/command.js';
 import { connect } from '../dist/client/client.js';
 import {
   cleanup,
@@ -232,15 +233,7 @@ describe.each(clients)('%s client without a daemon', (name, cmd) => {
       expect(stop.code).toBe(0);
       // Until the process has gone, not only its socket: at exit Node.js still writes the daemon's compile cache into
       // the home the cleanup removes (seen: ENOTEMPTY on data/compile-cache).
-      const alive = () => {
-        try {
-          process.kill(pid, 0);
-          return true;
-        } catch {
-          return false;
-        }
-      };
-      for (let i = 0; i < 200 && (existsSync(socketOf(env)) || alive()); i++)
+      for (let i = 0; i < 200 && (existsSync(socketOf(env)) || alive(pid)); i++)
         await new Promise((r) => setTimeout(r, 50));
     } finally {
       cleanup(env);
